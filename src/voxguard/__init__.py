@@ -1,0 +1,3 @@
+"""VoxGuard: who is speaking, and is it a live human?"""
+
+__version__ = "0.1.0"

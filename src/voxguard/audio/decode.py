@@ -1,0 +1,209 @@
+"""Decode any accepted audio input to 16 kHz mono float32 with PyAV.
+
+The container format is sniffed from magic bytes and passed to FFmpeg explicitly, so FFmpeg
+never guesses: demuxers that follow references (playlists, concat lists) can never be reached
+from an upload, and a file in a format we do not accept is refused before decoding.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import numpy as np
+
+from voxguard.audio.types import AudioClip, AudioMetadata, AudioSource, FloatArray
+from voxguard.config import Settings, get_settings
+from voxguard.errors import (
+    ACCEPTED_FORMATS_TEXT,
+    AudioDecodeError,
+    AudioTooLarge,
+    AudioTooLong,
+    AudioTooShort,
+    UnsupportedAudioFormat,
+)
+
+TARGET_SAMPLE_RATE = 16_000
+_SNIFF_BYTES = 64
+# Frames below this are not audio a person could speak into: refuse rather than embed noise.
+_MIN_SAMPLES = 160
+
+
+def sniff_container(head: bytes) -> str | None:
+    """FFmpeg demuxer name for the first bytes of a file, or None if not an accepted format."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"  # also WEBM
+    if len(head) >= 8 and head[4:8] == b"ftyp":
+        return "mov"  # MP4 / M4A / 3GP
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF:
+        # MPEG audio frame sync: 11 set bits. ADTS (AAC) has layer bits 00.
+        if head[1] & 0xF6 == 0xF0:
+            return "aac"
+        if head[1] & 0xE0 == 0xE0:
+            return "mp3"
+    return None
+
+
+def _read_limited(source: AudioSource, max_bytes: int) -> tuple[bytes, str]:
+    """Read the whole input, refusing it as soon as it is over ``max_bytes``."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioDecodeError(f"Audio file not found: {path}", path=str(path))
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            raise AudioTooLarge(
+                f"Audio file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB.",
+                size_bytes=size,
+                max_bytes=max_bytes,
+            )
+        return path.read_bytes(), path.name
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        name = "<bytes>"
+    else:
+        data = _read_stream(source, max_bytes)
+        name = str(getattr(source, "name", "<stream>"))
+    if len(data) > max_bytes:
+        raise AudioTooLarge(
+            f"Audio input is over the {max_bytes / 1e6:.1f} MB limit.", max_bytes=max_bytes
+        )
+    return data, name
+
+
+def _read_stream(stream: BinaryIO, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise AudioTooLarge(
+                f"Audio input is over the {max_bytes / 1e6:.1f} MB limit.", max_bytes=max_bytes
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def load_audio(source: AudioSource, settings: Settings | None = None) -> AudioClip:
+    """Decode ``source`` (path, bytes or binary file object) to 16 kHz mono float32.
+
+    Raises a subclass of ``AudioError`` naming what was wrong and what is accepted.
+    """
+    settings = settings or get_settings()
+    data, name = _read_limited(source, settings.max_upload_bytes)
+    if not data:
+        raise AudioDecodeError(
+            f"Audio input {name} is empty. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
+        )
+    container_format = sniff_container(data[:_SNIFF_BYTES])
+    if container_format is None:
+        raise UnsupportedAudioFormat(
+            f"{name} is not in an accepted audio format. Accepted formats: "
+            f"{ACCEPTED_FORMATS_TEXT}.",
+            accepted=ACCEPTED_FORMATS_TEXT,
+        )
+    try:
+        return _decode(data, container_format, len(data), name, settings)
+    except (av.error.FFmpegError, ValueError, IndexError) as exc:
+        raise AudioDecodeError(
+            f"Could not decode {name} as {container_format}: the file is corrupt or truncated "
+            f"({exc}). Accepted formats: {ACCEPTED_FORMATS_TEXT}.",
+            container=container_format,
+        ) from exc
+
+
+def _decode(
+    data: bytes, container_format: str, size: int, name: str, settings: Settings
+) -> AudioClip:
+    with av.open(io.BytesIO(data), mode="r", format=container_format) as container:
+        if not container.streams.audio:
+            raise AudioDecodeError(
+                f"{name} contains no audio stream. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
+            )
+        stream = container.streams.audio[0]
+        codec = stream.codec_context.name
+        original_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        declared = _declared_duration(container, stream)
+        if declared is not None and declared > settings.max_duration_s + 0.5:
+            raise AudioTooLong(
+                f"{name} lasts {declared:.1f} s; the limit is {settings.max_duration_s:.0f} s.",
+                duration_s=declared,
+                max_duration_s=settings.max_duration_s,
+            )
+        samples = _decode_stream(container, stream, settings.max_duration_s, name)
+    if samples.size < _MIN_SAMPLES:
+        raise AudioTooShort(
+            f"{name} holds {samples.size / TARGET_SAMPLE_RATE * 1000:.0f} ms of audio; "
+            "at least 10 ms is needed to analyse anything.",
+        )
+    metadata = AudioMetadata(
+        container=container_format,
+        codec=codec,
+        original_sample_rate=original_rate,
+        channels=channels,
+        duration_s=samples.size / TARGET_SAMPLE_RATE,
+        size_bytes=size,
+    )
+    return AudioClip(samples=samples, sample_rate=TARGET_SAMPLE_RATE, metadata=metadata)
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.AudioStream
+) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / av.time_base
+    return None
+
+
+def _decode_stream(
+    container: av.container.InputContainer,
+    stream: av.AudioStream,
+    max_duration_s: float,
+    name: str,
+) -> FloatArray:
+    # Planar float at 16 kHz keeping the source layout; channels are averaged in numpy so any
+    # channel count downmixes the same way (FFmpeg's own matrix depends on the layout).
+    resampler = av.AudioResampler(format="fltp", rate=TARGET_SAMPLE_RATE)
+    max_samples = int((max_duration_s + 0.5) * TARGET_SAMPLE_RATE)
+    pieces: list[FloatArray] = []
+    total = 0
+    for frame in container.decode(stream):
+        frame.pts = None  # let the resampler keep its own clock; broken timestamps are common
+        for out in resampler.resample(frame):
+            total += _append_mono(out, pieces)
+        if total > max_samples:
+            raise AudioTooLong(
+                f"{name} is longer than the {max_duration_s:.0f} s limit.",
+                max_duration_s=max_duration_s,
+            )
+    for out in resampler.resample(None):
+        total += _append_mono(out, pieces)
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    samples = np.concatenate(pieces)
+    np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def _append_mono(frame: av.AudioFrame, pieces: list[FloatArray]) -> int:
+    planes = np.asarray(frame.to_ndarray(), dtype=np.float32)
+    mono = planes.mean(axis=0, dtype=np.float32) if planes.ndim == 2 else planes
+    pieces.append(mono.reshape(-1))
+    return int(mono.size)

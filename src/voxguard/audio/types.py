@@ -1,0 +1,37 @@
+"""Value types shared by the audio stages."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+AudioSource = str | Path | bytes | bytearray | memoryview | BinaryIO | io.BytesIO
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class AudioMetadata:
+    container: str
+    codec: str
+    original_sample_rate: int
+    channels: int
+    duration_s: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """16 kHz mono float32 samples in [-1, 1] plus what the input was."""
+
+    samples: FloatArray
+    sample_rate: int
+    metadata: AudioMetadata
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate

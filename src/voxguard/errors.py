@@ -1,0 +1,139 @@
+"""One typed error hierarchy.
+
+Each error carries a stable machine-readable ``code``, the HTTP status it maps to and the CLI
+exit code it maps to; the API's single exception handler and the CLI's single error boundary
+read these attributes and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+ACCEPTED_FORMATS = (
+    "WAV (PCM 8/16/24/32-bit or float)",
+    "FLAC",
+    "MP3",
+    "OGG (Vorbis or Opus)",
+    "OPUS",
+    "WEBM",
+    "M4A/MP4 (AAC)",
+    "AAC (ADTS)",
+)
+ACCEPTED_FORMATS_TEXT = ", ".join(ACCEPTED_FORMATS)
+
+
+class VoxGuardError(Exception):
+    """Base of every error VoxGuard raises on purpose."""
+
+    code: ClassVar[str] = "voxguard_error"
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.message, "detail": self.detail, "code": self.code}
+
+
+class InvalidInput(VoxGuardError):
+    code = "invalid_input"
+    http_status = 422
+    exit_code = 2
+
+
+# --- audio --------------------------------------------------------------------------------
+
+
+class AudioError(InvalidInput):
+    code = "audio_error"
+
+
+class AudioDecodeError(AudioError):
+    code = "audio_decode_error"
+
+
+class UnsupportedAudioFormat(AudioError):
+    code = "unsupported_audio_format"
+    http_status = 415
+
+
+class AudioTooLarge(AudioError):
+    code = "audio_too_large"
+    http_status = 413
+
+
+class AudioTooLong(AudioError):
+    code = "audio_too_long"
+    http_status = 413
+
+
+class AudioTooShort(AudioError):
+    code = "audio_too_short"
+
+
+class NoSpeechDetected(AudioError):
+    code = "no_speech"
+
+
+class PoorAudioQuality(AudioError):
+    code = "poor_audio_quality"
+
+
+# --- domain -------------------------------------------------------------------------------
+
+
+class NotFound(VoxGuardError):
+    code = "not_found"
+    http_status = 404
+    exit_code = 4
+
+
+class SpeakerNotFound(NotFound):
+    code = "speaker_not_found"
+
+
+class Conflict(VoxGuardError):
+    code = "conflict"
+    http_status = 409
+    exit_code = 5
+
+
+class ModelUnavailable(VoxGuardError):
+    code = "model_unavailable"
+    http_status = 503
+    exit_code = 6
+
+
+class ModelMismatch(ModelUnavailable):
+    """A model file does not match its sidecar, or stored data was made by another model."""
+
+    code = "model_mismatch"
+
+
+class ConfigurationError(VoxGuardError):
+    code = "configuration_error"
+    exit_code = 7
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+class AuthenticationRequired(VoxGuardError):
+    code = "authentication_required"
+    http_status = 401
+    exit_code = 8
+
+
+class PermissionDenied(VoxGuardError):
+    code = "permission_denied"
+    http_status = 403
+    exit_code = 8
+
+
+class RateLimited(VoxGuardError):
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 9
