@@ -1,0 +1,1 @@
+"""Detection metrics shared by speaker verification and spoof evaluation."""

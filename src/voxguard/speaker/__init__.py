@@ -1,0 +1,1 @@
+"""Speaker engine: embeddings, voiceprints, verification (1:1) and identification (1:N)."""
