@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from voxguard import __version__
+from voxguard.cli import speaker as speaker_cli
 from voxguard.cli.errors import handle_errors
+from voxguard.cli.evaluate import eval_app
 
 app = typer.Typer(
     name="voxguard",
@@ -66,6 +68,11 @@ def inspect(
         if key != "file":
             table.add_row(key, str(value))
     console.print(table)
+
+
+# Speaker engine commands (embed, compare) and the evaluation sub-app (eval sv, ...).
+speaker_cli.register(app)
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:
