@@ -80,3 +80,19 @@ def test_model_version_mismatch_is_refused(engine: SpeakerEngine) -> None:
     voiceprint = replace(engine.enroll([embedding]), model_version="other-model")
     with pytest.raises(ModelMismatch):
         engine.verify(voiceprint, embedding)
+
+
+def test_sub_second_tests_take_the_short_path(engine: SpeakerEngine) -> None:
+    a = _reader(READERS[0])
+    half = a.size // 2
+    voiceprint = engine.enroll(
+        [engine.embed(engine.front_end.analyze_clip(as_clip(a[:half])), variants=True)]
+    )
+    analyzed = engine.front_end.analyze_clip(as_clip(a[half:]))
+    start = int(analyzed.segments[0].start_s * 16000)
+    short = engine.embed(engine.front_end.analyze_clip(as_clip(a[half + start :][:12800])))
+    assert engine.backend.is_short(short.speech_s)
+    result = engine.verify(voiceprint, short)
+    # No AS-norm on the short path: the normalised score is the compensated cosine.
+    assert result.normalized_score == result.score
+    assert 0.0 <= result.probability <= 1.0

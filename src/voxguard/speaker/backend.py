@@ -51,22 +51,37 @@ class SpeakerBackend:
     version: str
     model_version: str
     wccn: Wccn | None
+    wccn_short: Wccn | None
     cohorts: dict[str, AsNorm]
     calibrations: dict[str, LinearCalibration]
     narrowband_below_hz: float
+    short_below_s: float
     metadata: dict[str, Any]
 
     def condition_of(self, bandwidth_hz: float) -> str:
         return "phone" if bandwidth_hz < self.narrowband_below_hz else "clean"
 
-    def project(self, vector: Vector) -> Vector:
-        return self.wccn.apply_one(vector) if self.wccn is not None else vector
+    def is_short(self, speech_s: float) -> bool:
+        """Tests this short take the short path: own WCCN, no AS-norm, own calibration."""
+        return speech_s < self.short_below_s and "short" in self.calibrations
+
+    def project(self, vector: Vector, short: bool = False) -> Vector:
+        wccn = self.wccn_short if short and self.wccn_short is not None else self.wccn
+        return wccn.apply_one(vector) if wccn is not None else vector
 
     def cohort(self, condition: str) -> AsNorm:
         return self.cohorts.get(condition, self.cohorts["clean"])
 
     def calibration(self, condition: str) -> LinearCalibration:
         return self.calibrations.get(condition, self.calibrations["clean"])
+
+
+def _wccn(arrays: Any, name: str) -> Wccn | None:
+    if f"{name}_transform" not in arrays:
+        return None
+    return Wccn(
+        arrays[f"{name}_mean"].astype(np.float32), arrays[f"{name}_transform"].astype(np.float32)
+    )
 
 
 def load_backend(model_dir: Path | None = None, model_version: str | None = None) -> SpeakerBackend:
@@ -87,13 +102,7 @@ def load_backend(model_dir: Path | None = None, model_version: str | None = None
     if hashlib.sha256(raw).hexdigest() != meta["npz_sha256"]:
         raise ModelMismatch(f"{npz_path} does not match the sha256 in {json_path.name}.")
     with np.load(npz_path) as arrays:
-        wccn = (
-            Wccn(
-                arrays["wccn_mean"].astype(np.float32), arrays["wccn_transform"].astype(np.float32)
-            )
-            if "wccn_transform" in arrays
-            else None
-        )
+        wccn, wccn_short = _wccn(arrays, "wccn"), _wccn(arrays, "wccn_short")
         top_k = int(meta["asnorm_top_k"])
         cohorts = {}
         for condition in meta["conditions"]:
@@ -104,8 +113,10 @@ def load_backend(model_dir: Path | None = None, model_version: str | None = None
         version=str(meta["version"]),
         model_version=str(meta["model_version"]),
         wccn=wccn,
+        wccn_short=wccn_short,
         cohorts=cohorts,
         calibrations=calibrations,
         narrowband_below_hz=float(meta["narrowband_below_hz"]),
+        short_below_s=float(meta.get("short_below_s", 0.0)),
         metadata=meta,
     )

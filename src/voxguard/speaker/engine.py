@@ -77,13 +77,20 @@ class SpeakerEngine:
                 )
             speech = analyzed.clip.samples
             speech_s = speech.size / SAMPLE_RATE
-        extra = {"phone": self.encoder.embed(phone_channel(speech))} if variants else {}
+        vector = self.encoder.embed(speech)
+        condition = self.backend.condition_of(analyzed.quality.bandwidth_hz)
+        extra = {}
+        if variants:
+            # A narrowband recording already sounds like a phone call: simulating the channel
+            # again would only add a second codec pass the test side never has.
+            narrow = condition == "phone"
+            extra["phone"] = vector if narrow else self.encoder.embed(phone_channel(speech))
         return Embedding(
-            vector=self.encoder.embed(speech),
+            vector=vector,
             speech_s=round(speech_s, 3),
             model_version=self.model_version,
             quality=analyzed.quality.score(),
-            condition=self.backend.condition_of(analyzed.quality.bandwidth_hz),
+            condition=condition,
             variants=extra,
         )
 
@@ -105,20 +112,27 @@ class SpeakerEngine:
                 "re-enroll the speaker."
             )
 
-    def threshold(self, condition: str) -> float:
-        return self.backend.calibration(condition).threshold_for_far(self.settings.target_far)
+    def threshold(self, group: str) -> float:
+        return self.backend.calibration(group).threshold_for_far(self.settings.target_far)
 
     def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult:
         self._check_version(voiceprint.model_version)
         self._check_version(embedding.model_version)
         condition = embedding.condition
-        enrolled = self.backend.project(voiceprint_variant(voiceprint, condition))
-        test = self.backend.project(embedding.vector)
+        short = self.backend.is_short(embedding.speech_s)
+        enrolled = self.backend.project(voiceprint_variant(voiceprint, condition), short)
+        test = self.backend.project(embedding.vector, short)
         raw = cosine(enrolled, test)
-        normalized = self.backend.cohort(condition).normalize(raw, enrolled, test)
-        calibration = self.backend.calibration(condition)
+        if short:
+            # Cohort statistics of under a second of speech are noise: score the cosine.
+            group = "short_phone" if condition == "phone" else "short"
+            normalized = raw
+        else:
+            group = condition
+            normalized = self.backend.cohort(condition).normalize(raw, enrolled, test)
+        calibration = self.backend.calibration(group)
         llr = calibration.llr(normalized)
-        threshold = self.threshold(condition)
+        threshold = self.threshold(group)
         return VerificationResult(
             score=round(raw, 6),
             normalized_score=round(normalized, 6),
@@ -149,8 +163,10 @@ class SpeakerEngine:
             gallery = self.gallery(gallery)
         top_k = top_k or self.settings.identify_top_k
         condition = embedding.condition
-        calibration = self.backend.calibration(condition)
-        ranked = gallery.rank(embedding.vector, condition, top_k)
+        short = self.backend.is_short(embedding.speech_s)
+        group = ("short_phone" if condition == "phone" else "short") if short else condition
+        calibration = self.backend.calibration(group)
+        ranked = gallery.rank(embedding.vector, condition, top_k, short=short)
         candidates = []
         for speaker_id, raw, normalized in ranked:
             llr = calibration.llr(normalized)
@@ -162,6 +178,6 @@ class SpeakerEngine:
                     probability=round(calibration.probability(llr), 6),
                 )
             )
-        threshold = self.threshold(condition)
+        threshold = self.threshold(group)
         best = candidates[0] if candidates and candidates[0].normalized_score >= threshold else None
         return IdentificationResult(best=best, candidates=candidates)
