@@ -29,8 +29,11 @@ from voxguard.speaker.backend import BACKEND_FORMAT
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.training.backend_fit import (
     ASNORM_TOP_K,
-    CALIBRATION_GROUP,
+    MID_BELOW_S,
+    NOISY_BELOW_SNR_DB,
+    PATHS,
     SHORT_BELOW_S,
+    TEST_CONDITIONS,
     WCCN_SHRINK,
     eer_percent,
     fit_backend,
@@ -95,7 +98,7 @@ def main() -> None:
     calibrations = fit_calibrations(scores)
     metrics = {}
     for condition, result in scores.items():
-        group = CALIBRATION_GROUP[condition]
+        group = TEST_CONDITIONS[condition][1]
         llrs = np.array([calibrations[group].llr(s) for s in result.scores])
         metrics[condition] = {
             "eer_percent": round(eer_percent(result), 3),
@@ -104,16 +107,15 @@ def main() -> None:
             "n_target": int(result.labels.sum()),
             "n_nontarget": int((~result.labels).sum()),
         }
+        metrics[condition]["path"] = group
         print(f"{condition:7s} two-fold dev: {metrics[condition]}")
 
     fitted = fit_backend(table, speakers)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
-        wccn_mean=fitted.wccn.mean,
-        wccn_transform=fitted.wccn.transform,
-        wccn_short_mean=fitted.wccn_short.mean,
-        wccn_short_transform=fitted.wccn_short.transform,
+        **{f"wccn_{name}_mean": w.mean for name, w in fitted.wccns.items()},
+        **{f"wccn_{name}_transform": w.transform for name, w in fitted.wccns.items()},
         **{f"cohort_{c}": m.astype(np.float32) for c, m in fitted.cohorts.items()},
     )
     npz_bytes = buffer.getvalue()
@@ -124,9 +126,13 @@ def main() -> None:
         "version": VERSION,
         "model_version": model_version,
         "npz_sha256": hashlib.sha256(npz_bytes).hexdigest(),
-        "conditions": sorted(fitted.cohorts),
+        "cohorts": sorted(fitted.cohorts),
+        "wccns": sorted(fitted.wccns),
+        "paths": {p: {"wccn": w, "cohort": c} for p, (w, c) in PATHS.items()},
         "narrowband_below_hz": 4500.0,
+        "noisy_below_snr_db": NOISY_BELOW_SNR_DB,
         "short_below_s": SHORT_BELOW_S,
+        "mid_below_s": MID_BELOW_S,
         "asnorm_top_k": ASNORM_TOP_K,
         "wccn_shrink": WCCN_SHRINK,
         "calibration": {c: cal.to_dict() for c, cal in calibrations.items()},
