@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
 OUT = ROOT / "src" / "voxguard" / "models" / "ge2e"
 CACHE = ROOT / "artifacts" / "backend_views.npz"
-VERSION = "ge2e-backend-1"
+VERSION = "ge2e-backend-2"
 SEED = 2026
 
 
