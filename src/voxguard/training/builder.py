@@ -16,7 +16,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +210,7 @@ class CorpusBuilder:
             if chain != "none":
                 path = f"{generator.name}/{job.clip_id}_aug.wav"
                 write_wav(self.out / path, augmented, TARGET_SAMPLE_RATE)
-                rows.append(ManifestRow(**{**base.__dict__, "path": path, "augmentation": chain}))
+                rows.append(replace(base, path=path, augmentation=chain))
         return rows
 
     def _write_texts(self, sentences: Sequence[Sentence]) -> None:
