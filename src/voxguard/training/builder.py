@@ -276,4 +276,19 @@ def status_markdown(rows: Sequence[ManifestRow], out: Path) -> str:
         f"Total: {len(rows)} files, {sum(seconds.values()) / 3600:.2f} h. Built by "
         "`python -m voxguard.training.corpus build` (docs/models/spoof-data.md)."
     )
+    lines += ["", *_STATUS_NOTES]
     return "\n".join(lines) + "\n"
+
+
+_STATUS_NOTES = (
+    "Notes for training:",
+    "- Protocol lists (speaker-disjoint in-domain split, leave-one-generator-out for each "
+    "neural generator and each family): `python -m voxguard.training.protocols --manifest "
+    "<corpus>/manifest.csv --out <corpus>/protocols`.",
+    "- FSDD (about 40% of the clean genuine clips) is 8 kHz material: nothing above 4 kHz. "
+    "Clean TTS clips are wideband. Band-limit both classes at random while training (or lean "
+    "on the `_aug` copies, where narrowband codecs and 8 kHz resampling hit both classes "
+    "alike), or the model learns 'narrowband means genuine'.",
+    "- Levels (-26 dBFS active), VAD trimming and a faint noise floor are already applied to "
+    "both classes; train and score on fixed windows of speech all the same.",
+)
