@@ -193,7 +193,11 @@ class GriffinLim(_Resynthesis):
         mel = basis @ magnitude
         estimate = np.maximum(np.linalg.pinv(basis) @ mel, 0.0)
         y = librosa.griffinlim(
-            estimate, n_iter=int(job.params["iters"]), hop_length=hop, n_fft=n_fft
+            estimate,
+            n_iter=int(job.params["iters"]),
+            hop_length=hop,
+            n_fft=n_fft,
+            random_state=job.index,  # the random initial phase, so a rebuild is bit-exact
         )
         return np.clip(y, -1.0, 1.0).astype(np.float32), rate
 
@@ -227,7 +231,8 @@ class LpcMlsa(_Resynthesis):
         )[::hop][: f0.size] * pysptk.blackman(frame_len)
         mcep = pysptk.mcep(frames, order=order, alpha=alpha, etype=1, eps=1e-8)
         pitch = np.where(f0 > 0, rate / np.maximum(f0 * job.params["f0"], 1.0), 0.0)
-        excitation = pysptk.excite(pitch.astype(np.float64), hop)
+        # Gaussian noise for unvoiced frames: pysptk's default M-sequence is not seedable.
+        excitation = pysptk.excite(pitch.astype(np.float64), hop, gaussian=True, seed=job.index + 1)
         coefficients = pysptk.mc2b(mcep, alpha)
         synthesizer = Synthesizer(MLSADF(order=order, alpha=alpha), hop)
         y = synthesizer.synthesis(excitation, coefficients)
