@@ -150,7 +150,7 @@ class CorpusBuilder:
         part = self.out / PARTS_DIR / f"{generator.name}.csv"
         done = {row.path for row in read_manifest(part)} if part.exists() else set()
         started = time.monotonic()
-        log.info("%s: %d jobs (%d clips already there)", generator.name, len(jobs), len(done))
+        log.info("%s: %d jobs (%d rows already written)", generator.name, len(jobs), len(done))
         with ManifestWriter(part) as writer:
             for job in jobs:
                 if f"{generator.name}/{job.clip_id}.wav" in done:
