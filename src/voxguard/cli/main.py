@@ -68,5 +68,11 @@ def inspect(
     console.print(table)
 
 
+from voxguard.cli.spoof import detect, eval_app  # noqa: E402
+
+app.command()(detect)
+app.add_typer(eval_app, name="eval")
+
+
 def main() -> None:
     app()
