@@ -100,10 +100,13 @@ def log_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
 
 
 def spectral_statistics(spec: FloatArray) -> FloatArray:
-    """Fixed-length summary of one window's log spectrogram (bands, frames).
+    """Fixed-length summary of one window's log spectrogram (bands, frames); 892 values.
 
-    Per band: mean, standard deviation and mean absolute frame-to-frame change; plus the
-    mean and standard deviation of 30 cepstral coefficients (DCT over the bands).
+    Per band: mean, standard deviation and mean absolute frame-to-frame change; the mean and
+    standard deviation of 30 cepstral coefficients (DCT over the bands); the spread of the
+    spectral fine structure (deviation from a 5-band moving average, where vocoders smear
+    harmonics and noise); the temporal modulation spectrum of 16 band groups in 4 ranges;
+    and each band's frame-to-frame correlation.
     """
     bands = spec.shape[0]
     k = np.arange(30)[:, None]
@@ -111,12 +114,24 @@ def spectral_statistics(spec: FloatArray) -> FloatArray:
     dct = np.cos(np.pi * k * (2 * m + 1) / (2 * bands)).astype(np.float32)
     cep = dct @ spec
     delta = np.abs(np.diff(spec, axis=1))
+    padded = np.pad(spec, ((2, 2), (0, 0)), mode="edge")
+    smooth = sum(padded[i : i + bands] for i in range(5)) / 5.0
+    fine = spec - smooth
+    centred = spec - spec.mean(axis=1, keepdims=True)
+    mod = np.abs(np.fft.rfft(centred, axis=1))[:, 1:33]
+    groups = bands // 8
+    mod = np.log(mod.reshape(groups, 8, 4, 8).mean(axis=(1, 3)) + 1e-3).reshape(-1)
+    lag1 = (centred[:, 1:] * centred[:, :-1]).mean(axis=1) / (centred.var(axis=1) + 1e-3)
     parts = [
         spec.mean(axis=1),
         spec.std(axis=1),
         delta.mean(axis=1),
         cep.mean(axis=1),
         cep.std(axis=1),
+        fine.std(axis=1),
+        np.abs(fine).mean(axis=1),
+        mod,
+        lag1,
     ]
     out: FloatArray = np.concatenate(parts).astype(np.float32)
     return out

@@ -172,3 +172,26 @@ def build_cache(
         window_aug=np.array(aug),
         clips=clips,
     )
+
+
+def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
+    """One cache from several (clip indices are re-based)."""
+    offsets = np.cumsum([0] + [len(c.clips) for c in caches[:-1]])
+    return FeatureCache(
+        specs=np.concatenate([c.specs for c in caches]),
+        waves=np.concatenate([c.waves for c in caches]),
+        stats=np.concatenate([c.stats for c in caches]),
+        window_clip=np.concatenate(
+            [c.window_clip + o for c, o in zip(caches, offsets, strict=True)]
+        ),
+        window_aug=np.concatenate([c.window_aug for c in caches]),
+        clips=[clip for c in caches for clip in c.clips],
+    )
+
+
+def refresh_stats(cache: FeatureCache) -> FeatureCache:
+    """Recompute the statistics from the cached spectrograms when their definition changed."""
+    probe = spectral_statistics(cache.specs[0].astype(np.float32))
+    if cache.stats.shape[1] != probe.size:
+        cache.stats = np.stack([spectral_statistics(s.astype(np.float32)) for s in cache.specs])
+    return cache

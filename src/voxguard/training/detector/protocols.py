@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
-from voxguard.training.detector.data import FeatureCache
+from voxguard.training.detector.data import FeatureCache, refresh_stats
 from voxguard.training.detector.models import fit_cnn, fit_stats, predict_cnn
 
 # Whole source repositories per fold, for the approaches too slow for 11 folds on a CPU.
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cache = FeatureCache.load(args.cache)
+    cache = refresh_stats(FeatureCache.load(args.cache))
     base = np.load(args.baseline_features)["features"] if args.baseline_features else None
     scorers = make_scorers(cache, base, args.epochs)
     report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}

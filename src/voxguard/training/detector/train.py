@@ -35,6 +35,7 @@ from voxguard.training.detector.data import (
     corpus_clips,
     demo_clips,
     librispeech_clips,
+    refresh_stats,
 )
 from voxguard.training.detector.export import export
 from voxguard.training.detector.models import LinearModel, SpecCNN, fit_cnn, fit_stats
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     params = FeatureParams()
 
     if args.cache.is_file():
-        cache = FeatureCache.load(args.cache)
+        cache = refresh_stats(FeatureCache.load(args.cache))
         print(f"using cached features {args.cache}", file=sys.stderr)
     else:
         clips = collect(args)
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
     else:
         model = fit_stats(cache.stats, labels)
-        arch = "logistic regression on 444 spectral statistics of the 128-band log spectrogram"
+        arch = "logistic regression on 892 spectral statistics of the 128-band log spectrogram"
     export(
         model,
         params,
