@@ -11,9 +11,12 @@ from voxguard.training.detector.export import export
 from voxguard.training.detector.models import (
     LinearModel,
     SpecCNN,
+    StatsMLP,
     fit_cnn,
+    fit_mlp,
     fit_stats,
     predict_cnn,
+    predict_mlp,
 )
 
 P = FeatureParams()
@@ -35,7 +38,7 @@ def _toy_windows(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(specs), np.array(labels)
 
 
-def _export_and_load(model: SpecCNN | LinearModel, out: Path) -> SpoofDetector:
+def _export_and_load(model: SpecCNN | StatsMLP | LinearModel, out: Path) -> SpoofDetector:
     calibration = {"method": "logistic", "scale": 1.0, "offset": 0.0}
     export(model, P, out, calibration, 0.5, {"version": "test"})
     return SpoofDetector(model_dir=out)
@@ -62,4 +65,16 @@ def test_stats_model_exports_and_matches_numpy(tmp_path: Path) -> None:
     detector = _export_and_load(model, tmp_path)
     x = np.random.default_rng(2).standard_normal(P.window_samples).astype(np.float32)
     expected = model.logit(spectral_statistics(log_spectrogram(x, P))[None])
+    np.testing.assert_allclose(detector.window_logits([x]), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_stats_mlp_learns_and_exports(tmp_path: Path) -> None:
+    specs, labels = _toy_windows(16)
+    stats = np.stack([spectral_statistics(s) for s in specs])
+    model, report = fit_mlp(stats, labels, epochs=20, batch_size=8)
+    assert np.mean(report.losses[-4:]) < np.mean(report.losses[:4])
+    detector = _export_and_load(model, tmp_path)
+    assert detector.sidecar.input_kind == "spectral_statistics"
+    x = np.random.default_rng(3).standard_normal(P.window_samples).astype(np.float32)
+    expected = predict_mlp(model, spectral_statistics(log_spectrogram(x, P))[None])
     np.testing.assert_allclose(detector.window_logits([x]), expected, rtol=1e-3, atol=1e-3)

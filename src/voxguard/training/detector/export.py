@@ -13,7 +13,7 @@ from torch import nn
 
 from voxguard.spoof.features import FeatureParams
 from voxguard.spoof.sidecar import SIDECAR_FORMAT
-from voxguard.training.detector.models import LinearModel, SpecCNN
+from voxguard.training.detector.models import LinearModel, SpecCNN, StatsMLP
 
 MODEL_FILE = "spoof_detector.onnx"
 SIDECAR_FILE = "spoof_detector.json"
@@ -37,7 +37,7 @@ class _LinearModule(nn.Module):
 
 
 def export(
-    model: SpecCNN | LinearModel,
+    model: SpecCNN | StatsMLP | LinearModel,
     params: FeatureParams,
     out_dir: Path,
     calibration: dict[str, Any],
@@ -52,10 +52,11 @@ def export(
         dummy = torch.zeros(1, params.bands, params.frames)
         shape: list[int | None] = [None, params.bands, params.frames]
     else:
-        module = _LinearModule(model).eval()
+        module = model.eval() if isinstance(model, StatsMLP) else _LinearModule(model).eval()
+        dims = model.dims if isinstance(model, StatsMLP) else int(model.mean.size)
         name, kind = "stats", "spectral_statistics"
-        dummy = torch.zeros(1, int(model.mean.size))
-        shape = [None, int(model.mean.size)]
+        dummy = torch.zeros(1, dims)
+        shape = [None, dims]
     torch.onnx.export(
         module,
         (dummy,),

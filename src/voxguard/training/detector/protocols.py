@@ -29,7 +29,13 @@ import torch
 
 from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
 from voxguard.training.detector.data import FeatureCache, refresh_stats
-from voxguard.training.detector.models import fit_cnn, fit_stats, predict_cnn
+from voxguard.training.detector.models import (
+    fit_cnn,
+    fit_mlp,
+    fit_stats,
+    predict_cnn,
+    predict_mlp,
+)
 
 # Whole source repositories per fold, for the approaches too slow for 11 folds on a CPU.
 DEMO_FOLDS = {
@@ -85,7 +91,10 @@ def make_scorers(
     def stats(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         return fit_stats(cache.stats[tr], y[tr]).logit(cache.stats[te])
 
-    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats}
+    def mlp(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        return predict_mlp(fit_mlp(cache.stats[tr], y[tr])[0], cache.stats[te])
+
+    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats, "mlp": mlp}
     if baseline_feats is not None:
         # The named baseline lives in bench/ (it is a benchmark, not part of the package).
         sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))

@@ -38,7 +38,14 @@ from voxguard.training.detector.data import (
     refresh_stats,
 )
 from voxguard.training.detector.export import export
-from voxguard.training.detector.models import LinearModel, SpecCNN, fit_cnn, fit_stats
+from voxguard.training.detector.models import (
+    LinearModel,
+    SpecCNN,
+    StatsMLP,
+    fit_cnn,
+    fit_mlp,
+    fit_stats,
+)
 from voxguard.training.detector.protocols import make_scorers, run_protocol
 
 
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
     ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
     ap.add_argument("--cache", type=Path, default=Path("artifacts/spoof_cache.npz"))
-    ap.add_argument("--approach", choices=["cnn", "stats"], default="cnn")
+    ap.add_argument("--approach", choices=["cnn", "mlp", "stats"], default="stats")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--augment-copies", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -126,10 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(metrics), file=sys.stderr)
 
     labels = np.array([cache.clips[i].label for i in cache.window_clip])
-    model: SpecCNN | LinearModel
+    model: SpecCNN | StatsMLP | LinearModel
     if args.approach == "cnn":
         model, report = fit_cnn(cache.specs, labels, epochs=args.epochs, seed=args.seed)
         arch = "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram"
+        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
+    elif args.approach == "mlp":
+        model, report = fit_mlp(cache.stats, labels, seed=args.seed)
+        arch = (
+            "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram"
+        )
         print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
     else:
         model = fit_stats(cache.stats, labels)
