@@ -6,6 +6,8 @@ VoxGuard: ``SpeakerEngine.embed_source`` on WAV bytes (PyAV decode, Silero VAD, 
 GE2E in onnxruntime). Reference, same run: Resemblyzer's ``preprocess_wav`` on the same file
 (librosa load, webrtcvad trimming) + ``embed_utterance`` (torch), torch limited to one thread.
 Median wall time over the repeats after one warm-up call each. Target: <= 30 ms.
+Both pipelines run under ``threadpool_limits(1)``: numpy's OpenBLAS (librosa's mel in the
+reference) would otherwise start threads of its own, and the target is for one thread.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from voxguard.audio.decode import load_audio
 from voxguard.config import Settings
@@ -54,6 +57,11 @@ def median_ms(call: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
+    with threadpool_limits(limits=1):
+        run()
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()

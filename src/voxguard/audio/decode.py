@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from voxguard.audio.types import AudioClip, AudioMetadata, AudioSource, FloatArray
+from voxguard.audio.wav import parse_pcm16_wav
 from voxguard.config import Settings, get_settings
 from voxguard.errors import (
     ACCEPTED_FORMATS_TEXT,
@@ -116,6 +117,10 @@ def load_audio(source: AudioSource, settings: Settings | None = None) -> AudioCl
             f"{ACCEPTED_FORMATS_TEXT}.",
             accepted=ACCEPTED_FORMATS_TEXT,
         )
+    if container_format == "wav":
+        wav = parse_pcm16_wav(data, TARGET_SAMPLE_RATE)
+        if wav is not None:
+            return _from_pcm16(wav.frames, wav.channels, len(data), name, settings)
     try:
         return _decode(data, container_format, len(data), name, settings)
     except (av.error.FFmpegError, ValueError, IndexError) as exc:
@@ -124,6 +129,23 @@ def load_audio(source: AudioSource, settings: Settings | None = None) -> AudioCl
             f"({exc}). Accepted formats: {ACCEPTED_FORMATS_TEXT}.",
             container=container_format,
         ) from exc
+
+
+def _from_pcm16(
+    frames: np.ndarray, channels: int, size: int, name: str, settings: Settings
+) -> AudioClip:
+    """A 16 kHz PCM 16-bit WAV read by numpy; same limits, errors and floats as PyAV."""
+    declared = frames.shape[0] / TARGET_SAMPLE_RATE
+    if declared > settings.max_duration_s + 0.5:
+        raise AudioTooLong(
+            f"{name} lasts {declared:.1f} s; the limit is {settings.max_duration_s:.0f} s.",
+            duration_s=declared,
+            max_duration_s=settings.max_duration_s,
+        )
+    # FFmpeg's s16 -> float is x / 32768; channels are averaged as in _append_mono.
+    planes = frames.T.astype(np.float32) * np.float32(1 / 32768)
+    samples = planes.mean(axis=0, dtype=np.float32) if channels > 1 else planes[0]
+    return _clip(samples, "wav", "pcm_s16le", TARGET_SAMPLE_RATE, channels, size, name)
 
 
 def _decode(
@@ -146,6 +168,18 @@ def _decode(
                 max_duration_s=settings.max_duration_s,
             )
         samples = _decode_stream(container, stream, settings.max_duration_s, name)
+    return _clip(samples, container_format, codec, original_rate, channels, size, name)
+
+
+def _clip(
+    samples: FloatArray,
+    container_format: str,
+    codec: str,
+    original_rate: int,
+    channels: int,
+    size: int,
+    name: str,
+) -> AudioClip:
     if samples.size < _MIN_SAMPLES:
         raise AudioTooShort(
             f"{name} holds {samples.size / TARGET_SAMPLE_RATE * 1000:.0f} ms of audio; "
