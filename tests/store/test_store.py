@@ -15,6 +15,7 @@ from voxguard.store.api_keys import ApiKeyRepository
 from voxguard.store.audit import AuditRepository
 from voxguard.store.db import unit_of_work
 from voxguard.store.events import EventRepository
+from voxguard.store.filters import AlertFilter, EventFilter
 from voxguard.store.models import Alert, ApiKey, CheckEvent, Speaker
 from voxguard.store.setup import Store, open_store
 from voxguard.store.speakers import SpeakerRepository
@@ -72,10 +73,10 @@ def test_events_alerts_keys_audit(store: Store) -> None:
         AuditRepository(session).record("k1", "create", "speaker", "s1", name="x")
     with unit_of_work(store.sessions) as session:
         alerts = AlertRepository(session)
-        assert [a.level for a in alerts.list(status="PENDING")] == ["HIGH"]
-        assert len(alerts.list(since=now - timedelta(minutes=1))) == 2
-        assert alerts.list(since=now + timedelta(minutes=1)) == []
-        assert EventRepository(session).list(operation="check")[0].scores == {"x": 0.1}
+        assert [a.level for a in alerts.list(AlertFilter(status="PENDING"))] == ["HIGH"]
+        assert len(alerts.list(AlertFilter(since=now - timedelta(minutes=1)))) == 2
+        assert alerts.list(AlertFilter(since=now + timedelta(minutes=1))) == []
+        assert EventRepository(session).list(EventFilter(operation="check"))[0].scores == {"x": 0.1}
         assert ApiKeyRepository(session).by_hash("h" * 64) is not None
         assert AuditRepository(session).list()[0].detail == {"name": "x"}
 

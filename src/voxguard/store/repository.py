@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from voxguard.store.filters import TimeWindow
 from voxguard.store.models import Base
 
 M = TypeVar("M", bound=Base)
@@ -29,17 +30,18 @@ class Repository(Generic[M]):
         return row
 
 
-def newest_first(
-    stmt: Select[M],
-    column: InstrumentedAttribute[datetime],
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
+def filtered(
+    model: type[M], column: InstrumentedAttribute[datetime], spec: TimeWindow, *equal: str
 ) -> Select[M]:
-    """Restrict ``stmt`` to [since, until) on ``column`` and page it newest first."""
+    """Rows of ``model`` whose ``equal`` fields match ``spec``, in its window, newest first."""
+    stmt = select(model)
+    for name in equal:
+        value = getattr(spec, name)
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    since = spec.start()
     if since:
         stmt = stmt.where(column >= since)
-    if until:
-        stmt = stmt.where(column < until)
-    return stmt.order_by(column.desc()).offset(offset).limit(limit)
+    if spec.until:
+        stmt = stmt.where(column < spec.until)
+    return stmt.order_by(column.desc()).offset(spec.offset).limit(spec.limit)

@@ -1,0 +1,101 @@
+"""The engines the service wraps, as protocols, and how they are loaded once at start-up.
+
+Missing engines are not faked: the loader reports them unavailable with a reason, and the
+workflows that need them answer ``ModelUnavailable`` (HTTP 503) or, for the optional spoof
+check, say explicitly that it was not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.config import Settings
+from voxguard.errors import ModelUnavailable
+from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
+
+log = logging.getLogger(__name__)
+
+
+class SpeakerEngineLike(Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+    def embed(self, analyzed: AnalyzedAudio) -> Embedding: ...
+
+    def enroll(
+        self, embeddings: Sequence[Embedding], existing: Voiceprint | None = None
+    ) -> Voiceprint: ...
+
+    def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult: ...
+
+    def identify(
+        self, embedding: Embedding, gallery: Mapping[str, Voiceprint], top_k: int
+    ) -> IdentificationResult: ...
+
+
+@dataclass(frozen=True)
+class SpoofVerdict:
+    probability: float  # calibrated P(synthetic)
+    is_synthetic: bool
+    threshold: float
+    windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
+
+
+class SpoofDetectorLike(Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+    def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict: ...
+
+
+@dataclass
+class Loaded:
+    """An engine, or why there is none."""
+
+    engine: Any
+    reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
+
+
+def load_speaker_engine(settings: Settings) -> Loaded:
+    return _load("voxguard.speaker.engine", "SpeakerEngine", settings, "speaker engine")
+
+
+def load_spoof_detector(settings: Settings) -> Loaded:
+    return _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector")
+
+
+def _load(module_name: str, class_name: str, settings: Settings, what: str) -> Loaded:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return Loaded(None, f"the {what} is not part of this build ({module_name} is missing)")
+    factory = getattr(module, class_name)
+    try:
+        engine = factory.load(settings) if hasattr(factory, "load") else factory(settings)
+    except ModelUnavailable as exc:
+        log.warning("%s unavailable: %s", what, exc.message)
+        return Loaded(None, exc.message)
+    return Loaded(engine)
+
+
+def require_speaker(loaded: Loaded) -> SpeakerEngineLike:
+    if loaded.engine is None:
+        raise ModelUnavailable(f"Speaker recognition is unavailable: {loaded.reason}")
+    engine: SpeakerEngineLike = loaded.engine
+    return engine
+
+
+def require_spoof(loaded: Loaded) -> SpoofDetectorLike:
+    if loaded.engine is None:
+        raise ModelUnavailable(f"Spoof detection is unavailable: {loaded.reason}")
+    engine: SpoofDetectorLike = loaded.engine
+    return engine
