@@ -180,10 +180,10 @@ class RecognitionService:
             raise InvalidInput("At least one audio file is required.")
         if len(inputs) > limit:
             raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
-        require_spoof(self.runtime.spoof)
         analyzed = [analyze(self.runtime.front_end, item) for item in inputs]
         for item, audio in zip(inputs, analyzed, strict=True):
             require_speech(audio, item.filename)
+        require_spoof(self.runtime.spoof)  # after the input checks: bad input is a 4xx anyway
         results = []
         for item, audio in zip(inputs, analyzed, strict=True):
             spoof = self._spoof(audio)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from voxguard.audio.analysis import AudioFrontEnd
-from voxguard.config import Settings
+from voxguard.config import DEFAULT_SECRET, Settings
 from voxguard.risk import RiskPolicy
 from voxguard.services.engines import Loaded, load_speaker_engine, load_spoof_detector
 from voxguard.services.ratelimit import RateLimiter
+from voxguard.store.crypto import persisted_secret
 from voxguard.store.setup import Store, open_store
 
 
@@ -30,6 +32,15 @@ def build_runtime(
     settings: Settings, speaker: Loaded | None = None, spoof: Loaded | None = None
 ) -> Runtime:
     """Open the store (migrating it) and load the models; engines may be injected (tests)."""
+    if settings.is_development and settings.jwt_secret == DEFAULT_SECRET:
+        # Never sign with a published default, even in development: keep one per data dir.
+        settings = settings.model_copy(
+            update={
+                "jwt_secret": persisted_secret(
+                    settings.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48)
+                )
+            }
+        )
     store = open_store(settings)
     return Runtime(
         settings=settings,

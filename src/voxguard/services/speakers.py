@@ -80,11 +80,11 @@ class SpeakerService:
             raise InvalidInput("At least one audio file is required.")
         if len(inputs) > limit:
             raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
-        engine = require_speaker(self.runtime.speaker)
         # Every file is decoded and checked before anything is written.
         analyzed = [analyze(self.runtime.front_end, item) for item in inputs]
         for item, audio in zip(inputs, analyzed, strict=True):
             require_speech(audio, item.filename, enrollment=True)
+        engine = require_speaker(self.runtime.speaker)
         embeddings = [engine.embed(audio) for audio in analyzed]
 
         cipher = self.runtime.store.cipher

@@ -7,6 +7,7 @@ start with another key fails loudly instead of producing undecryptable voiceprin
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -62,12 +63,18 @@ def resolve_key(settings: Settings) -> str:
         return settings.encryption_key
     if not settings.is_development:
         raise ConfigurationError("VOXGUARD_ENCRYPTION_KEY must be set outside development.")
-    path: Path = settings.data_dir / KEY_FILE_NAME
+    return persisted_secret(
+        settings.data_dir / KEY_FILE_NAME, lambda: Fernet.generate_key().decode()
+    )
+
+
+def persisted_secret(path: Path, generate: Callable[[], str]) -> str:
+    """The secret in ``path``, created once (owner-only permissions) if it does not exist."""
     if path.is_file():
         return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = generate()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+        handle.write(secret + "\n")
+    return secret
