@@ -68,5 +68,12 @@ def inspect(
     console.print(table)
 
 
+# Service workflows (issue 4): each module registers its own commands.
+from voxguard.cli import admin, serve, speakers  # noqa: E402
+
+for _module in (serve, speakers, admin):
+    _module.register(app)
+
+
 def main() -> None:
     app()

@@ -19,26 +19,13 @@ from voxguard.store.models import Speaker
 from voxguard.store.speakers import SpeakerRepository
 
 
-class SpeakerService:
-    def __init__(self, runtime: Runtime, session: Session, actor: str) -> None:
-        self.runtime = runtime
+class SpeakerDirectory:
+    """Reading and deleting speakers: needs the store only, no models."""
+
+    def __init__(self, session: Session, actor: str) -> None:
         self.repo = SpeakerRepository(session)
         self.audit = AuditRepository(session)
         self.actor = actor
-
-    def enroll(
-        self, name: str, inputs: Sequence[AudioInput], external_id: str | None = None
-    ) -> EnrollOut:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise InvalidInput("A speaker name of 1 to 200 characters is required.")
-        if external_id and self.repo.by_external_id(external_id):
-            raise Conflict(f"A speaker with external id {external_id!r} already exists.")
-        speaker = Speaker(display_name=name, external_id=external_id or None)
-        return self._add(speaker, inputs, action="enroll")
-
-    def add_samples(self, speaker_id: str, inputs: Sequence[AudioInput]) -> EnrollOut:
-        return self._add(self._get(speaker_id), inputs, action="add_samples")
 
     def list(self, offset: int = 0, limit: int = 50) -> SpeakerPage:
         rows, total = self.repo.page(offset, limit)
@@ -73,6 +60,28 @@ class SpeakerService:
         if speaker is None:
             raise SpeakerNotFound(f"No speaker with id {speaker_id!r}.", speaker_id=speaker_id)
         return speaker
+
+
+class EnrollmentService(SpeakerDirectory):
+    """Enrollment and added samples: needs the speaker engine."""
+
+    def __init__(self, runtime: Runtime, session: Session, actor: str) -> None:
+        super().__init__(session, actor)
+        self.runtime = runtime
+
+    def enroll(
+        self, name: str, inputs: Sequence[AudioInput], external_id: str | None = None
+    ) -> EnrollOut:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("A speaker name of 1 to 200 characters is required.")
+        if external_id and self.repo.by_external_id(external_id):
+            raise Conflict(f"A speaker with external id {external_id!r} already exists.")
+        speaker = Speaker(display_name=name, external_id=external_id or None)
+        return self._add(speaker, inputs, action="enroll")
+
+    def add_samples(self, speaker_id: str, inputs: Sequence[AudioInput]) -> EnrollOut:
+        return self._add(self._get(speaker_id), inputs, action="add_samples")
 
     def _add(self, speaker: Speaker, inputs: Sequence[AudioInput], action: str) -> EnrollOut:
         limit = self.runtime.settings.max_enroll_files

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from voxguard.api.deps import AdminDep, OperatorDep, ReaderDep, RuntimeDep, SessionDep, read_uploads
 from voxguard.services.schemas import EnrollOut, SpeakerOut, SpeakerPage
-from voxguard.services.speakers import SpeakerService
+from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
 
 router = APIRouter(prefix="/v1/speakers", tags=["speakers"])
 Files = Annotated[list[UploadFile], File(description="One or more recordings of the speaker.")]
@@ -24,7 +24,7 @@ def enroll(
     external_id: Annotated[str | None, Form(max_length=200)] = None,
 ) -> EnrollOut:
     inputs = read_uploads(files, runtime.settings)
-    return SpeakerService(runtime, session, principal.actor).enroll(name, inputs, external_id)
+    return EnrollmentService(runtime, session, principal.actor).enroll(name, inputs, external_id)
 
 
 @router.post("/{speaker_id}/samples")
@@ -32,30 +32,25 @@ def add_samples(
     speaker_id: str, files: Files, runtime: RuntimeDep, session: SessionDep, principal: OperatorDep
 ) -> EnrollOut:
     inputs = read_uploads(files, runtime.settings)
-    return SpeakerService(runtime, session, principal.actor).add_samples(speaker_id, inputs)
+    return EnrollmentService(runtime, session, principal.actor).add_samples(speaker_id, inputs)
 
 
 @router.get("")
 def list_speakers(
-    runtime: RuntimeDep,
     session: SessionDep,
     principal: ReaderDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SpeakerPage:
-    return SpeakerService(runtime, session, principal.actor).list(offset, limit)
+    return SpeakerDirectory(session, principal.actor).list(offset, limit)
 
 
 @router.get("/{speaker_id}")
-def get_speaker(
-    speaker_id: str, runtime: RuntimeDep, session: SessionDep, principal: ReaderDep
-) -> SpeakerOut:
-    return SpeakerService(runtime, session, principal.actor).get(speaker_id)
+def get_speaker(speaker_id: str, session: SessionDep, principal: ReaderDep) -> SpeakerOut:
+    return SpeakerDirectory(session, principal.actor).get(speaker_id)
 
 
 @router.delete("/{speaker_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_speaker(
-    speaker_id: str, runtime: RuntimeDep, session: SessionDep, principal: AdminDep
-) -> Response:
-    SpeakerService(runtime, session, principal.actor).delete(speaker_id)
+def delete_speaker(speaker_id: str, session: SessionDep, principal: AdminDep) -> Response:
+    SpeakerDirectory(session, principal.actor).delete(speaker_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
