@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=60, ge=1)
     store_raw_audio: bool = Field(default=False, description="keep uploaded audio with events")
     max_batch_files: int = Field(default=10, ge=1, le=100)
-    max_enroll_files: int = Field(default=20, ge=1, le=200)
+    max_enroll_files: int = Field(default=10, ge=1, le=100)
+    # Whole request body (all files of a batch together), cut off while it streams in.
+    max_request_mb: float = Field(default=200.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

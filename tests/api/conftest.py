@@ -36,6 +36,7 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
         "encryption_key": Fernet.generate_key().decode(),
         "jwt_secret": "test-secret-" + "x" * 32,
         "max_upload_mb": 1.0,
+        "max_request_mb": 4.0,
         "max_batch_files": 3,
         "max_enroll_files": 3,
     }

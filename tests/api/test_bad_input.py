@@ -14,6 +14,11 @@ from tests.api.conftest import Api, make_settings, open_api
 from tests.databases import BACKENDS, database_url
 from voxguard.store.models import Alert, AuditEntry, CheckEvent, Speaker, VoiceprintRow
 
+MULTIPART_HEAD = (
+    b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n'
+    b"Content-Type: audio/wav\r\n\r\n"
+)
+
 
 def _too_large() -> bytes:
     rng = np.random.default_rng(0)
@@ -117,14 +122,15 @@ def test_too_many_files(bad_api: Api) -> None:
 
 
 def test_body_over_the_streaming_limit(bad_api: Api) -> None:
-    # 3 files of 1 MB + overhead is the request limit: a 5 MB body is cut off while streaming.
+    # The request limit is 4 MB: a 5 MB body is cut off while it streams in.
     def chunks() -> Iterator[bytes]:
+        yield MULTIPART_HEAD
         for _ in range(80):
             yield b"x" * 65536
 
     response = bad_api.client.post(
         "/v1/check",
         content=chunks(),
-        headers={**bad_api.headers(), "Content-Type": "multipart/form-data; boundary=zz"},
+        headers={**bad_api.headers(), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert response.status_code == 413 and response.json()["code"] == "request_too_large"

@@ -66,10 +66,10 @@ def create_app(
     install_error_handlers(app)
     for router in (system.router, auth.router, speakers.router, recognition.router, alerts.router):
         app.include_router(router)
-    max_files = max(settings.max_batch_files, settings.max_enroll_files)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_upload_bytes * max_files + _BODY_OVERHEAD
+    max_body = max(
+        settings.max_request_mb * 1024 * 1024, settings.max_upload_bytes + _BODY_OVERHEAD
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(max_body))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

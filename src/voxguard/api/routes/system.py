@@ -68,6 +68,7 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
             "max_upload_mb": s.max_upload_mb,
             "max_duration_s": s.max_duration_s,
             "min_speech_s": s.min_speech_s,
+            "max_request_mb": s.max_request_mb,
             "max_batch_files": s.max_batch_files,
             "max_enroll_files": s.max_enroll_files,
             "rate_limit_per_minute": s.rate_limit_per_minute,
