@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     spoof_threshold: float = Field(default=0.5, gt=0, lt=1, description="P(synthetic) flagged")
     poor_quality_below: float = Field(default=0.3, ge=0, le=1)
     behavior_mismatch_below: float = Field(default=0.35, ge=0, le=1)
+    impersonation_near_match: float = Field(
+        default=0.2, ge=0, le=1, description="unmatched, but P(same) of the closest >= this"
+    )
 
     @property
     def max_upload_bytes(self) -> int:

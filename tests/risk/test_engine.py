@@ -21,11 +21,12 @@ CASES = [
     ),
     ("synthetic stranger", False, 0.1, None, 0.95, 0.9, False, RiskLevel.HIGH, Verdict.SYNTHETIC),
     ("stranger", False, 0.05, None, 0.05, 0.9, False, RiskLevel.MEDIUM, Verdict.UNKNOWN),
+    ("near miss", False, 0.4, None, 0.05, 0.9, False, RiskLevel.MEDIUM, Verdict.IMPERSONATION),
     ("nobody enrolled", False, None, None, None, 0.9, False, RiskLevel.MEDIUM, Verdict.UNKNOWN),
     ("odd behavior", True, 0.9, 0.1, 0.05, 0.9, False, RiskLevel.MEDIUM, Verdict.IMPERSONATION),
     ("silence", False, None, None, None, 0.0, True, RiskLevel.MEDIUM, Verdict.POOR_AUDIO),
     ("noisy", True, 0.9, 0.8, 0.1, 0.1, False, RiskLevel.MEDIUM, Verdict.POOR_AUDIO),
-    ("bad stranger", False, 0.0, 0.0, 0.45, 0.35, False, RiskLevel.MEDIUM, Verdict.UNKNOWN),
+    ("bad stranger", False, 0.1, 0.0, 0.45, 0.35, False, RiskLevel.MEDIUM, Verdict.UNKNOWN),
 ]
 
 

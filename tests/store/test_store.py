@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from voxguard.config import Settings
-from voxguard.errors import EncryptionKeyMismatch
+from voxguard.errors import Conflict, EncryptionKeyMismatch
 from voxguard.speaker.types import Voiceprint
 from voxguard.store.alerts import AlertRepository
 from voxguard.store.api_keys import ApiKeyRepository
@@ -93,3 +93,10 @@ def test_another_encryption_key_is_refused(store: Store, settings: Settings) -> 
     with pytest.raises(EncryptionKeyMismatch, match="different encryption key"):
         open_store(other)
     open_store(settings).close()  # the right key still opens it; migrations are idempotent
+
+
+def test_unique_violation_becomes_a_conflict(store: Store) -> None:
+    with unit_of_work(store.sessions) as session:
+        SpeakerRepository(session).add(Speaker(display_name="A", external_id="same"))
+    with pytest.raises(Conflict), unit_of_work(store.sessions) as session:
+        SpeakerRepository(session).add(Speaker(display_name="B", external_id="same"))

@@ -17,11 +17,14 @@ level, checked in this order:
    verification rule (a cloned voice passes speaker verification by design);
 2. poor audio (quality below the floor, or no speech) -> MEDIUM, "Poor audio": nothing could
    be established either way, so it neither passes nor escalates;
-3. no enrolled speaker accepted -> MEDIUM, "Unknown speaker" (a stranger is not evidence of
+3. no enrolled speaker accepted, but the closest one is a near miss (P(same) at least
+   ``near_match``) -> at least MEDIUM, "Possible impersonation": someone sounding like an
+   enrolled user without being them;
+4. no enrolled speaker accepted -> MEDIUM, "Unknown speaker" (a stranger is not evidence of
    an attack; a synthetic stranger is caught by rule 1);
-4. accepted, but speaking behavior does not match the profile -> at least MEDIUM,
+5. accepted, but speaking behavior does not match the profile -> at least MEDIUM,
    "Possible impersonation";
-5. otherwise "Normal" at the banded level.
+6. otherwise "Normal" at the banded level.
 
 The score is then clamped into the band of the level, so score and level always agree.
 """
@@ -62,6 +65,7 @@ class RiskPolicy:
     spoof_threshold: float = 0.5
     poor_quality_below: float = 0.3
     behavior_mismatch_below: float = 0.35
+    near_match: float = 0.2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RiskPolicy:
@@ -75,6 +79,7 @@ class RiskPolicy:
             spoof_threshold=settings.spoof_threshold,
             poor_quality_below=settings.poor_quality_below,
             behavior_mismatch_below=settings.behavior_mismatch_below,
+            near_match=settings.impersonation_near_match,
         )
 
     def level_of(self, score: float) -> RiskLevel:
@@ -96,7 +101,7 @@ class RiskInputs:
     spoof_probability: float | None  # None: spoof check unavailable
     quality: float  # 0 (unusable) to 1
     no_speech: bool = False
-    speaker_name: str | None = None
+    speaker_name: str | None = None  # the matched speaker, or the closest candidate
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,14 @@ def _rules(inputs: RiskInputs, policy: RiskPolicy) -> _Rule:
             RiskLevel.MEDIUM,
             RiskLevel.MEDIUM,
             [f"audio quality too poor to rely on ({inputs.quality:.2f})"],
+        )
+    voice = inputs.voice_probability
+    if not inputs.recognized and voice is not None and voice >= policy.near_match:
+        return (
+            Verdict.IMPERSONATION,
+            RiskLevel.MEDIUM,
+            RiskLevel.HIGH,
+            [f"voice resembles {who} but does not match (P(same) = {voice:.2f})"],
         )
     if not inputs.recognized:
         reason = "voice does not match any enrolled speaker"

@@ -123,7 +123,7 @@ class RecognitionService:
                 spoof_probability=spoof.spoof_probability,
                 quality=quality.score,
                 no_speech=QualityCode.NO_SPEECH in analyzed.quality.codes,
-                speaker_name=best.display_name if best else None,
+                speaker_name=top.display_name if top else None,
             ),
             self.runtime.policy,
         )

@@ -10,10 +10,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voxguard.config import Settings
-from voxguard.errors import ConfigurationError
+from voxguard.errors import ConfigurationError, Conflict
 
 SessionFactory = sessionmaker[Session]
 
@@ -79,6 +80,10 @@ def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except IntegrityError as exc:
+        # Two writers raced for the same unique value (e.g. an external id).
+        session.rollback()
+        raise Conflict("The change conflicts with data stored meanwhile; retry.") from exc
     except BaseException:
         session.rollback()
         raise

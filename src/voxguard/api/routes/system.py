@@ -62,6 +62,7 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
             },
             "poor_quality_below": policy.poor_quality_below,
             "behavior_mismatch_below": policy.behavior_mismatch_below,
+            "impersonation_near_match": policy.near_match,
         },
         "accepted_formats": list(ACCEPTED_FORMATS),
         "limits": {
