@@ -75,3 +75,44 @@ def test_default_secrets_refused_outside_development(tmp_path: Path) -> None:
         Settings(environment="production", data_dir=tmp_path)
     with pytest.raises(ValidationError, match="VOXGUARD_ENCRYPTION_KEY"):
         Settings(environment="production", data_dir=tmp_path, jwt_secret="s" * 40)
+
+
+def test_cors_and_raw_audio_are_opt_in(tmp_path: Path) -> None:
+    from tests.api.audio import speaker_halves
+    from voxguard.store.models import CheckEvent
+
+    with database_url("sqlite", tmp_path) as url:
+        settings = make_settings(
+            tmp_path, url, cors_origins=["https://console.example"], store_raw_audio=True
+        )
+        for api in open_api(settings):
+            preflight = api.client.options(
+                "/v1/info",
+                headers={
+                    "Origin": "https://console.example",
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "X-API-Key",
+                },
+            )
+            assert preflight.headers["access-control-allow-origin"] == "https://console.example"
+            audio = speaker_halves(0)[0]
+            api.client.post(
+                "/v1/identify", files={"file": ("a.wav", audio, "audio/wav")}, headers=api.headers()
+            )
+            with api.runtime.store.sessions() as session:
+                event = session.query(CheckEvent).one()
+                assert event.raw_audio == audio
+
+
+def test_raw_audio_is_not_kept_by_default(sqlite_api: Api) -> None:
+    from tests.api.audio import speaker_halves
+    from voxguard.store.models import CheckEvent
+
+    audio = speaker_halves(0)[0]
+    sqlite_api.client.post(
+        "/v1/identify", files={"file": ("a.wav", audio, "audio/wav")}, headers=sqlite_api.headers()
+    )
+    with sqlite_api.runtime.store.sessions() as session:
+        assert session.query(CheckEvent).one().raw_audio is None
+    cors = sqlite_api.client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in cors.headers
