@@ -8,10 +8,12 @@ use the real engine and skip when it is absent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 
 import numpy as np
 
 from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.audio.types import AudioClip
 from voxguard.errors import AudioTooShort
 from voxguard.speaker.types import (
     Candidate,
@@ -75,3 +77,21 @@ class SpectralTestEngine:
         top = scored[:top_k]
         best = top[0] if top and top[0].score >= THRESHOLD else None
         return IdentificationResult(best, top)
+
+
+class FixedSpoofDetector:
+    """Stands in for ``voxguard.spoof.detector.SpoofDetector``: one fixed probability."""
+
+    def __init__(self, probability: float, threshold: float = 0.5) -> None:
+        self.probability = probability
+        self.threshold = threshold
+        self.model_version = "test-fixed-spoof"
+
+    def detect_clip(self, clip: AudioClip) -> SimpleNamespace:
+        window = SimpleNamespace(start_s=0.0, end_s=4.0, logit=0.0, probability=self.probability)
+        return SimpleNamespace(
+            probability=self.probability,
+            is_spoof=self.probability >= self.threshold,
+            threshold=self.threshold,
+            windows=[window],
+        )

@@ -44,13 +44,16 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def open_api(settings: Settings, with_engine: bool = True) -> Iterator[Api]:
+def open_api(
+    settings: Settings, with_engine: bool = True, spoof: Loaded | None = None
+) -> Iterator[Api]:
     keys: dict[str, str] = {}
     holder: list[Runtime] = []
 
     def factory(s: Settings) -> Runtime:
         speaker = Loaded(SpectralTestEngine()) if with_engine else Loaded(None, "not in test")
-        runtime = build_runtime(s, speaker=speaker, spoof=Loaded(None, "spoof model not built"))
+        spoof_model = spoof or Loaded(None, "spoof model not built")
+        runtime = build_runtime(s, speaker=speaker, spoof=spoof_model)
         with unit_of_work(runtime.store.sessions) as session:
             for role in Role:
                 keys[str(role)] = AuthService(session, s).create_key(str(role), role).key

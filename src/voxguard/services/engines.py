@@ -65,12 +65,38 @@ class Loaded:
         return self.engine is not None
 
 
+class SpoofAdapter:
+    """``voxguard.spoof``'s detector (clip in, ``SpoofResult`` out) behind ``SpoofDetectorLike``."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+
+    @property
+    def model_version(self) -> str:
+        sidecar = getattr(self.detector, "sidecar", None)
+        version = getattr(self.detector, "model_version", None) or getattr(sidecar, "version", None)
+        return str(version or "spoof")
+
+    def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict:
+        result = self.detector.detect_clip(analyzed.clip)
+        return SpoofVerdict(
+            probability=round(float(result.probability), 6),
+            is_synthetic=bool(result.is_spoof),
+            threshold=float(result.threshold),
+            windows=[
+                {"start_s": w.start_s, "end_s": w.end_s, "probability": round(w.probability, 6)}
+                for w in result.windows
+            ],
+        )
+
+
 def load_speaker_engine(settings: Settings) -> Loaded:
     return _load("voxguard.speaker.engine", "SpeakerEngine", settings, "speaker engine")
 
 
 def load_spoof_detector(settings: Settings) -> Loaded:
-    return _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector")
+    loaded = _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector")
+    return Loaded(SpoofAdapter(loaded.engine)) if loaded.available else loaded
 
 
 def _load(module_name: str, class_name: str, settings: Settings, what: str) -> Loaded:
@@ -80,7 +106,7 @@ def _load(module_name: str, class_name: str, settings: Settings, what: str) -> L
         return Loaded(None, f"the {what} is not part of this build ({module_name} is missing)")
     factory = getattr(module, class_name)
     try:
-        engine = factory.load(settings) if hasattr(factory, "load") else factory(settings)
+        engine = factory(settings=settings)
     except ModelUnavailable as exc:
         log.warning("%s unavailable: %s", what, exc.message)
         return Loaded(None, exc.message)

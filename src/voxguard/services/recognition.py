@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.quality import QualityCode
 from voxguard.behavior import BehaviorProfile, compare_profiles, extract_profile
-from voxguard.errors import InvalidInput, SpeakerNotFound
+from voxguard.errors import AudioError, InvalidInput, SpeakerNotFound
 from voxguard.risk import RiskInputs, RiskLevel, assess
 from voxguard.services.audio_input import (
     AudioInput,
@@ -186,7 +186,7 @@ class RecognitionService:
         require_spoof(self.runtime.spoof)  # after the input checks: bad input is a 4xx anyway
         results = []
         for item, audio in zip(inputs, analyzed, strict=True):
-            spoof = self._spoof(audio)
+            spoof = self._spoof(audio, strict=True)
             decision = "synthetic" if spoof.is_synthetic else "bonafide"
             scores = {"spoof_probability": spoof.spoof_probability, "windows": spoof.windows}
             event = self._event("detect", item, audio, decision, scores)
@@ -224,12 +224,19 @@ class RecognitionService:
         best = _candidate(result.best, names) if result.best else None
         return best, candidates
 
-    def _spoof(self, analyzed: AnalyzedAudio) -> SpoofOut:
+    def _spoof(self, analyzed: AnalyzedAudio, strict: bool = False) -> SpoofOut:
+        """The spoof verdict; with ``strict=False`` (checks) a clip the detector cannot score
+        is reported as an unavailable spoof check instead of failing the whole check."""
         loaded = self.runtime.spoof
         if not loaded.available:
             return SpoofOut(status="unavailable", reason=loaded.reason)
         detector = require_spoof(loaded)
-        verdict = detector.detect(analyzed)
+        try:
+            verdict = detector.detect(analyzed)
+        except AudioError as exc:
+            if strict:
+                raise
+            return SpoofOut(status="unavailable", reason=exc.message)
         return SpoofOut(
             status="ok",
             spoof_probability=verdict.probability,
