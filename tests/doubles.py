@@ -29,7 +29,7 @@ THRESHOLD = 0.9
 class SpectralTestEngine:
     model_version = "test-spectral-1"
 
-    def embed(self, analyzed: AnalyzedAudio) -> Embedding:
+    def embed(self, analyzed: AnalyzedAudio, variants: bool = False) -> Embedding:
         speech = analyzed.speech
         if speech.size < 8000:
             raise AudioTooShort("too little speech to embed (test engine)")

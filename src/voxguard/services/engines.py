@@ -25,7 +25,9 @@ class SpeakerEngineLike(Protocol):
     @property
     def model_version(self) -> str: ...
 
-    def embed(self, analyzed: AnalyzedAudio) -> Embedding: ...
+    def embed(self, analyzed: AnalyzedAudio, variants: bool = False) -> Embedding:
+        """``variants``: also embed channel variants (enrollment) where the engine has them."""
+        ...
 
     def enroll(
         self, embeddings: Sequence[Embedding], existing: Voiceprint | None = None

@@ -94,7 +94,7 @@ class EnrollmentService(SpeakerDirectory):
         for item, audio in zip(inputs, analyzed, strict=True):
             require_speech(audio, item.filename, enrollment=True)
         engine = require_speaker(self.runtime.speaker)
-        embeddings = [engine.embed(audio) for audio in analyzed]
+        embeddings = [engine.embed(audio, variants=True) for audio in analyzed]
 
         cipher = self.runtime.store.cipher
         existing = None
