@@ -104,3 +104,22 @@ def test_detect_reports_unavailable_spoof_model(api: Api) -> None:
     assert response.status_code == 503
     assert response.json()["code"] == "model_unavailable"
     assert "spoof model not built" in response.json()["error"]
+
+
+def test_identification_sees_every_enrollment_and_deletion(api: Api) -> None:
+    alice, _ = speaker_halves(0)
+    bob, _ = speaker_halves(1)
+    op = api.headers("operator")
+
+    def best(audio: bytes) -> str | None:
+        found = api.client.post(
+            "/v1/identify", files={"file": ("p.wav", audio, "audio/wav")}, headers=op
+        ).json()
+        return found["best"]["display_name"] if found["best"] else None
+
+    _enroll(api, "Alice", alice)
+    assert best(alice) == "Alice"
+    bob_id = _enroll(api, "Bob", bob)["speaker"]["id"]
+    assert best(bob) == "Bob"  # the cached gallery was rebuilt
+    api.client.delete(f"/v1/speakers/{bob_id}", headers=api.headers())
+    assert best(bob) != "Bob"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,9 +35,9 @@ class SpeakerEngineLike(Protocol):
 
     def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult: ...
 
-    def identify(
-        self, embedding: Embedding, gallery: Mapping[str, Voiceprint], top_k: int
-    ) -> IdentificationResult: ...
+    def identify(self, embedding: Embedding, gallery: Any, top_k: int) -> IdentificationResult:
+        """``gallery``: voiceprints by speaker id, or what ``engine.gallery`` built from them."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,8 @@ class RecognitionService:
     def _identify(
         self, engine: SpeakerEngineLike, embedding: Embedding, top_k: int | None
     ) -> tuple[CandidateOut | None, list[CandidateOut]]:
-        cipher = self.runtime.store.cipher
-        gallery = {
-            speaker_id: Voiceprint.from_bytes(cipher.decrypt(token))
-            for speaker_id, token in self.speakers.gallery(engine.model_version)
-        }
-        if not gallery:
+        gallery = self.runtime.gallery.get(engine, self.speakers, self.runtime.store.cipher)
+        if not len(gallery):
             return None, []
         k = top_k or self.runtime.settings.identify_top_k
         result = engine.identify(embedding, gallery, k)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.config import DEFAULT_SECRET, Settings
 from voxguard.risk import RiskPolicy
 from voxguard.services.engines import Loaded, load_speaker_engine, load_spoof_detector
+from voxguard.services.gallery import GalleryCache
 from voxguard.services.ratelimit import RateLimiter
 from voxguard.store.crypto import persisted_secret
 from voxguard.store.setup import Store, open_store
@@ -23,6 +24,7 @@ class Runtime:
     spoof: Loaded
     policy: RiskPolicy
     limiter: RateLimiter
+    gallery: GalleryCache = field(default_factory=GalleryCache)
 
     def close(self) -> None:
         self.store.close()

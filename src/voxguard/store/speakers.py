@@ -63,5 +63,14 @@ class SpeakerRepository(Repository[Speaker]):
         )
         return [(row.speaker_id, row.ciphertext) for row in self.session.execute(stmt)]
 
+    def gallery_stamp(self, model_version: str) -> tuple[int, str]:
+        """Changes whenever a voiceprint of ``model_version`` is added, updated or deleted."""
+        row = self.session.execute(
+            select(func.count(), func.max(VoiceprintRow.updated_at)).where(
+                VoiceprintRow.model_version == model_version
+            )
+        ).one()
+        return int(row[0]), str(row[1])
+
     def any_voiceprint(self) -> bytes | None:
         return self.session.scalar(select(VoiceprintRow.ciphertext).limit(1))
