@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.databases import BACKENDS, database_url
+
 VOXGUARD = Path(sys.executable).with_name("voxguard")
 _KEY = re.compile(r"^\s*(vg_[A-Za-z0-9_-]+)\s*$")
 
@@ -101,6 +103,17 @@ def start_server(data_dir: Path, **env_overrides: str) -> Iterator[Server]:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start_server(tmp_path_factory.mktemp("e2e") / "data")
+def backend_server(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Server]:
+    """A server on SQLite (the embedded default) or on a fresh PostgreSQL database."""
+    with database_url(request.param, tmp) as url:
+        if request.param == "sqlite":
+            yield from start_server(tmp / "data")
+        else:
+            yield from start_server(tmp / "data", VOXGUARD_DATABASE_URL=url)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    yield from backend_server(request, tmp_path_factory.mktemp("e2e"))

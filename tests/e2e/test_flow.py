@@ -11,13 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server
+from tests.databases import BACKENDS
+from tests.e2e.conftest import Server, backend_server
 from tests.e2e.data import FSDD_SPEAKERS, fsdd_enrollment, fsdd_test, librispeech_readers
 
 
-@pytest.fixture(scope="module")
-def flow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    for server in start_server(tmp_path_factory.mktemp("flow") / "data"):
+@pytest.fixture(scope="module", params=BACKENDS)
+def flow_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    for server in backend_server(request, tmp_path_factory.mktemp("flow")):
         speaker = httpx.get(f"{server.url}/health").json()["models"]["speaker"]
         if speaker["status"] != "loaded":
             pytest.skip(f"speaker engine unavailable: {speaker['reason']}")

@@ -25,7 +25,7 @@ def test_first_start_prints_admin_key_and_serves(server: Server) -> None:
     assert httpx.get(f"{server.url}/v1/info").status_code == 401
     with server.client() as client:
         info = client.get("/v1/info").json()
-        assert info["role"] == "admin" and info["database"] == "sqlite"
+        assert info["role"] == "admin" and info["database"] in ("sqlite", "postgresql")
 
 
 def test_keys_and_tokens_over_http(server: Server) -> None:
