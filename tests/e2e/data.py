@@ -17,13 +17,18 @@ def _wav(samples: np.ndarray) -> bytes:
 
 
 def fsdd_recording(speaker: str, indices: range) -> bytes:
-    """Digits 0-9 spoken by ``speaker`` at the given take indices, joined with short pauses."""
+    """Digits 0-9 spoken by ``speaker`` at the given take indices, joined with short pauses.
+
+    Each digit is brought to the same peak level, as a recording app's gain control would:
+    some FSDD takes sit near -44 dBFS, where the VAD hears no speech at all.
+    """
     root = shared_data("fsdd")
     gap = np.zeros(3200, dtype=np.float32)
     pieces = []
     for index in indices:
         for digit in range(10):
-            pieces += [load_audio(root / f"{digit}_{speaker}_{index}.wav").samples, gap]
+            samples = load_audio(root / f"{digit}_{speaker}_{index}.wav").samples
+            pieces += [0.5 * samples / max(float(np.abs(samples).max()), 1e-6), gap]
     return _wav(np.concatenate(pieces))
 
 
