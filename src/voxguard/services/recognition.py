@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.quality import QualityCode
 from voxguard.behavior import BehaviorProfile, compare_profiles, extract_profile
-from voxguard.errors import AudioError, InvalidInput, SpeakerNotFound
+from voxguard.errors import AudioError, Conflict, InvalidInput, SpeakerNotFound
 from voxguard.risk import RiskInputs, RiskLevel, assess
 from voxguard.services.audio_input import (
     AudioInput,
@@ -52,9 +52,9 @@ class RecognitionService:
             raise SpeakerNotFound(f"No speaker with id {speaker_id!r}.", speaker_id=speaker_id)
         row = self.speakers.voiceprint(speaker_id, engine.model_version)
         if row is None:
-            raise SpeakerNotFound(
-                f"{speaker.display_name} has no voiceprint for model {engine.model_version}; "
-                "enroll them again.",
+            raise Conflict(
+                f"{speaker.display_name} was enrolled with another speaker model than "
+                f"{engine.model_version}; add samples to enroll them again.",
                 speaker_id=speaker_id,
             )
         analyzed, embedding = self._embed(engine, item)
