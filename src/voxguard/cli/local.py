@@ -28,14 +28,20 @@ def actor() -> str:
 
 
 @contextmanager
-def runtime_session() -> Iterator[tuple[Runtime, Session]]:
-    """The full runtime (models loaded) and one unit of work."""
+def local_runtime() -> Iterator[Runtime]:
+    """The full runtime, models loaded once for the whole command."""
     runtime = build_runtime(get_settings())
     try:
-        with unit_of_work(runtime.store.sessions) as session:
-            yield runtime, session
+        yield runtime
     finally:
         runtime.close()
+
+
+@contextmanager
+def runtime_session() -> Iterator[tuple[Runtime, Session]]:
+    """The full runtime and one unit of work."""
+    with local_runtime() as runtime, unit_of_work(runtime.store.sessions) as session:
+        yield runtime, session
 
 
 @contextmanager

@@ -11,10 +11,18 @@ from rich.panel import Panel
 from rich.table import Table
 
 from voxguard.cli.errors import handle_errors
-from voxguard.cli.local import actor, console, read_input, runtime_session, store_session
+from voxguard.cli.local import (
+    actor,
+    console,
+    local_runtime,
+    read_input,
+    runtime_session,
+    store_session,
+)
 from voxguard.services.recognition import RecognitionService
 from voxguard.services.schemas import CheckOut
 from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
+from voxguard.store.db import unit_of_work
 
 users = typer.Typer(help="List, show and delete enrolled speakers.", no_args_is_help=True)
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -92,16 +100,28 @@ def check(
     as_json: AsJson = False,
 ) -> None:
     """Monitoring check: who is it, does it behave like them, is it synthetic, is it usable?"""
-    with runtime_session() as (runtime, session):
+    with local_runtime() as runtime:
         item = read_input(file, runtime.settings)
-        result = RecognitionService(runtime, session, actor()).check(item)
+        with unit_of_work(runtime.store.sessions) as session:
+            result = RecognitionService(runtime, session, actor()).check(item)
+        _report_check(result, as_json)
+        if result.recognized:
+            return
+        new_name = _enroll_decision(file, yes, no_input, name)
+        if new_name is None:
+            return
+        # A separate unit of work: the check and its alert stay recorded whatever happens here.
+        with unit_of_work(runtime.store.sessions) as session:
+            enrolled = EnrollmentService(runtime, session, actor()).enroll(new_name, [item])
+    console.print(f"[green]Enrolled[/] {enrolled.speaker.display_name} (id {enrolled.speaker.id}).")
+
+
+def _report_check(result: CheckOut, as_json: bool) -> None:
     if as_json:
         typer.echo(result.model_dump_json())
-    else:
-        _print_check(result)
-    if result.recognized:
         return
-    if not as_json:
+    _print_check(result)
+    if not result.recognized:
         console.print(
             Panel(
                 "This voice did not match anyone enrolled. Possible causes:\n"
@@ -113,14 +133,6 @@ def check(
                 border_style="yellow",
             )
         )
-    new_name = _enroll_decision(file, yes, no_input, name)
-    if new_name is None:
-        return
-    with runtime_session() as (runtime, session):
-        enrolled = EnrollmentService(runtime, session, actor()).enroll(
-            new_name, [read_input(file, runtime.settings)]
-        )
-    console.print(f"[green]Enrolled[/] {enrolled.speaker.display_name} (id {enrolled.speaker.id}).")
 
 
 def _enroll_decision(file: Path, yes: bool, no_input: bool, name: str | None) -> str | None:
