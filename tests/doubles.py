@@ -7,7 +7,7 @@ use the real engine and skip when it is absent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import SimpleNamespace
 
 import numpy as np
@@ -40,9 +40,7 @@ class SpectralTestEngine:
         vector /= np.linalg.norm(vector) + 1e-9
         return Embedding(vector, speech.size / 16000, self.model_version)
 
-    def enroll(
-        self, embeddings: Sequence[Embedding], existing: Voiceprint | None = None
-    ) -> Voiceprint:
+    def enroll(self, embeddings: list[Embedding], existing: Voiceprint | None = None) -> Voiceprint:
         vectors = [e.vector for e in embeddings]
         count = len(vectors)
         speech = sum(e.speech_s for e in embeddings)

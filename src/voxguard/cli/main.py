@@ -11,7 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from voxguard import __version__
+from voxguard.cli import admin, serve, speakers
+from voxguard.cli import speaker as speaker_cli
 from voxguard.cli.errors import handle_errors
+from voxguard.cli.evaluate import eval_app
 
 app = typer.Typer(
     name="voxguard",
@@ -68,9 +71,11 @@ def inspect(
     console.print(table)
 
 
-# Service workflows (issue 4): each module registers its own commands.
-from voxguard.cli import admin, serve, speakers  # noqa: E402
+# Speaker engine commands (embed, compare) and the evaluation sub-app (eval sv, ...).
+speaker_cli.register(app)
+app.add_typer(eval_app, name="eval")
 
+# Service workflows (issue 4): each module registers its own commands.
 for _module in (serve, speakers, admin):
     _module.register(app)
 

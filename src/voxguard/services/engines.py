@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.config import Settings
@@ -30,7 +29,7 @@ class SpeakerEngineLike(Protocol):
         ...
 
     def enroll(
-        self, embeddings: Sequence[Embedding], existing: Voiceprint | None = None
+        self, embeddings: list[Embedding], existing: Voiceprint | None = None
     ) -> Voiceprint: ...
 
     def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult: ...
@@ -90,6 +89,12 @@ class SpoofAdapter:
                 for w in result.windows
             ],
         )
+
+
+if TYPE_CHECKING:  # the real engine must keep fitting the protocol the service codes against
+    from voxguard.speaker.engine import SpeakerEngine
+
+    _conforms: type[SpeakerEngineLike] = SpeakerEngine
 
 
 def load_speaker_engine(settings: Settings) -> Loaded:

@@ -1,0 +1,82 @@
+"""Latency of decode + VAD + embedding of a 4 s clip on one thread, vs Resemblyzer.
+
+    .venv/bin/python bench/speaker_speed.py [--repeats 30]
+
+VoxGuard: ``SpeakerEngine.embed_source`` on WAV bytes (PyAV decode, Silero VAD, numpy mel,
+GE2E in onnxruntime). Reference, same run: Resemblyzer's ``preprocess_wav`` on the same file
+(librosa load, webrtcvad trimming) + ``embed_utterance`` (torch), torch limited to one thread.
+Median wall time over the repeats after one warm-up call each. Target: <= 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+
+from voxguard.audio.decode import load_audio
+from voxguard.config import Settings
+from voxguard.speaker.engine import SpeakerEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT.parent / "shared" / "data" / "librispeech" / "103-1240-0000.flac"
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def median_ms(call: Callable[[], object], repeats: int) -> float:
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    clip = load_audio(CLIP).samples[16000 : 16000 * 5]
+    data = wav_bytes(clip)
+    engine = SpeakerEngine(Settings(inference_threads=1))
+    ours = median_ms(lambda: engine.embed_source(data), args.repeats)
+    print(f"VoxGuard decode+VAD+embed, 4 s clip, 1 thread: {ours:.1f} ms (target <= 30 ms)")
+    try:
+        import torch
+        from resemblyzer import VoiceEncoder, preprocess_wav
+    except ImportError:
+        print("Resemblyzer reference not installed (export extra): no ratio")
+        return
+    torch.set_num_threads(1)
+    encoder = VoiceEncoder(device="cpu", verbose=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.wav"
+        path.write_bytes(data)
+        ref = median_ms(lambda: encoder.embed_utterance(preprocess_wav(path)), args.repeats)
+    print(f"Resemblyzer preprocess_wav+embed_utterance, same clip, 1 thread: {ref:.1f} ms")
+    print(f"ratio VoxGuard / Resemblyzer: {ours / ref:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Export Resemblyzer's pretrained GE2E speaker encoder to ONNX with a JSON sidecar.
+
+Needs the ``export`` extra (torch + resemblyzer + onnx). Reproduce the bundled model with::
+
+    .venv/bin/python scripts/export_ge2e.py
+
+Writes ``src/voxguard/models/ge2e/{ge2e.onnx,ge2e.json,LICENSE}``. The network exported is
+exactly ``VoiceEncoder.forward``: 3-layer LSTM -> linear -> ReLU -> L2 norm over the last
+hidden state. Input ``mels``: (batch, frames, 40) power mel frames; output ``embeddings``:
+(batch, 256). Batch and frames are dynamic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import onnx
+import resemblyzer
+import torch
+from resemblyzer import VoiceEncoder, hparams
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = ROOT / "src" / "voxguard" / "models" / "ge2e"
+MODEL_VERSION = "ge2e-resemblyzer-0.1.4-onnx1"
+
+APACHE_HEADER = """Resemblyzer pretrained GE2E speaker encoder (pretrained.pt), exported to ONNX.
+Copyright (c) 2019 Resemble AI / Corentin Jemine.
+Source: https://github.com/resemble-ai/Resemblyzer (wheel resemblyzer==0.1.4 on PyPI).
+Licensed under the Apache License, Version 2.0 (the "License"); you may not use this file
+except in compliance with the License. You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software distributed under the
+License is distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND,
+either express or implied. See the License for the specific language governing permissions
+and limitations under the License.
+"""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    args = parser.parse_args()
+    out_dir: Path = args.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(0)
+    encoder = VoiceEncoder(device="cpu", verbose=False).eval()
+    weights = Path(resemblyzer.__file__).resolve().parent / "pretrained.pt"
+    onnx_path = out_dir / "ge2e.onnx"
+    dummy = torch.rand(2, hparams.partials_n_frames, hparams.mel_n_channels)
+    with torch.no_grad():
+        torch.onnx.export(
+            encoder,
+            (dummy,),
+            str(onnx_path),
+            input_names=["mels"],
+            output_names=["embeddings"],
+            dynamic_axes={"mels": {0: "batch", 1: "frames"}, "embeddings": {0: "batch"}},
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model)
+
+    # Sanity check against torch on random input of another batch and length.
+    import onnxruntime as ort
+
+    probe = np.random.default_rng(0).random((3, 200, 40), dtype=np.float32)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(["embeddings"], {"mels": probe})[0]
+    with torch.no_grad():
+        want = encoder(torch.from_numpy(probe)).numpy()
+    max_diff = float(np.max(np.abs(got - want)))
+    if max_diff > 1e-4:
+        raise SystemExit(f"ONNX export differs from torch by {max_diff}")
+
+    sidecar = {
+        "name": "ge2e",
+        "model_version": MODEL_VERSION,
+        "task": "speaker embedding (d-vector, GE2E loss)",
+        "input": {"name": "mels", "shape": ["batch", "frames", hparams.mel_n_channels]},
+        "output": {"name": "embeddings", "shape": ["batch", hparams.model_embedding_size]},
+        "sample_rate": hparams.sampling_rate,
+        "window_ms": hparams.mel_window_length,
+        "hop_ms": hparams.mel_window_step,
+        "n_fft": int(hparams.sampling_rate * hparams.mel_window_length / 1000),
+        "hop_length": int(hparams.sampling_rate * hparams.mel_window_step / 1000),
+        "n_mels": hparams.mel_n_channels,
+        "mel": "power 2, Slaney mel scale and norm, periodic Hann, center=True, zero padding",
+        "partial_frames": hparams.partials_n_frames,
+        "partial_rate_hz": 1.3,
+        "min_coverage": 0.75,
+        "audio_norm_target_dbfs": hparams.audio_norm_target_dBFS,
+        "embedding_size": hparams.model_embedding_size,
+        "onnx_sha256": sha256(onnx_path),
+        "export_max_abs_diff_vs_torch": max_diff,
+        "provenance": {
+            "source": "resemblyzer VoiceEncoder (pretrained.pt shipped in the PyPI wheel)",
+            "resemblyzer_version": metadata.version("resemblyzer"),
+            "pretrained_pt_sha256": sha256(weights),
+            "torch_version": torch.__version__,
+            "onnx_opset": 17,
+            "exported_by": "scripts/export_ge2e.py",
+            "training_data": (
+                "upstream GE2E training set (LibriSpeech and VoxCeleb per the Resemblyzer "
+                "README); LibriSpeech train-clean-100 speakers are seen in training"
+            ),
+        },
+        "license": "Apache-2.0",
+        "license_file": "LICENSE",
+    }
+    (out_dir / "ge2e.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    (out_dir / "LICENSE").write_text(APACHE_HEADER)
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), max diff {max_diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Channel simulations for multi-condition enrollment and for building evaluation conditions.
+
+``phone_channel`` is a telephone line: 300-3400 Hz band-pass, 8 kHz, a narrowband speech codec
+(AMR-NB, the codec of GSM networks; this FFmpeg build has no GSM 06.10 encoder), back to
+16 kHz. ``add_noise`` mixes any noise at a given speech-to-noise ratio.
+"""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+from scipy import signal
+
+from voxguard.audio.types import FloatArray
+
+SAMPLE_RATE = 16_000
+PHONE_BAND_HZ = (300.0, 3400.0)
+_AMR_BITRATE = 12_200
+
+
+def band_pass(
+    samples: FloatArray, low_hz: float, high_hz: float, rate: int = SAMPLE_RATE
+) -> FloatArray:
+    sos = signal.butter(6, [low_hz, high_hz], btype="bandpass", fs=rate, output="sos")
+    out: FloatArray = signal.sosfilt(sos, samples).astype(np.float32)
+    return out
+
+
+def _codec_round_trip(samples_8k: FloatArray, codec: str, bit_rate: int | None) -> FloatArray:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="amr" if "amr" in codec else "wav") as out:
+        stream: av.AudioStream = out.add_stream(codec, rate=8000, layout="mono")  # type: ignore[assignment]
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        pcm = np.clip(samples_8k * 32767, -32768, 32767).astype(np.int16)
+        frame_size = stream.codec_context.frame_size or 160
+        for start in range(0, pcm.size, frame_size):
+            chunk = pcm[start : start + frame_size]
+            if chunk.size < frame_size:
+                chunk = np.pad(chunk, (0, frame_size - chunk.size))
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="s16", layout="mono")
+            frame.sample_rate = 8000
+            frame.pts = start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buffer.seek(0)
+    pieces = []
+    with av.open(buffer, mode="r") as container:
+        for frame in container.decode(audio=0):
+            array = frame.to_ndarray()
+            scale = 32768.0 if np.issubdtype(array.dtype, np.integer) else 1.0
+            pieces.append(array.astype(np.float32).reshape(-1) / scale)
+    decoded = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    return decoded[: samples_8k.size].astype(np.float32)
+
+
+def phone_channel(samples: FloatArray, codec: str = "libopencore_amrnb") -> FloatArray:
+    """16 kHz in, 16 kHz out, through a simulated narrowband phone call."""
+    limited = band_pass(samples, *PHONE_BAND_HZ)
+    narrow = signal.resample_poly(limited, 1, 2).astype(np.float32)
+    coded = _codec_round_trip(narrow, codec, _AMR_BITRATE if "amr" in codec else None)
+    wide: FloatArray = signal.resample_poly(coded, 2, 1).astype(np.float32)
+    return wide[: samples.size]
+
+
+def add_noise(speech: FloatArray, noise: FloatArray, snr_db: float) -> FloatArray:
+    """``speech`` plus ``noise`` (looped or cut to length) scaled to ``snr_db``."""
+    if noise.size < speech.size:
+        noise = np.tile(noise, int(np.ceil(speech.size / max(noise.size, 1))))
+    noise = noise[: speech.size]
+    p_speech = float(np.mean(np.square(speech, dtype=np.float64))) + 1e-12
+    p_noise = float(np.mean(np.square(noise, dtype=np.float64))) + 1e-12
+    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    mixed = speech + gain * noise
+    peak = float(np.max(np.abs(mixed))) if mixed.size else 0.0
+    if peak > 1.0:
+        mixed = mixed / peak
+    out: FloatArray = mixed.astype(np.float32)
+    return out

@@ -1,0 +1,1 @@
+"""Fitting the speaker back end (offline; used by scripts/ and bench/, never at serve time)."""

@@ -1,0 +1,154 @@
+"""Development views of the LibriSpeech utterances in ``../shared/data/librispeech``.
+
+Each reader has one utterance. Its first half is the enrollment and its second half the test,
+so the two never overlap. The test half is then shown in the four evaluation conditions:
+clean, cut to 2 s, through a phone channel, mixed with babble of three other readers at
+5 dB SNR. Everything is seeded: the same seed gives the same views.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from scipy import signal
+
+from voxguard.audio.analysis import AudioFrontEnd
+from voxguard.audio.decode import load_audio
+from voxguard.audio.types import AudioClip, AudioMetadata, FloatArray
+from voxguard.speaker.augment import PHONE_BAND_HZ, add_noise, band_pass, phone_channel
+from voxguard.speaker.encoder import Ge2eEncoder
+
+SAMPLE_RATE = 16_000
+MIN_TRIAL_SECONDS = 6.0
+CUT_SECONDS = 2.0
+BABBLE_TALKERS = 3
+BABBLE_SNR_DB = 5.0
+
+
+def load_readers(root: Path) -> dict[str, FloatArray]:
+    """speaker id -> 16 kHz samples of its one utterance."""
+    return {
+        path.name.split("-")[0]: load_audio(path).samples for path in sorted(root.glob("*.flac"))
+    }
+
+
+def split_halves(samples: FloatArray) -> tuple[FloatArray, FloatArray]:
+    half = samples.size // 2
+    return samples[:half], samples[half:]
+
+
+def babble(length: int, talkers: Sequence[FloatArray], rng: np.random.Generator) -> FloatArray:
+    """Sum of ``talkers`` at equal level, each looped and started at a random offset."""
+    mix = np.zeros(length, dtype=np.float64)
+    for talker in talkers:
+        looped = np.tile(talker, int(np.ceil((length + talker.size) / talker.size)))
+        start = int(rng.integers(0, talker.size))
+        piece = looped[start : start + length].astype(np.float64)
+        mix += piece / (np.sqrt(np.mean(piece**2)) + 1e-9)
+    return mix.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrialViews:
+    clean: FloatArray
+    cut2: FloatArray
+    phone: FloatArray
+    babble: FloatArray
+
+    def items(self) -> Iterator[tuple[str, FloatArray]]:
+        yield from (
+            ("clean", self.clean),
+            ("cut2", self.cut2),
+            ("phone", self.phone),
+            ("babble", self.babble),
+        )
+
+
+def make_trial_views(
+    speaker: str,
+    readers: dict[str, FloatArray],
+    babble_pool: Sequence[str],
+    seed: int,
+    phone: Callable[[FloatArray], FloatArray] = phone_channel,
+) -> TrialViews:
+    rng = np.random.default_rng([seed, int(speaker)])
+    _, test = split_halves(readers[speaker])
+    cut = int(CUT_SECONDS * SAMPLE_RATE)
+    start = int(rng.integers(0, max(test.size - cut, 0) + 1))
+    others = [s for s in babble_pool if s != speaker]
+    chosen = rng.choice(others, size=BABBLE_TALKERS, replace=False)
+    noise = babble(test.size, [readers[s] for s in chosen], rng)
+    return TrialViews(
+        clean=test,
+        cut2=test[start : start + cut],
+        phone=phone(test),
+        babble=add_noise(test, noise, BABBLE_SNR_DB),
+    )
+
+
+def gsm_channel(samples: FloatArray) -> FloatArray:
+    """Band-pass, 8 kHz, GSM 06.10 full rate (sox/libgsm), back to 16 kHz."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "in.raw"
+        pcm = np.clip(band_pass(samples, *PHONE_BAND_HZ) * 32767, -32768, 32767).astype("<i2")
+        raw.write_bytes(pcm.tobytes())
+        gsm, out = Path(tmp) / "phone.gsm", Path(tmp) / "out.wav"
+        common = ["-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1"]
+        subprocess.run(["sox", *common, str(raw), "-r", "8000", str(gsm)], check=True)
+        subprocess.run(["sox", str(gsm), "-e", "signed", "-b", "16", str(out)], check=True)
+        with av.open(str(out)) as container:
+            frames = [f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]
+    coded = np.concatenate(frames).astype(np.float32) / 32768.0
+    wide: FloatArray = signal.resample_poly(coded, 2, 1).astype(np.float32)
+    return np.pad(wide, (0, max(0, samples.size - wide.size)))[: samples.size]
+
+
+def test_phone_channel() -> tuple[Callable[[FloatArray], FloatArray], str]:
+    """The phone channel for test views: GSM 06.10 when sox is installed, else AMR-NB."""
+    if shutil.which("sox"):
+        return gsm_channel, "GSM 06.10 full rate (sox)"
+    return phone_channel, "AMR-NB 12.2 kbit/s (PyAV)"
+
+
+class SpeechEmbedder:
+    """VAD speech only (the whole signal when VAD keeps under 0.5 s), then GE2E."""
+
+    def __init__(self, encoder: Ge2eEncoder | None = None, front_end: AudioFrontEnd | None = None):
+        self.encoder = encoder or Ge2eEncoder()
+        self.front_end = front_end or AudioFrontEnd()
+
+    def speech(self, samples: FloatArray) -> FloatArray:
+        meta = AudioMetadata("array", "pcm", SAMPLE_RATE, 1, samples.size / SAMPLE_RATE, 0)
+        analyzed = self.front_end.analyze_clip(AudioClip(samples, SAMPLE_RATE, meta))
+        speech = analyzed.speech
+        return speech if speech.size >= SAMPLE_RATE // 2 else samples
+
+    def __call__(self, samples: FloatArray) -> FloatArray:
+        return self.encoder.embed(self.speech(samples))
+
+
+def embed_views(
+    speaker: str,
+    readers: dict[str, FloatArray],
+    views: TrialViews,
+    embedder: SpeechEmbedder,
+) -> dict[str, FloatArray]:
+    """Every view the back-end recipe needs, as raw GE2E embeddings."""
+    full = embedder.speech(readers[speaker])
+    enroll = embedder.speech(split_halves(readers[speaker])[0])
+    out = {
+        "full": embedder.encoder.embed(full),
+        "full_phone": embedder.encoder.embed(phone_channel(full)),
+        "enroll": embedder.encoder.embed(enroll),
+        "enroll_phone": embedder.encoder.embed(phone_channel(enroll)),
+    }
+    for name, samples in views.items():
+        out[f"test_{name}"] = embedder(samples)
+    return out

@@ -1,0 +1,82 @@
+"""SpeakerEngine on real speech: determinism, short and long audio, verification."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import shared_data
+from tests.speaker.conftest import as_clip
+from voxguard.audio import load_audio
+from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
+from voxguard.speaker.engine import SpeakerEngine
+
+READERS = ("103-1240-0000", "1034-121119-0000", "1040-133433-0000")
+
+
+def _reader(name: str) -> np.ndarray:
+    return load_audio(shared_data("librispeech", f"{name}.flac")).samples
+
+
+def test_embedding_is_deterministic_and_normalised(engine: SpeakerEngine) -> None:
+    analyzed = engine.front_end.analyze_clip(as_clip(_reader(READERS[0])[: 16000 * 4]))
+    first = engine.embed(analyzed)
+    second = engine.embed(analyzed)
+    np.testing.assert_array_equal(first.vector, second.vector)
+    assert abs(float(np.linalg.norm(first.vector)) - 1.0) < 1e-5
+    assert first.model_version == engine.model_version
+    assert first.condition == "clean"
+
+
+def test_half_second_of_speech_embeds(engine: SpeakerEngine) -> None:
+    analyzed = engine.front_end.analyze_clip(as_clip(_reader(READERS[0])))
+    start = analyzed.segments[0].start_s
+    piece = analyzed.clip.samples[int(start * 16000) : int(start * 16000) + 12000]
+    short = engine.front_end.analyze_clip(as_clip(piece))
+    if short.quality.speech_s < engine.settings.min_embed_speech_s:
+        pytest.skip("VAD kept less than the minimum from this 0.75 s piece")
+    assert engine.embed(short).vector.shape == (256,)
+
+
+def test_too_little_speech_is_refused(engine: SpeakerEngine) -> None:
+    silence = engine.front_end.analyze_clip(as_clip(np.zeros(16000, dtype=np.float32)))
+    with pytest.raises(NoSpeechDetected):
+        engine.embed(silence)
+    blip = _reader(READERS[0])[16000 : 16000 + 4000]
+    analyzed = engine.front_end.analyze_clip(as_clip(blip))
+    with pytest.raises((AudioTooShort, NoSpeechDetected)):
+        engine.embed(analyzed)
+    # Evaluation mode scores what there is instead of refusing.
+    assert engine.embed(analyzed, strict=False).vector.shape == (256,)
+
+
+def test_long_audio_is_chunked(engine: SpeakerEngine) -> None:
+    wav = _reader(READERS[1])
+    long = np.tile(wav, int(np.ceil(16000 * 90 / wav.size)))[: 16000 * 90]
+    embedding = engine.embed(engine.front_end.analyze_clip(as_clip(long)))
+    short = engine.embed(engine.front_end.analyze_clip(as_clip(wav)))
+    assert embedding.speech_s > 40  # over 6000 mel frames: the chunked path
+    assert float(embedding.vector @ short.vector) > 0.9
+
+
+def test_verification_separates_speakers(engine: SpeakerEngine) -> None:
+    a, b = _reader(READERS[0]), _reader(READERS[1])
+    half_a = a.size // 2
+    enroll = engine.embed(engine.front_end.analyze_clip(as_clip(a[:half_a])), variants=True)
+    assert set(enroll.variants) == {"phone"}
+    voiceprint = engine.enroll([enroll])
+    same = engine.verify(
+        voiceprint, engine.embed(engine.front_end.analyze_clip(as_clip(a[half_a:])))
+    )
+    other = engine.verify(voiceprint, engine.embed(engine.front_end.analyze_clip(as_clip(b))))
+    assert same.accepted and not other.accepted
+    assert same.llr > other.llr and same.probability > 0.5 > other.probability
+
+
+def test_model_version_mismatch_is_refused(engine: SpeakerEngine) -> None:
+    from dataclasses import replace
+
+    embedding = engine.embed(engine.front_end.analyze_clip(as_clip(_reader(READERS[0]))))
+    voiceprint = replace(engine.enroll([embedding]), model_version="other-model")
+    with pytest.raises(ModelMismatch):
+        engine.verify(voiceprint, embedding)
