@@ -71,6 +71,9 @@ def test_fsdd_and_librispeech_enroll_identify_verify(flow_server: Server) -> Non
             assert check["spoof"]["status"] in ("ok", "unavailable")
         alerts = client.get("/v1/alerts?status=PENDING&recent=true").json()
         assert len(alerts) == len(impostors)
+        for alert in alerts:
+            if alert["reason"].startswith("Unknown speaker"):
+                assert alert["speaker_id"] is None  # a stranger is nobody's alert
 
         genuine = client.post("/v1/check", files=_file(enrolled[1][2])).json()
         assert genuine["recognized"] and genuine["speaker"]["display_name"] == enrolled[1][0]

@@ -119,7 +119,8 @@ def weighted_score(inputs: RiskInputs, policy: RiskPolicy) -> tuple[float, list[
         (policy.weight_quality, 1.0 - _clip(inputs.quality)),
     ]
     if inputs.behavior_match is None:
-        notes.append("behavior comparison unavailable (no stored profile)")
+        if inputs.recognized:
+            notes.append("behavior comparison unavailable (no stored profile)")
     else:
         parts.append((policy.weight_behavior, 1.0 - _clip(inputs.behavior_match)))
     if inputs.spoof_probability is None:

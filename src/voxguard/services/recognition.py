@@ -11,7 +11,7 @@ from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.quality import QualityCode
 from voxguard.behavior import BehaviorProfile, compare_profiles, extract_profile
 from voxguard.errors import AudioError, Conflict, InvalidInput, SpeakerNotFound
-from voxguard.risk import RiskInputs, RiskLevel, assess
+from voxguard.risk import RiskInputs, RiskLevel, Verdict, assess
 from voxguard.services.audio_input import (
     AudioInput,
     analyze,
@@ -152,7 +152,7 @@ class RecognitionService:
                     status=AlertStatus.PENDING,
                     reason=f"{risk.verdict}: " + "; ".join(risk.reasons),
                     event_id=event.id,
-                    speaker_id=top.speaker_id if top else None,
+                    speaker_id=_alert_subject(best, top, risk.verdict),
                 )
             )
             alert_id = alert.id
@@ -277,3 +277,14 @@ def _candidate(candidate: Candidate, names: dict[str, str]) -> CandidateOut:
         normalized_score=round(candidate.normalized_score, 4),
         probability=round(candidate.probability, 4),
     )
+
+
+def _alert_subject(
+    best: CandidateOut | None, top: CandidateOut | None, verdict: Verdict
+) -> str | None:
+    """The speaker an alert is about: the match, or the one a near miss resembles."""
+    if best is not None:
+        return best.speaker_id
+    if top is not None and verdict == Verdict.IMPERSONATION:
+        return top.speaker_id
+    return None
