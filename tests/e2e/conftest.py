@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -53,7 +54,13 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, **env_overrides: str) -> Iterator[Server]:
+def start_server(
+    data_dir: Path,
+    *args: str,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+    **env_overrides: str,
+) -> Iterator[Server]:
     port = free_port()
     env = {
         **os.environ,
@@ -66,7 +73,7 @@ def start_server(data_dir: Path, **env_overrides: str) -> Iterator[Server]:
     if "VOXGUARD_DATABASE_URL" not in env_overrides:
         env.pop("VOXGUARD_DATABASE_URL", None)
     process = subprocess.Popen(
-        [str(VOXGUARD), "serve"],
+        [str(VOXGUARD), "serve", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,14 +85,14 @@ def start_server(data_dir: Path, **env_overrides: str) -> Iterator[Server]:
         target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True
     )  # type: ignore[union-attr]
     reader.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 pytest.fail("server exited:\n" + "".join(output))
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/health", timeout=2, verify=verify).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import VOXGUARD, Server, start_server
 
 MULTIPART_HEAD = (
     b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n'
@@ -62,3 +65,28 @@ def test_cli_keys_against_the_same_store(server: Server) -> None:
     assert server.cli("keys", "revoke", "ci-bot").returncode == 0
     with server.client(key) as client:
         assert client.get("/v1/events").status_code == 401
+
+
+def test_https_with_a_certificate_from_voxguard_cert(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [str(VOXGUARD), "cert", "--out-dir", str(tmp_path), "--hostname", "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    for server in start_server(
+        tmp_path / "data",
+        "--ssl-certfile",
+        str(cert),
+        "--ssl-keyfile",
+        str(key),
+        scheme="https",
+        verify=ssl.create_default_context(cafile=str(cert)),
+    ):
+        assert server.url.startswith("https://")
+        health = httpx.get(
+            f"{server.url}/health", verify=ssl.create_default_context(cafile=str(cert))
+        )
+        assert health.json()["database"] == "reachable"
