@@ -33,6 +33,7 @@ MATRIX = [
     ("POST", "/v1/keys", "admin"),
     ("GET", "/v1/keys", "admin"),
     ("DELETE", "/v1/keys/nope", "admin"),
+    ("GET", "/v1/audit", "admin"),
 ]
 
 

@@ -38,6 +38,11 @@ def test_enroll_list_get_add_samples_delete(api: Api) -> None:
     )
     missing = api.client.get(f"/v1/speakers/{speaker['id']}", headers=api.headers())
     assert missing.status_code == 404 and missing.json()["code"] == "speaker_not_found"
+    audit = api.client.get(f"/v1/audit?entity_id={speaker['id']}", headers=api.headers()).json()
+    assert [e["action"] for e in audit] == ["delete", "add_samples", "enroll"]
+    assert audit[0]["actor"].startswith("key:admin") and audit[2]["actor"].startswith(
+        "key:operator"
+    )
 
 
 def test_verify_identify_check_and_alerts(api: Api) -> None:

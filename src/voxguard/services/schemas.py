@@ -164,6 +164,17 @@ class EventOut(BaseModel):
     audio: dict[str, Any]
 
 
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    detail: dict[str, Any]
+
+
 class ApiKeyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str

@@ -1,14 +1,17 @@
-"""Access tokens and API key management."""
+"""Access tokens, API key management and the audit log."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from voxguard.api.deps import AdminDep, RuntimeDep, SessionDep, credential_of
 from voxguard.errors import InvalidCredentials
+from voxguard.services.audit import list_audit
 from voxguard.services.auth import KEY_PREFIX, AuthService
-from voxguard.services.schemas import ApiKeyCreated, ApiKeyOut, Role, TokenOut
+from voxguard.services.schemas import ApiKeyCreated, ApiKeyOut, AuditOut, Role, TokenOut
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -47,3 +50,14 @@ def revoke_key(
     key_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> ApiKeyOut:
     return AuthService(session, runtime.settings, principal.actor).revoke(key_id)
+
+
+@router.get("/audit")
+def audit_log(
+    session: SessionDep,
+    principal: AdminDep,
+    entity_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditOut]:
+    """Every change (enrollments, deletions, alert triage, keys), newest first."""
+    return list_audit(session, entity_id, limit)
