@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.api.audio import silence, speaker_halves
@@ -152,3 +153,15 @@ def test_cert_writes_a_self_signed_pair(tmp_path: Path) -> None:
     cert = x509.load_pem_x509_certificate((tmp_path / "cert.pem").read_bytes())
     assert "voxguard.local" in cert.subject.rfc4514_string()
     assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_invalid_settings_are_a_configuration_error(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxguard.config import get_settings
+
+    monkeypatch.setenv("VOXGUARD_ENVIRONMENT", "production")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["users", "list"])
+    assert result.exit_code == 7
+    assert "VOXGUARD_JWT_SECRET must be set outside development" in result.output

@@ -7,17 +7,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
 from voxguard.config import Settings, get_settings
-from voxguard.errors import AudioDecodeError, AudioTooLarge
+from voxguard.errors import AudioDecodeError, AudioTooLarge, ConfigurationError
 from voxguard.services.audio_input import AudioInput
 from voxguard.services.runtime import Runtime, build_runtime
 from voxguard.store.db import unit_of_work
 from voxguard.store.setup import open_store
 
 console = Console()
+
+
+def settings() -> Settings:
+    """The settings, with an invalid environment reported as a configuration error."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigurationError(f"Invalid VOXGUARD_* settings: {problems}") from None
 
 
 def actor() -> str:
@@ -30,7 +40,7 @@ def actor() -> str:
 @contextmanager
 def local_runtime() -> Iterator[Runtime]:
     """The full runtime, models loaded once for the whole command."""
-    runtime = build_runtime(get_settings())
+    runtime = build_runtime(settings())
     try:
         yield runtime
     finally:
@@ -47,11 +57,11 @@ def runtime_session() -> Iterator[tuple[Runtime, Session]]:
 @contextmanager
 def store_session() -> Iterator[tuple[Settings, Session]]:
     """Only the store (no models): for listing and managing records."""
-    settings = get_settings()
-    store = open_store(settings)
+    current = settings()
+    store = open_store(current)
     try:
         with unit_of_work(store.sessions) as session:
-            yield settings, session
+            yield current, session
     finally:
         store.close()
 

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from voxguard.cli import local
 from voxguard.cli.errors import handle_errors
 from voxguard.cli.local import console
-from voxguard.config import get_settings
 from voxguard.errors import InvalidInput
 
 
@@ -31,7 +31,7 @@ def serve(
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise InvalidInput("--ssl-certfile and --ssl-keyfile go together.")
-    settings = get_settings()
+    settings = local.settings()
     host = host or settings.api_host
     port = port or settings.api_port
     # Migrate and create the first admin key once, before any worker starts.
