@@ -164,4 +164,4 @@ def test_invalid_settings_are_a_configuration_error(
     get_settings.cache_clear()
     result = runner.invoke(app, ["users", "list"])
     assert result.exit_code == 7
-    assert "VOXGUARD_JWT_SECRET must be set outside development" in result.output
+    assert "VOXGUARD_JWT_SECRET must be set outside development" in " ".join(result.output.split())
