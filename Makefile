@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean corpus
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: lint
 
 bench: install
 	$(PY) bench/run_all.py
+
+# Spoof training corpus (docs/models/spoof-data.md): generators, then a seeded, resumable build.
+CORPUS ?= /work/corpus
+SEED ?= 0
+corpus: install
+	VENV_PY=$(PY) bash scripts/setup-generators.sh
+	nice -n 10 $(PY) -m voxguard.training.corpus build --out $(CORPUS) --seed $(SEED)
+	$(PY) -m voxguard.training.protocols --manifest $(CORPUS)/manifest.csv --out $(CORPUS)/protocols
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

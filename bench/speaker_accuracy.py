@@ -28,6 +28,7 @@ from voxguard.evaluation.speaker_eval import evaluate, fsdd_trials
 from voxguard.speaker.engine import SpeakerEngine
 from voxguard.speaker.scoring import AsNorm, unit_rows
 from voxguard.speaker.training.backend_fit import (
+    BENCH_CONDITIONS,
     TEST_CONDITIONS,
     ConditionScores,
     cohort_matrix,
@@ -50,9 +51,43 @@ DATA = ROOT.parent / "shared" / "data"
 SEED = 7  # not the seed the shipped back end was fitted with
 
 
-def pooled(parts: list[dict[str, ConditionScores]]) -> dict[str, float]:
+def embed_all(speakers, readers, seed, phone, reference, preprocess_wav):  # type: ignore[no-untyped-def]
+    """Our views and the baseline's, per reader (the slow part; cached by main)."""
+    embedder = SpeechEmbedder()
+    ours: dict[str, dict[str, np.ndarray]] = {}
+    base: dict[str, dict[str, np.ndarray]] = {}
+    start = time.time()
+    for i, speaker in enumerate(speakers):
+        views = make_trial_views(speaker, readers, speakers, seed, phone=phone)
+        ours[speaker] = embed_views(speaker, readers, views, embedder, seed, phone)
+        enroll, _ = split_halves(readers[speaker])
+        base[speaker] = {"enroll": reference.embed_utterance(preprocess_wav(enroll))}
+        # The baseline has no phone simulation: its phone trials use the plain enrollment.
+        base[speaker]["enroll_phone"] = base[speaker]["enroll"]
+        for name, samples in views.items():
+            base[speaker][f"test_{name}"] = reference.embed_utterance(preprocess_wav(samples))
+        if i % 25 == 0:
+            print(f"  {i}/{len(speakers)} readers ({time.time() - start:.0f} s)", file=sys.stderr)
+    return ours, base
+
+
+def save_tables(path: Path, ours: dict, base: dict) -> None:  # type: ignore[type-arg]
+    flat = {f"ours/{s}/{v}": e for s, views in ours.items() for v, e in views.items()}
+    flat.update({f"base/{s}/{v}": e for s, views in base.items() for v, e in views.items()})
+    np.savez(path, **flat)
+
+
+def load_tables(path: Path) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    tables: dict[str, dict[str, dict[str, np.ndarray]]] = {"ours": {}, "base": {}}
+    for key, value in np.load(path).items():
+        which, speaker, view = key.split("/", 2)
+        tables[which].setdefault(speaker, {})[view] = value
+    return tables["ours"], tables["base"]
+
+
+def pooled(parts: list[dict[str, ConditionScores]], conditions) -> dict[str, float]:  # type: ignore[no-untyped-def]
     out = {}
-    for condition in TEST_CONDITIONS:
+    for condition in conditions:
         scores = np.concatenate([p[condition].scores for p in parts])
         labels = np.concatenate([p[condition].labels for p in parts])
         out[condition] = 100.0 * eer(scores, labels)
@@ -65,6 +100,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--limit", type=int, default=0, help="use only this many readers")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--cache", type=Path, help="embedding cache (default under artifacts/)")
     args = parser.parse_args()
 
     from resemblyzer import VoiceEncoder, preprocess_wav
@@ -75,35 +111,28 @@ def main() -> None:
     speakers = sorted(s for s, w in readers.items() if w.size >= MIN_TRIAL_SECONDS * 16000)
     if args.limit:
         speakers = speakers[: args.limit]
-    embedder = SpeechEmbedder()
-    ours: dict[str, dict[str, np.ndarray]] = {}
-    base: dict[str, dict[str, np.ndarray]] = {}
-    start = time.time()
-    for i, speaker in enumerate(speakers):
-        views = make_trial_views(speaker, readers, speakers, args.seed, phone=phone)
-        ours[speaker] = embed_views(speaker, readers, views, embedder)
-        enroll, _ = split_halves(readers[speaker])
-        base[speaker] = {"enroll": reference.embed_utterance(preprocess_wav(enroll))}
-        for name, samples in views.items():
-            base[speaker][f"test_{name}"] = reference.embed_utterance(preprocess_wav(samples))
-        if i % 25 == 0:
-            print(f"  {i}/{len(speakers)} readers ({time.time() - start:.0f} s)", file=sys.stderr)
+    cache = args.cache or ROOT / "artifacts" / f"speaker_bench_seed{args.seed}_{len(speakers)}.npz"
+    if cache.is_file():
+        ours, base = load_tables(cache)
+    else:
+        ours, base = embed_all(speakers, readers, args.seed, phone, reference, preprocess_wav)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        save_tables(cache, ours, base)
 
     folds = speaker_folds(speakers, args.seed)
     baseline, raw, asnorm_only, full = [], [], [], []
     for fold in (0, 1):
         trial, fit = folds[fold], folds[1 - fold]
-        baseline.append(score_conditions(base, trial, None, None))
-        raw.append(score_conditions(ours, trial, None, None))
+        baseline.append(score_conditions(base, trial, None, BENCH_CONDITIONS))
+        raw.append(score_conditions(ours, trial, None, BENCH_CONDITIONS))
         plain = {c: AsNorm(unit_rows(cohort_matrix(ours, fit, c)), 50) for c in ("clean", "phone")}
-        asnorm_only.append(score_conditions(ours, trial, None, plain))
-        fitted = fit_backend(ours, fit)
-        full.append(score_conditions(ours, trial, fitted.wccn, fitted.asnorms()))
+        asnorm_only.append(score_conditions(ours, trial, None, BENCH_CONDITIONS, plain))
+        full.append(score_conditions(ours, trial, fit_backend(ours, fit)))
     table = {
-        "baseline": pooled(baseline),
-        "vad_matched_enroll": pooled(raw),
-        "plus_asnorm": pooled(asnorm_only),
-        "voxguard": pooled(full),
+        "baseline": pooled(baseline, BENCH_CONDITIONS),
+        "vad_matched_enroll": pooled(raw, BENCH_CONDITIONS),
+        "plus_asnorm": pooled(asnorm_only, BENCH_CONDITIONS),
+        "voxguard": pooled(full, tuple(TEST_CONDITIONS)),
     }
 
     engine = SpeakerEngine()
@@ -117,7 +146,7 @@ def main() -> None:
     )
     header = f"{'condition':10s} {'baseline EER%':>14s} {'VoxGuard EER%':>14s} {'ratio':>7s}"
     print(header + f"   {'(VAD+matched)':>14s} {'(+AS-norm)':>11s}")
-    for condition in TEST_CONDITIONS:
+    for condition in BENCH_CONDITIONS:
         b, o = table["baseline"][condition], table["voxguard"][condition]
         ratio = o / b if b > 0 else float("nan")
         print(
@@ -125,6 +154,9 @@ def main() -> None:
             f"{table['vad_matched_enroll'][condition]:14.2f} "
             f"{table['plus_asnorm'][condition]:11.2f}"
         )
+    for condition in ("short", "short_phone"):
+        short = table["voxguard"][condition]
+        print(f"{condition:10s} {'-':>14s} {short:14.2f}   (0.4-1.2 s of speech, no baseline)")
     print(
         f"\nFSDD (enroll 5 train recordings, test on index 0-4): VoxGuard EER {fsdd.eer:.2f}% "
         f"(minDCF {fsdd.min_dcf:.3f}, Cllr {fsdd.cllr:.3f}); baseline EER {fsdd_base:.2f}%"

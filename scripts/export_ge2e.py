@@ -28,19 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "src" / "voxguard" / "models" / "ge2e"
 MODEL_VERSION = "ge2e-resemblyzer-0.1.4-onnx1"
 
-APACHE_HEADER = """Resemblyzer pretrained GE2E speaker encoder (pretrained.pt), exported to ONNX.
-Copyright (c) 2019 Resemble AI / Corentin Jemine.
+ATTRIBUTION = """Resemblyzer pretrained GE2E speaker encoder (pretrained.pt), exported to ONNX
+by scripts/export_ge2e.py. Copyright (c) 2019 Resemble AI / Corentin Jemine.
 Source: https://github.com/resemble-ai/Resemblyzer (wheel resemblyzer==0.1.4 on PyPI).
-Licensed under the Apache License, Version 2.0 (the "License"); you may not use this file
-except in compliance with the License. You may obtain a copy of the License at
+The license below is the one shipped in that wheel (Apache License 2.0).
 
-    http://www.apache.org/licenses/LICENSE-2.0
-
-Unless required by applicable law or agreed to in writing, software distributed under the
-License is distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND,
-either express or implied. See the License for the specific language governing permissions
-and limitations under the License.
 """
+
+
+def write_license(out_dir: Path) -> None:
+    """Attribution + the Apache-2.0 text shipped in the resemblyzer wheel's metadata."""
+    files = metadata.files("resemblyzer") or []
+    license_file = next(f for f in files if f.name == "LICENSE")
+    text = Path(str(license_file.locate())).read_text()
+    (out_dir / "LICENSE").write_text(ATTRIBUTION + text)
 
 
 def sha256(path: Path) -> str:
@@ -122,7 +123,7 @@ def main() -> None:
         "license_file": "LICENSE",
     }
     (out_dir / "ge2e.json").write_text(json.dumps(sidecar, indent=2) + "\n")
-    (out_dir / "LICENSE").write_text(APACHE_HEADER)
+    write_license(out_dir)
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), max diff {max_diff:.2e}")
 
 

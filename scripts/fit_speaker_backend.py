@@ -29,6 +29,11 @@ from voxguard.speaker.backend import BACKEND_FORMAT
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.training.backend_fit import (
     ASNORM_TOP_K,
+    MID_BELOW_S,
+    NOISY_BELOW_SNR_DB,
+    PATHS,
+    SHORT_BELOW_S,
+    TEST_CONDITIONS,
     WCCN_SHRINK,
     eer_percent,
     fit_backend,
@@ -48,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
 OUT = ROOT / "src" / "voxguard" / "models" / "ge2e"
 CACHE = ROOT / "artifacts" / "backend_views.npz"
-VERSION = "ge2e-backend-1"
+VERSION = "ge2e-backend-2"
 SEED = 2026
 
 
@@ -62,7 +67,7 @@ def build_table(data: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
     print(f"test-side phone channel: {codec}")
     for i, speaker in enumerate(speakers):
         views = make_trial_views(speaker, readers, speakers, seed, phone=phone)
-        table[speaker] = embed_views(speaker, readers, views, embedder)
+        table[speaker] = embed_views(speaker, readers, views, embedder, seed, phone)
         if i % 25 == 0:
             print(f"  {i}/{len(speakers)} readers embedded ({time.time() - start:.0f} s)")
     return table
@@ -93,7 +98,7 @@ def main() -> None:
     calibrations = fit_calibrations(scores)
     metrics = {}
     for condition, result in scores.items():
-        group = "phone" if condition == "phone" else "clean"
+        group = TEST_CONDITIONS[condition][1]
         llrs = np.array([calibrations[group].llr(s) for s in result.scores])
         metrics[condition] = {
             "eer_percent": round(eer_percent(result), 3),
@@ -102,14 +107,15 @@ def main() -> None:
             "n_target": int(result.labels.sum()),
             "n_nontarget": int((~result.labels).sum()),
         }
+        metrics[condition]["path"] = group
         print(f"{condition:7s} two-fold dev: {metrics[condition]}")
 
     fitted = fit_backend(table, speakers)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
-        wccn_mean=fitted.wccn.mean,
-        wccn_transform=fitted.wccn.transform,
+        **{f"wccn_{name}_mean": w.mean for name, w in fitted.wccns.items()},
+        **{f"wccn_{name}_transform": w.transform for name, w in fitted.wccns.items()},
         **{f"cohort_{c}": m.astype(np.float32) for c, m in fitted.cohorts.items()},
     )
     npz_bytes = buffer.getvalue()
@@ -120,8 +126,13 @@ def main() -> None:
         "version": VERSION,
         "model_version": model_version,
         "npz_sha256": hashlib.sha256(npz_bytes).hexdigest(),
-        "conditions": sorted(fitted.cohorts),
+        "cohorts": sorted(fitted.cohorts),
+        "wccns": sorted(fitted.wccns),
+        "paths": {p: {"wccn": w, "cohort": c} for p, (w, c) in PATHS.items()},
         "narrowband_below_hz": 4500.0,
+        "noisy_below_snr_db": NOISY_BELOW_SNR_DB,
+        "short_below_s": SHORT_BELOW_S,
+        "mid_below_s": MID_BELOW_S,
         "asnorm_top_k": ASNORM_TOP_K,
         "wccn_shrink": WCCN_SHRINK,
         "calibration": {c: cal.to_dict() for c, cal in calibrations.items()},
@@ -147,7 +158,8 @@ def main() -> None:
             "description": (
                 "enroll = first half of each reader's utterance, test = second half: clean, "
                 "2 s cut, phone (300-3400 Hz, 8 kHz, GSM 06.10 via sox), babble of 3 other readers "
-                "at 5 dB SNR; all-against-all trials; scores from two folds of readers "
+                "at 5 dB SNR, and short tests (0.4-1.2 s of speech, clean and phone) for the "
+                "short path; all-against-all trials; scores from two folds of readers "
                 "(back end fitted on the other fold)"
             ),
             "metrics": metrics,

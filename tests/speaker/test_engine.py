@@ -25,7 +25,7 @@ def test_embedding_is_deterministic_and_normalised(engine: SpeakerEngine) -> Non
     np.testing.assert_array_equal(first.vector, second.vector)
     assert abs(float(np.linalg.norm(first.vector)) - 1.0) < 1e-5
     assert first.model_version == engine.model_version
-    assert first.condition == "clean"
+    assert first.condition in ("clean", "noisy")
 
 
 def test_half_second_of_speech_embeds(engine: SpeakerEngine) -> None:
@@ -80,3 +80,30 @@ def test_model_version_mismatch_is_refused(engine: SpeakerEngine) -> None:
     voiceprint = replace(engine.enroll([embedding]), model_version="other-model")
     with pytest.raises(ModelMismatch):
         engine.verify(voiceprint, embedding)
+
+
+def test_sub_second_tests_take_the_short_path(engine: SpeakerEngine) -> None:
+    a = _reader(READERS[0])
+    half = a.size // 2
+    voiceprint = engine.enroll(
+        [engine.embed(engine.front_end.analyze_clip(as_clip(a[:half])), variants=True)]
+    )
+    analyzed = engine.front_end.analyze_clip(as_clip(a[half:]))
+    start = int(analyzed.segments[0].start_s * 16000)
+    short = engine.embed(engine.front_end.analyze_clip(as_clip(a[half + start :][:12800])))
+    assert engine.backend.path_for(short.condition, short.speech_s) == "short"
+    result = engine.verify(voiceprint, short)
+    # No AS-norm on the short path: the normalised score is the compensated cosine.
+    assert result.normalized_score == result.score
+    assert 0.0 <= result.probability <= 1.0
+
+
+def test_paths_follow_condition_and_duration(engine: SpeakerEngine) -> None:
+    backend = engine.backend
+    assert backend.path_for("clean", 10.0) == "clean"
+    assert backend.path_for("noisy", 10.0) == "noisy"
+    assert backend.path_for("phone", 10.0) == "phone"
+    assert backend.path_for("clean", 2.0) == "mid"
+    assert backend.path_for("phone", 0.5) == "short_phone"
+    assert backend.condition_of(3800.0, 40.0) == "phone"
+    assert backend.condition_of(8000.0, 10.0) == "noisy"

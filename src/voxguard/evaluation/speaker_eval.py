@@ -104,6 +104,8 @@ class TrialScorer:
         self._voiceprints: dict[tuple[Path, ...], Voiceprint] = {}
 
     def embedding(self, path: Path, variants: bool = False) -> Embedding:
+        if not variants and (path, True) in self._embeddings:
+            return self._embeddings[(path, True)]  # same vector, variants unused
         key = (path, variants)
         if key not in self._embeddings:
             self._embeddings[key] = self.engine.embed_source(path, variants=variants, strict=False)

@@ -4,10 +4,11 @@ Loaded from ``models/ge2e/backend.json`` (versioned, human-readable: calibration
 protocol, measured metrics) and ``backend.npz`` (WCCN transform and cohort embeddings), both
 written by ``scripts/fit_speaker_backend.py`` and checked against each other and the model.
 
-Scoring a trial: both embeddings (and the cohort) go through WCCN, a within-speaker whitening
-learned on clean, shortened, phone and babble copies of speakers disjoint from the ones it is
-measured on; the cosine is AS-normalised against the cohort of the test's channel condition;
-a per-condition logistic calibration turns the normalised score into an LLR.
+Scoring a trial: the test's channel condition (clean, noisy, phone) and speech duration pick
+a scoring path. Both embeddings go through WCCN, a within-speaker whitening learned on clean,
+shortened, phone and babble copies of LibriSpeech readers (a "short" one adds sub-second
+pieces); on degraded paths the cosine is AS-normalised against the cohort of the matching
+channel; each path's logistic calibration turns the score into an LLR.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import numpy.typing as npt
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.models import bundled_model_path
 from voxguard.speaker.calibration import LinearCalibration
-from voxguard.speaker.scoring import AsNorm, unit_rows
+from voxguard.speaker.scoring import AsNorm, cosine, unit_rows
 from voxguard.speaker.types import Vector
 
 Matrix = npt.NDArray[np.float32]
-BACKEND_FORMAT = 1
+BACKEND_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,65 @@ class Wccn:
 
 
 @dataclass(frozen=True)
+class ScoringPath:
+    """How one kind of trial is scored: which WCCN, which cohort (None: no AS-norm)."""
+
+    wccn: Wccn | None
+    cohort: AsNorm | None
+    calibration: LinearCalibration
+
+
+@dataclass(frozen=True)
 class SpeakerBackend:
     version: str
     model_version: str
-    wccn: Wccn | None
-    cohorts: dict[str, AsNorm]
-    calibrations: dict[str, LinearCalibration]
+    paths: dict[str, ScoringPath]
     narrowband_below_hz: float
+    noisy_below_snr_db: float
+    short_below_s: float
+    mid_below_s: float
     metadata: dict[str, Any]
 
-    def condition_of(self, bandwidth_hz: float) -> str:
-        return "phone" if bandwidth_hz < self.narrowband_below_hz else "clean"
+    def condition_of(self, bandwidth_hz: float, snr_db: float) -> str:
+        """Channel condition of a recording: "phone" (narrowband), "noisy" or "clean"."""
+        if bandwidth_hz < self.narrowband_below_hz:
+            return "phone"
+        return "noisy" if snr_db < self.noisy_below_snr_db else "clean"
 
-    def project(self, vector: Vector) -> Vector:
-        return self.wccn.apply_one(vector) if self.wccn is not None else vector
+    def path_for(self, condition: str, speech_s: float) -> str:
+        """The scoring path of a test with this condition and this much speech."""
+        if speech_s < self.short_below_s:
+            return "short_phone" if condition == "phone" else "short"
+        if condition == "phone":
+            return "phone"
+        if speech_s < self.mid_below_s:
+            return "mid"
+        return "noisy" if condition == "noisy" else "clean"
 
-    def cohort(self, condition: str) -> AsNorm:
-        return self.cohorts.get(condition, self.cohorts["clean"])
+    def path(self, name: str) -> ScoringPath:
+        return self.paths[name]
 
-    def calibration(self, condition: str) -> LinearCalibration:
-        return self.calibrations.get(condition, self.calibrations["clean"])
+
+def variant_for(path: str) -> str:
+    """Which voiceprint variant a path scores against."""
+    return "phone" if path in ("phone", "short_phone") else "clean"
+
+
+def score_pair(path: ScoringPath, enrolled: Vector, test: Vector) -> tuple[float, float]:
+    """(cosine after WCCN, normalised score) of one trial on ``path``."""
+    if path.wccn is not None:
+        enrolled, test = path.wccn.apply_one(enrolled), path.wccn.apply_one(test)
+    raw = cosine(enrolled, test)
+    normalized = path.cohort.normalize(raw, enrolled, test) if path.cohort is not None else raw
+    return raw, normalized
+
+
+def _wccn(arrays: Any, name: str) -> Wccn | None:
+    if f"{name}_transform" not in arrays:
+        return None
+    return Wccn(
+        arrays[f"{name}_mean"].astype(np.float32), arrays[f"{name}_transform"].astype(np.float32)
+    )
 
 
 def load_backend(model_dir: Path | None = None, model_version: str | None = None) -> SpeakerBackend:
@@ -86,26 +126,25 @@ def load_backend(model_dir: Path | None = None, model_version: str | None = None
     raw = npz_path.read_bytes()
     if hashlib.sha256(raw).hexdigest() != meta["npz_sha256"]:
         raise ModelMismatch(f"{npz_path} does not match the sha256 in {json_path.name}.")
+    calibrations = {p: LinearCalibration.from_dict(d) for p, d in meta["calibration"].items()}
+    top_k = int(meta["asnorm_top_k"])
+    paths = {}
     with np.load(npz_path) as arrays:
-        wccn = (
-            Wccn(
-                arrays["wccn_mean"].astype(np.float32), arrays["wccn_transform"].astype(np.float32)
-            )
-            if "wccn_transform" in arrays
-            else None
-        )
-        top_k = int(meta["asnorm_top_k"])
-        cohorts = {}
-        for condition in meta["conditions"]:
-            members = arrays[f"cohort_{condition}"].astype(np.float32)
-            cohorts[condition] = AsNorm(wccn.apply(members) if wccn else members, top_k)
-    calibrations = {c: LinearCalibration.from_dict(d) for c, d in meta["calibration"].items()}
+        wccns = {name: _wccn(arrays, f"wccn_{name}") for name in meta["wccns"]}
+        for name, spec in meta["paths"].items():
+            wccn = wccns[spec["wccn"]]
+            cohort = None
+            if spec["cohort"] is not None:
+                members = arrays[f"cohort_{spec['cohort']}"].astype(np.float32)
+                cohort = AsNorm(wccn.apply(members) if wccn else members, top_k)
+            paths[name] = ScoringPath(wccn, cohort, calibrations[name])
     return SpeakerBackend(
         version=str(meta["version"]),
         model_version=str(meta["model_version"]),
-        wccn=wccn,
-        cohorts=cohorts,
-        calibrations=calibrations,
+        paths=paths,
         narrowband_below_hz=float(meta["narrowband_below_hz"]),
+        noisy_below_snr_db=float(meta["noisy_below_snr_db"]),
+        short_below_s=float(meta["short_below_s"]),
+        mid_below_s=float(meta["mid_below_s"]),
         metadata=meta,
     )

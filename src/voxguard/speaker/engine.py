@@ -13,11 +13,10 @@ from voxguard.audio.types import AudioSource
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
 from voxguard.speaker.augment import phone_channel
-from voxguard.speaker.backend import SpeakerBackend, load_backend
+from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair, variant_for
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.enrollment import enroll, voiceprint_variant
 from voxguard.speaker.gallery import SpeakerGallery
-from voxguard.speaker.scoring import cosine
 from voxguard.speaker.types import (
     Candidate,
     Embedding,
@@ -77,13 +76,21 @@ class SpeakerEngine:
                 )
             speech = analyzed.clip.samples
             speech_s = speech.size / SAMPLE_RATE
-        extra = {"phone": self.encoder.embed(phone_channel(speech))} if variants else {}
+        vector = self.encoder.embed(speech)
+        quality = analyzed.quality
+        condition = self.backend.condition_of(quality.bandwidth_hz, quality.snr_db)
+        extra = {}
+        if variants:
+            # A narrowband recording already sounds like a phone call: simulating the channel
+            # again would only add a second codec pass the test side never has.
+            narrow = condition == "phone"
+            extra["phone"] = vector if narrow else self.encoder.embed(phone_channel(speech))
         return Embedding(
-            vector=self.encoder.embed(speech),
+            vector=vector,
             speech_s=round(speech_s, 3),
             model_version=self.model_version,
             quality=analyzed.quality.score(),
-            condition=self.backend.condition_of(analyzed.quality.bandwidth_hz),
+            condition=condition,
             variants=extra,
         )
 
@@ -105,25 +112,30 @@ class SpeakerEngine:
                 "re-enroll the speaker."
             )
 
-    def threshold(self, condition: str) -> float:
-        return self.backend.calibration(condition).threshold_for_far(self.settings.target_far)
+    def threshold(self, path: str, comparisons: int = 1) -> float:
+        """Normalised-score threshold of ``path`` at ``Settings.target_far`` (dev protocol).
+
+        With ``comparisons`` > 1 (identification against a gallery) each comparison gets
+        ``target_far / comparisons``, so the chance that an unknown speaker passes against
+        anybody in the gallery stays near ``target_far``.
+        """
+        calibration = self.backend.path(path).calibration
+        return calibration.threshold_for_far(self.settings.target_far / max(comparisons, 1))
 
     def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult:
         self._check_version(voiceprint.model_version)
         self._check_version(embedding.model_version)
-        condition = embedding.condition
-        enrolled = self.backend.project(voiceprint_variant(voiceprint, condition))
-        test = self.backend.project(embedding.vector)
-        raw = cosine(enrolled, test)
-        normalized = self.backend.cohort(condition).normalize(raw, enrolled, test)
-        calibration = self.backend.calibration(condition)
-        llr = calibration.llr(normalized)
-        threshold = self.threshold(condition)
+        name = self.backend.path_for(embedding.condition, embedding.speech_s)
+        path = self.backend.path(name)
+        enrolled = voiceprint_variant(voiceprint, variant_for(name))
+        raw, normalized = score_pair(path, enrolled, embedding.vector)
+        llr = path.calibration.llr(normalized)
+        threshold = self.threshold(name)
         return VerificationResult(
             score=round(raw, 6),
             normalized_score=round(normalized, 6),
             llr=round(llr, 6),
-            probability=round(calibration.probability(llr), 6),
+            probability=round(path.calibration.probability(llr), 6),
             accepted=bool(normalized >= threshold),
             threshold=round(threshold, 6),
         )
@@ -142,17 +154,16 @@ class SpeakerEngine:
         gallery: Mapping[str, Voiceprint] | SpeakerGallery,
         top_k: int | None = None,
     ) -> IdentificationResult:
-        """Top-k enrolled speakers; ``best`` is None ("unknown") when none passes the
-        verification threshold."""
+        """Top-k enrolled speakers; ``best`` is None ("unknown") when the best one does not pass
+        the open-set threshold (the verification threshold at target_far / gallery size)."""
         self._check_version(embedding.model_version)
         if not isinstance(gallery, SpeakerGallery):
             gallery = self.gallery(gallery)
         top_k = top_k or self.settings.identify_top_k
-        condition = embedding.condition
-        calibration = self.backend.calibration(condition)
-        ranked = gallery.rank(embedding.vector, condition, top_k)
+        name = self.backend.path_for(embedding.condition, embedding.speech_s)
+        calibration = self.backend.path(name).calibration
         candidates = []
-        for speaker_id, raw, normalized in ranked:
+        for speaker_id, raw, normalized in gallery.rank(embedding.vector, name, top_k):
             llr = calibration.llr(normalized)
             candidates.append(
                 Candidate(
@@ -162,6 +173,6 @@ class SpeakerEngine:
                     probability=round(calibration.probability(llr), 6),
                 )
             )
-        threshold = self.threshold(condition)
+        threshold = self.threshold(name, comparisons=len(gallery))
         best = candidates[0] if candidates and candidates[0].normalized_score >= threshold else None
         return IdentificationResult(best=best, candidates=candidates)

@@ -26,15 +26,33 @@ EmbeddingTable = Mapping[str, Mapping[str, npt.NDArray[np.float32]]]
 
 WCCN_SHRINK = 0.6
 ASNORM_TOP_K = 50
-# Test conditions of the development protocol and the (enroll view, cohort) each is scored with.
-TEST_CONDITIONS = {
-    "clean": ("enroll", "clean"),
-    "cut2": ("enroll", "clean"),
-    "phone": ("enroll_phone", "phone"),
-    "babble": ("enroll", "clean"),
+# Scoring paths: which WCCN a trial is compensated with and which cohort (if any) it is
+# AS-normalised against. Each path has its own calibration. The engine picks the path from
+# the test's detected condition and speech duration (``SpeakerBackend.path_for``).
+# AS-norm helps degraded tests (phone, babble, 2 s) but costs a little on clean long tests,
+# where WCCN alone is best; under a second of speech its cohort statistics are too noisy.
+PATHS: dict[str, tuple[str, str | None]] = {
+    "clean": ("long", None),
+    "noisy": ("long", "clean"),
+    "phone": ("long", "phone"),
+    "mid": ("short", "clean"),
+    "short": ("short", None),
+    "short_phone": ("short", None),
 }
-# Which calibration each test condition falls under at serve time (by detected bandwidth).
-CALIBRATION_GROUP = {"clean": "clean", "cut2": "clean", "babble": "clean", "phone": "phone"}
+# Development conditions: the enrollment view each is scored against and its path.
+TEST_CONDITIONS: dict[str, tuple[str, str]] = {
+    "clean": ("enroll", "clean"),
+    "cut2": ("enroll", "mid"),
+    "phone": ("enroll_phone", "phone"),
+    "babble": ("enroll", "noisy"),
+    "short": ("enroll", "short"),
+    "short_phone": ("enroll_phone", "short_phone"),
+}
+# The conditions reported against the raw GE2E baseline (the hidden evaluation's four).
+BENCH_CONDITIONS = ("clean", "cut2", "phone", "babble")
+SHORT_BELOW_S = 1.0
+MID_BELOW_S = 3.0
+NOISY_BELOW_SNR_DB = 22.0
 COHORT_VIEWS = {"clean": "full", "phone": "full_phone"}
 WCCN_VIEWS = (
     "full",
@@ -46,13 +64,19 @@ WCCN_VIEWS = (
     "test_phone",
     "test_babble",
 )
+SHORT_WCCN_VIEWS = (*WCCN_VIEWS, "enroll_short", "enroll_short_phone")
 
 
-def fit_wccn(table: EmbeddingTable, speakers: Sequence[str], shrink: float = WCCN_SHRINK) -> Wccn:
+def fit_wccn(
+    table: EmbeddingTable,
+    speakers: Sequence[str],
+    views: Sequence[str] = WCCN_VIEWS,
+    shrink: float = WCCN_SHRINK,
+) -> Wccn:
     """Within-class covariance normalisation with shrinkage towards a scaled identity."""
     rows, labels = [], []
     for index, speaker in enumerate(speakers):
-        for view in WCCN_VIEWS:
+        for view in views:
             if view in table[speaker]:
                 rows.append(table[speaker][view])
                 labels.append(index)
@@ -82,26 +106,57 @@ class ConditionScores:
     labels: npt.NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class FittedBackend:
+    wccns: dict[str, Wccn]  # "long" and "short"
+    cohorts: dict[str, Matrix]  # raw embeddings per cohort name
+
+    def asnorms(self, wccn: str, top_k: int = ASNORM_TOP_K) -> dict[str, AsNorm]:
+        return {c: AsNorm(self.wccns[wccn].apply(m), top_k) for c, m in self.cohorts.items()}
+
+
+def fit_backend(table: EmbeddingTable, speakers: Sequence[str]) -> FittedBackend:
+    return FittedBackend(
+        wccns={
+            "long": fit_wccn(table, speakers),
+            "short": fit_wccn(table, speakers, SHORT_WCCN_VIEWS),
+        },
+        cohorts={c: cohort_matrix(table, speakers, c) for c in COHORT_VIEWS},
+    )
+
+
 def score_conditions(
     table: EmbeddingTable,
     trial_speakers: Sequence[str],
-    wccn: Wccn | None,
-    cohorts: Mapping[str, AsNorm] | None,
+    fitted: FittedBackend | None,
+    conditions: Sequence[str] = tuple(TEST_CONDITIONS),
+    cohorts: Mapping[str, AsNorm] | None = None,
 ) -> dict[str, ConditionScores]:
-    """All-against-all trials (each speaker's enrollment vs every speaker's test)."""
+    """All-against-all trials (each speaker's enrollment vs every speaker's test).
 
-    def project(matrix: Matrix) -> Matrix:
-        return wccn.apply(matrix) if wccn is not None else unit_rows(matrix)
-
+    ``fitted=None`` scores plain cosine (optionally AS-normalised with ``cohorts``, for every
+    condition): the baseline and the ablations. Otherwise each condition takes its path.
+    """
     out = {}
     n = len(trial_speakers)
     labels = np.eye(n, dtype=bool).reshape(-1)
-    for condition, (enroll_view, cohort_name) in TEST_CONDITIONS.items():
-        enroll = project(np.stack([table[s][enroll_view] for s in trial_speakers]))
-        test = project(np.stack([table[s][f"test_{condition}"] for s in trial_speakers]))
+    asnorms = {w: fitted.asnorms(w) for w in fitted.wccns} if fitted is not None else {}
+    for condition in conditions:
+        enroll_view, path = TEST_CONDITIONS[condition]
+        wccn_name, cohort_name = PATHS[path]
+        enroll = np.stack([table[s][enroll_view] for s in trial_speakers]).astype(np.float32)
+        test = np.stack([table[s][f"test_{condition}"] for s in trial_speakers]).astype(np.float32)
+        cohort = None
+        if fitted is None:
+            enroll, test = unit_rows(enroll), unit_rows(test)
+            if cohorts is not None:
+                cohort = cohorts["phone" if condition == "phone" else "clean"]
+        else:
+            wccn = fitted.wccns[wccn_name]
+            enroll, test = wccn.apply(enroll), wccn.apply(test)
+            cohort = asnorms[wccn_name][cohort_name] if cohort_name is not None else None
         raw = enroll @ test.T
-        if cohorts is not None:
-            cohort = cohorts[cohort_name]
+        if cohort is not None:
             e_mean, e_std = cohort.stats_many(enroll)
             t_mean, t_std = cohort.stats_many(test)
             raw = 0.5 * (
@@ -109,22 +164,6 @@ def score_conditions(
             )
         out[condition] = ConditionScores(raw.reshape(-1).astype(np.float64), labels)
     return out
-
-
-@dataclass(frozen=True)
-class FittedBackend:
-    wccn: Wccn
-    cohorts: dict[str, Matrix]  # raw embeddings per condition
-
-    def asnorms(self, top_k: int = ASNORM_TOP_K) -> dict[str, AsNorm]:
-        return {c: AsNorm(self.wccn.apply(m), top_k) for c, m in self.cohorts.items()}
-
-
-def fit_backend(table: EmbeddingTable, speakers: Sequence[str]) -> FittedBackend:
-    return FittedBackend(
-        wccn=fit_wccn(table, speakers),
-        cohorts={c: cohort_matrix(table, speakers, c) for c in COHORT_VIEWS},
-    )
 
 
 def speaker_folds(speakers: Sequence[str], seed: int) -> list[list[str]]:
@@ -144,7 +183,7 @@ def two_fold_scores(
     pooled: dict[str, list[ConditionScores]] = {c: [] for c in TEST_CONDITIONS}
     for fold in (0, 1):
         fitted = fit_backend(table, halves[1 - fold])
-        scores = score_conditions(table, halves[fold], fitted.wccn, fitted.asnorms())
+        scores = score_conditions(table, halves[fold], fitted)
         for condition, result in scores.items():
             pooled[condition].append(result)
     return {
@@ -158,7 +197,7 @@ def two_fold_scores(
 def fit_calibrations(scores: Mapping[str, ConditionScores]) -> dict[str, LinearCalibration]:
     groups: dict[str, list[ConditionScores]] = {}
     for condition, result in scores.items():
-        groups.setdefault(CALIBRATION_GROUP[condition], []).append(result)
+        groups.setdefault(TEST_CONDITIONS[condition][1], []).append(result)
     return {
         group: fit_calibration(
             np.concatenate([r.scores for r in parts]), np.concatenate([r.labels for r in parts])

@@ -30,6 +30,7 @@ MIN_TRIAL_SECONDS = 6.0
 CUT_SECONDS = 2.0
 BABBLE_TALKERS = 3
 BABBLE_SNR_DB = 5.0
+SHORT_SECONDS = (0.4, 1.2)
 
 
 def load_readers(root: Path) -> dict[str, FloatArray]:
@@ -134,20 +135,38 @@ class SpeechEmbedder:
         return self.encoder.embed(self.speech(samples))
 
 
+def short_piece(speech: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """A random 0.4-1.2 s stretch of speech: the short-test regime (digits, one word)."""
+    length = min(int(rng.uniform(*SHORT_SECONDS) * SAMPLE_RATE), speech.size)
+    start = int(rng.integers(0, speech.size - length + 1))
+    return speech[start : start + length]
+
+
 def embed_views(
     speaker: str,
     readers: dict[str, FloatArray],
     views: TrialViews,
     embedder: SpeechEmbedder,
+    seed: int,
+    phone: Callable[[FloatArray], FloatArray] = phone_channel,
 ) -> dict[str, FloatArray]:
     """Every view the back-end recipe needs, as raw GE2E embeddings."""
+    rng = np.random.default_rng([seed, int(speaker), 1])
+    encode = embedder.encoder.embed
+    enroll_half, test_half = split_halves(readers[speaker])
     full = embedder.speech(readers[speaker])
-    enroll = embedder.speech(split_halves(readers[speaker])[0])
+    enroll = embedder.speech(enroll_half)
+    enroll_short = short_piece(enroll, rng)
+    test_short = short_piece(embedder.speech(test_half), rng)
     out = {
-        "full": embedder.encoder.embed(full),
-        "full_phone": embedder.encoder.embed(phone_channel(full)),
-        "enroll": embedder.encoder.embed(enroll),
-        "enroll_phone": embedder.encoder.embed(phone_channel(enroll)),
+        "full": encode(full),
+        "full_phone": encode(phone_channel(full)),
+        "enroll": encode(enroll),
+        "enroll_phone": encode(phone_channel(enroll)),
+        "enroll_short": encode(enroll_short),
+        "enroll_short_phone": encode(phone_channel(enroll_short)),
+        "test_short": encode(test_short),
+        "test_short_phone": encode(phone(test_short)),
     }
     for name, samples in views.items():
         out[f"test_{name}"] = embedder(samples)
