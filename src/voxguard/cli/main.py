@@ -13,6 +13,7 @@ from rich.table import Table
 from voxguard import __version__
 from voxguard.cli import admin, serve, speakers
 from voxguard.cli import speaker as speaker_cli
+from voxguard.cli import spoof as spoof_cli
 from voxguard.cli.errors import handle_errors
 from voxguard.cli.evaluate import eval_app
 
@@ -73,6 +74,8 @@ def inspect(
 
 # Speaker engine commands (embed, compare) and the evaluation sub-app (eval sv, ...).
 speaker_cli.register(app)
+# Spoof detector commands (detect); eval cm registers on the shared eval sub-app.
+spoof_cli.register(app)
 app.add_typer(eval_app, name="eval")
 
 # Service workflows (issue 4): each module registers its own commands.

@@ -1,0 +1,45 @@
+"""Run every benchmark in sequence, each against its named baseline in the same run.
+
+    make bench            # or: .venv/bin/python bench/run_all.py [--quick]
+
+Every script prints its own table; this runner only pins one inference thread (the targets are
+stated for one CPU thread) and reports which benchmarks failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+# (script, arguments, arguments with --quick)
+BENCHMARKS = [
+    ("speaker_speed.py", ["--repeats", "30"], ["--repeats", "10"]),
+    ("spoof_speed.py", ["--windows", "40"], ["--windows", "10"]),
+    ("speaker_accuracy.py", [], ["--limit", "60"]),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and readers")
+    args = parser.parse_args()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    failed: list[str] = []
+    for script, full, quick in BENCHMARKS:
+        print(f"\n=== {script} ===", flush=True)
+        command = [sys.executable, str(BENCH / script), *(quick if args.quick else full)]
+        if subprocess.run(command, env=env, check=False).returncode != 0:
+            failed.append(script)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Window extraction and spectral features for the spoof detector (numpy only).
+
+Training and serving both call these functions, so the detector sees the same level
+normalisation, windowing and spectrogram at both times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Everything that shapes the model input; stored in the sidecar and checked at load."""
+
+    sample_rate: int = 16000
+    window_s: float = 4.0
+    hop_s: float = 2.0
+    min_speech_s: float = 0.5
+    target_rms_dbfs: float = -26.0
+    n_fft: int = 512
+    frame_hop: int = 256
+    bands: int = 128
+    floor_db: float = -90.0
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.window_s * self.sample_rate)
+
+    @property
+    def hop_samples(self) -> int:
+        return round(self.hop_s * self.sample_rate)
+
+    @property
+    def frames(self) -> int:
+        return 1 + (self.window_samples - self.n_fft) // self.frame_hop
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def normalize_level(samples: FloatArray, target_dbfs: float) -> FloatArray:
+    """Scale to a fixed RMS level; digital silence stays silent."""
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+    if rms < 1e-7:
+        return samples.astype(np.float32)
+    gain = 10.0 ** (target_dbfs / 20.0) / rms
+    out: FloatArray = (samples * gain).astype(np.float32)
+    return out
+
+
+def make_windows(speech: FloatArray, params: FeatureParams) -> list[tuple[float, FloatArray]]:
+    """Fixed windows over speech-only audio as (start second, samples).
+
+    Speech shorter than one window is repeated (wrapped) up to the window length, so that a
+    short clip and a long one reach the model in the same shape. Returns no window when there
+    is less than ``min_speech_s`` of speech.
+    """
+    n, hop = params.window_samples, params.hop_samples
+    if speech.size < int(params.min_speech_s * params.sample_rate):
+        return []
+    if speech.size < n:
+        reps = int(np.ceil(n / speech.size))
+        return [(0.0, np.tile(speech, reps)[:n].astype(np.float32))]
+    starts = list(range(0, speech.size - n + 1, hop))
+    # Cover the tail too: a last window ending at the end of the speech.
+    if starts[-1] + n < speech.size and speech.size - (starts[-1] + n) > hop // 2:
+        starts.append(speech.size - n)
+    return [(s / params.sample_rate, speech[s : s + n].astype(np.float32)) for s in starts]
+
+
+def _hann(n: int) -> npt.NDArray[np.float64]:
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
+def log_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
+    """Level-normalised log power in ``bands`` linear bands x frames, in dB (bands, frames).
+
+    Linear bands (not mel) keep the resolution above 4 kHz, where vocoders leave most of
+    their traces.
+    """
+    x = normalize_level(window.astype(np.float32), params.target_rms_dbfs).astype(np.float64)
+    n_fft, hop = params.n_fft, params.frame_hop
+    count = 1 + (x.size - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
+    frames = x[idx] * _hann(n_fft)[None, :]
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (frames, n_fft/2 + 1)
+    bins = power[:, 1:]
+    per_band = bins.shape[1] // params.bands
+    banded = bins[:, : per_band * params.bands].reshape(count, params.bands, per_band).mean(axis=2)
+    db = 10.0 * np.log10(banded + 1e-12)
+    db = np.maximum(db, params.floor_db)
+    out: FloatArray = db.T.astype(np.float32)
+    return out
+
+
+def spectral_statistics(spec: FloatArray) -> FloatArray:
+    """Fixed-length summary of one window's log spectrogram (bands, frames); 892 values.
+
+    Per band: mean, standard deviation and mean absolute frame-to-frame change; the mean and
+    standard deviation of 30 cepstral coefficients (DCT over the bands); the spread of the
+    spectral fine structure (deviation from a 5-band moving average, where vocoders smear
+    harmonics and noise); the temporal modulation spectrum of 16 band groups in 4 ranges;
+    and each band's frame-to-frame correlation.
+    """
+    bands = spec.shape[0]
+    k = np.arange(30)[:, None]
+    m = np.arange(bands)[None, :]
+    dct = np.cos(np.pi * k * (2 * m + 1) / (2 * bands)).astype(np.float32)
+    cep = dct @ spec
+    delta = np.abs(np.diff(spec, axis=1))
+    padded = np.pad(spec, ((2, 2), (0, 0)), mode="edge")
+    smooth = sum(padded[i : i + bands] for i in range(5)) / 5.0
+    fine = spec - smooth
+    centred = spec - spec.mean(axis=1, keepdims=True)
+    mod = np.abs(np.fft.rfft(centred, axis=1))[:, 1:33]
+    groups = bands // 8
+    mod = np.log(mod.reshape(groups, 8, 4, 8).mean(axis=(1, 3)) + 1e-3).reshape(-1)
+    lag1 = (centred[:, 1:] * centred[:, :-1]).mean(axis=1) / (centred.var(axis=1) + 1e-3)
+    parts = [
+        spec.mean(axis=1),
+        spec.std(axis=1),
+        delta.mean(axis=1),
+        cep.mean(axis=1),
+        cep.std(axis=1),
+        fine.std(axis=1),
+        np.abs(fine).mean(axis=1),
+        mod,
+        lag1,
+    ]
+    out: FloatArray = np.concatenate(parts).astype(np.float32)
+    return out

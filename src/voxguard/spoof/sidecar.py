@@ -1,0 +1,107 @@
+"""The spoof model's JSON sidecar: what the ONNX file expects, checked once at load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voxguard.errors import ModelMismatch, ModelUnavailable
+from voxguard.spoof.features import FeatureParams
+
+SIDECAR_FORMAT = "voxguard-spoof-detector/1"
+INPUT_KINDS = ("log_spectrogram", "spectral_statistics")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """probability = sigmoid(scale * aggregated_logit + offset)."""
+
+    scale: float
+    offset: float
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    version: str
+    model_file: str
+    sha256: str
+    input_name: str
+    input_kind: str
+    output_name: str
+    labels: tuple[str, ...]
+    features: FeatureParams
+    aggregation: str
+    calibration: Calibration
+    threshold: float
+    raw: dict[str, Any]
+
+
+def _require(data: dict[str, Any], key: str, path: Path) -> Any:
+    if key not in data:
+        raise ModelMismatch(f"spoof model sidecar {path} lacks the field '{key}'", field=key)
+    return data[key]
+
+
+def load_sidecar(path: Path) -> Sidecar:
+    """Parse and validate a sidecar; raises ModelUnavailable / ModelMismatch with the reason."""
+    if not path.is_file():
+        raise ModelUnavailable(f"spoof model sidecar missing at {path}; reinstall voxguard.")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelMismatch(f"spoof model sidecar {path} is not valid JSON: {exc}") from exc
+    if data.get("format") != SIDECAR_FORMAT:
+        raise ModelMismatch(
+            f"spoof model sidecar {path} has format {data.get('format')!r}; "
+            f"expected {SIDECAR_FORMAT!r}"
+        )
+    inp = _require(data, "input", path)
+    kind = inp.get("kind")
+    if kind not in INPUT_KINDS:
+        raise ModelMismatch(f"unknown spoof model input kind {kind!r}; accepted: {INPUT_KINDS}")
+    labels = tuple(_require(data, "labels", path))
+    if labels != ("bonafide", "spoof"):
+        raise ModelMismatch(f"spoof model labels {labels} are not ('bonafide', 'spoof')")
+    feats = _require(data, "features", path)
+    try:
+        params = FeatureParams(**feats)
+    except TypeError as exc:
+        raise ModelMismatch(
+            f"spoof model feature parameters do not match this code: {exc}"
+        ) from exc
+    if params.sample_rate != 16000:
+        raise ModelMismatch(
+            f"spoof model expects {params.sample_rate} Hz; the front end gives 16000"
+        )
+    aggregation = _require(data, "aggregation", path)
+    if aggregation != "mean_window_logit":
+        raise ModelMismatch(f"unknown aggregation {aggregation!r}; accepted: mean_window_logit")
+    cal = _require(data, "calibration", path)
+    return Sidecar(
+        version=str(_require(data, "version", path)),
+        model_file=str(_require(data, "model_file", path)),
+        sha256=str(_require(data, "sha256", path)),
+        input_name=str(inp["name"]),
+        input_kind=str(kind),
+        output_name=str(_require(data, "output", path)["name"]),
+        labels=labels,
+        features=params,
+        aggregation=aggregation,
+        calibration=Calibration(float(cal["scale"]), float(cal["offset"])),
+        threshold=float(_require(data, "threshold", path)),
+        raw=data,
+    )
+
+
+def check_model_file(sidecar: Sidecar, model_path: Path) -> None:
+    if not model_path.is_file():
+        raise ModelUnavailable(f"spoof model missing at {model_path}; reinstall voxguard.")
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    if digest != sidecar.sha256:
+        raise ModelMismatch(
+            f"spoof model {model_path} does not match its sidecar (sha256 {digest[:12]}..., "
+            f"sidecar says {sidecar.sha256[:12]}...)"
+        )

@@ -1,0 +1,1 @@
+"""Spoof-detector training: feature cache, models, protocols and ONNX export (needs torch)."""

@@ -1,0 +1,114 @@
+"""Channel effects applied identically to both classes, so that none of them marks a class."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import av
+import numpy as np
+from scipy import signal
+
+from voxguard.spoof.features import FloatArray
+
+SR = 16000
+
+
+def band_limit(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Telephone-like: through 8 kHz, or a low-pass at a random cutoff between 3.4 and 7 kHz."""
+    if rng.random() < 0.5:
+        y = signal.resample_poly(signal.resample_poly(x, 1, 2), 2, 1)
+    else:
+        cutoff = rng.uniform(3400, 7000)
+        sos = signal.butter(8, cutoff, btype="low", fs=SR, output="sos")
+        y = signal.sosfilt(sos, x)
+    out: FloatArray = np.asarray(y, dtype=np.float32)[: x.size]
+    return out
+
+
+def add_noise(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """White or pink-ish noise at 10-40 dB SNR."""
+    snr_db = rng.uniform(10, 40)
+    noise = rng.standard_normal(x.size).astype(np.float32)
+    if rng.random() < 0.5:
+        noise = np.asarray(signal.lfilter([1.0], [1.0, -0.95], noise), dtype=np.float32)
+    p_sig = float(np.mean(x**2)) + 1e-12
+    p_noise = float(np.mean(noise**2)) + 1e-12
+    out: FloatArray = (x + noise * np.sqrt(p_sig / p_noise / 10 ** (snr_db / 10))).astype(
+        np.float32
+    )
+    return out
+
+
+def reverb(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """A synthetic exponentially decaying room response (RT60 0.2-0.7 s)."""
+    rt60 = rng.uniform(0.2, 0.7)
+    n = int(rt60 * SR)
+    t = np.arange(n) / SR
+    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    ir[0] = 1.0
+    ir /= np.sqrt(np.sum(ir**2))
+    y = signal.fftconvolve(x, ir)[: x.size]
+    return np.asarray(y, dtype=np.float32)
+
+
+def codec_round_trip(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """MP3 or Opus at a low bit rate via PyAV; returns the input when the encoder is missing."""
+    choice = rng.choice(["mp3", "opus"])
+    codec, container, rate = (
+        ("libmp3lame", "mp3", int(rng.choice([16000, 24000, 32000])))
+        if choice == "mp3"
+        else ("libopus", "ogg", int(rng.choice([8000, 12000, 16000])))
+    )
+    try:
+        return _encode_decode(x, codec, container, rate)
+    except Exception:  # encoder not built into this FFmpeg
+        return x
+
+
+def _encode_decode(x: FloatArray, codec: str, container: str, bit_rate: int) -> FloatArray:
+    out_rate = 48000 if codec == "libopus" else SR
+    src = signal.resample_poly(x, 3, 1) if out_rate == 48000 else x
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container) as out:
+        stream: Any = out.add_stream(codec, rate=out_rate, layout="mono")
+        stream.bit_rate = bit_rate
+        pcm = np.clip(src * 32767, -32768, 32767).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = out_rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buf.seek(0)
+    pieces = []
+    with av.open(buf, mode="r") as inp:
+        for fr in inp.decode(audio=0):
+            arr = fr.to_ndarray().astype(np.float32)
+            if arr.dtype.kind == "i" or np.abs(arr).max() > 1.5:
+                arr = arr / 32768.0
+            pieces.append(arr.reshape(-1) if arr.shape[0] == 1 else arr.mean(axis=0))
+    y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    if out_rate == 48000:
+        y = signal.resample_poly(y, 1, 3)
+    y = np.asarray(y, dtype=np.float32)
+    if y.size < x.size:
+        y = np.pad(y, (0, x.size - y.size))
+    return y[: x.size]
+
+
+EFFECTS = (band_limit, add_noise, reverb, codec_round_trip)
+
+
+def random_channel(x: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, str]:
+    """One or two random effects; returns the audio and a short description."""
+    k = 1 if rng.random() < 0.6 else 2
+    picks = rng.choice(len(EFFECTS), size=k, replace=False)
+    names = []
+    for i in sorted(picks):
+        x = EFFECTS[i](x, rng)
+        names.append(EFFECTS[i].__name__)
+    peak = float(np.abs(x).max()) if x.size else 0.0
+    if peak > 1.0:
+        x = x / peak
+    return x.astype(np.float32), "+".join(names)

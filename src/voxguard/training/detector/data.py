@@ -1,0 +1,197 @@
+"""Clip lists from the corpus, the demo pages and the shared genuine speech, and a feature cache.
+
+Every clip goes through the serving front end (decode -> Silero VAD -> speech only ->
+windows), so training sees exactly what ``voxguard detect`` sees. Each clip is used clean and,
+with ``augment_copies``, again through random channel effects (the same for both classes).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voxguard.audio import load_audio
+from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
+from voxguard.spoof.features import (
+    FeatureParams,
+    log_spectrogram,
+    make_windows,
+    normalize_level,
+    spectral_statistics,
+)
+from voxguard.training.detector.augment import random_channel
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    label: int  # 1 spoof, 0 bona fide
+    system: str  # generator, or "human"
+    group: str  # source: demo repository, "librispeech", or "corpus:<generator family>"
+    license: str = ""
+    augmented: bool = False  # already a channel-augmented copy (the corpus ships its own)
+    split: str = ""  # the corpus's speaker split (train / dev / test)
+
+
+def demo_clips(root: Path) -> list[Clip]:
+    """The demo-page clips; group = source repository (pages share recording conditions)."""
+    rows = list(csv.DictReader((root / "manifest.csv").open()))
+    return [
+        Clip(
+            path=root / r["path"],
+            label=int(r["label"] == "spoof"),
+            system=r["system"],
+            group="demos:" + r["source_repo"].split("/")[0],
+            license=r.get("license", ""),
+        )
+        for r in rows
+    ]
+
+
+def librispeech_clips(root: Path) -> list[Clip]:
+    return [
+        Clip(path=p, label=0, system="human", group="librispeech", license="CC-BY-4.0")
+        for p in sorted(root.glob("*.flac"))
+    ]
+
+
+def corpus_clips(root: Path) -> list[Clip]:
+    """The generated corpus (manifest.csv: path,label,generator,...); group = generator."""
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return []
+    clips = []
+    for r in csv.DictReader(manifest.open()):
+        label = int(r["label"] == "spoof")
+        generator = r.get("generator") or "unknown"
+        family = r.get("family") or generator
+        clips.append(
+            Clip(
+                path=root / r["path"],
+                label=label,
+                system=f"{family}/{generator}" if label else "human",
+                group="corpus:" + (family if label else "bonafide:" + generator),
+                license=r.get("license", ""),
+                augmented=(r.get("augmentation") or "none") != "none",
+                split=r.get("split", ""),
+            )
+        )
+    return clips
+
+
+@dataclass
+class FeatureCache:
+    specs: np.ndarray  # (windows, bands, frames) float16
+    waves: np.ndarray  # (windows, samples) int16, level-normalised window audio
+    stats: np.ndarray  # (windows, dims) float32
+    window_clip: np.ndarray  # (windows,) index into clips
+    window_aug: np.ndarray  # (windows,) 0 clean, 1 augmented
+    clips: list[Clip]
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            specs=self.specs,
+            waves=self.waves,
+            stats=self.stats,
+            window_clip=self.window_clip,
+            window_aug=self.window_aug,
+            clip_path=np.array([str(c.path) for c in self.clips]),
+            clip_label=np.array([c.label for c in self.clips]),
+            clip_system=np.array([c.system for c in self.clips]),
+            clip_group=np.array([c.group for c in self.clips]),
+            clip_license=np.array([c.license for c in self.clips]),
+            clip_augmented=np.array([c.augmented for c in self.clips]),
+            clip_split=np.array([c.split for c in self.clips]),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureCache:
+        z = np.load(path)
+        clips = [
+            Clip(Path(p), int(lab), str(s), str(g), str(lic), bool(a), str(sp))
+            for p, lab, s, g, lic, a, sp in zip(
+                z["clip_path"],
+                z["clip_label"],
+                z["clip_system"],
+                z["clip_group"],
+                z["clip_license"],
+                z["clip_augmented"] if "clip_augmented" in z else [False] * len(z["clip_path"]),
+                z["clip_split"] if "clip_split" in z else [""] * len(z["clip_path"]),
+                strict=True,
+            )
+        ]
+        return cls(z["specs"], z["waves"], z["stats"], z["window_clip"], z["window_aug"], clips)
+
+
+def build_cache(
+    clips: list[Clip],
+    params: FeatureParams,
+    augment_copies: int = 1,
+    seed: int = 0,
+    max_windows_per_clip: int = 6,
+) -> FeatureCache:
+    """Decode, VAD, window and featurise every clip (clean plus augmented copies)."""
+    rng = np.random.default_rng(seed)
+    vad = SpeechDetector(threads=1)
+    specs, waves, stats, owner, aug = [], [], [], [], []
+    for i, clip in enumerate(clips):
+        if i % 100 == 0:
+            print(f"features: {i}/{len(clips)}", file=sys.stderr, flush=True)
+        try:
+            samples = load_audio(clip.path).samples
+        except Exception as exc:  # a broken file must not stop a long run
+            print(f"skip {clip.path}: {exc}", file=sys.stderr)
+            continue
+        speech = speech_only(samples, vad.segments(samples, VadParams()))
+        variants = [(int(clip.augmented), speech)]
+        for _ in range(0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies):
+            variants.append((1, random_channel(speech, rng)[0]))
+        for tag, audio in variants:
+            windows = make_windows(audio, params)
+            if len(windows) > max_windows_per_clip:
+                keep = rng.choice(len(windows), size=max_windows_per_clip, replace=False)
+                windows = [windows[k] for k in sorted(keep)]
+            for _, w in windows:
+                spec = log_spectrogram(w, params)
+                specs.append(spec.astype(np.float16))
+                level = normalize_level(w, params.target_rms_dbfs)
+                waves.append(np.clip(level * 32767, -32768, 32767).astype(np.int16))
+                stats.append(spectral_statistics(spec))
+                owner.append(i)
+                aug.append(tag)
+    return FeatureCache(
+        specs=np.stack(specs),
+        waves=np.stack(waves),
+        stats=np.stack(stats),
+        window_clip=np.array(owner),
+        window_aug=np.array(aug),
+        clips=clips,
+    )
+
+
+def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
+    """One cache from several (clip indices are re-based)."""
+    offsets = np.cumsum([0] + [len(c.clips) for c in caches[:-1]])
+    return FeatureCache(
+        specs=np.concatenate([c.specs for c in caches]),
+        waves=np.concatenate([c.waves for c in caches]),
+        stats=np.concatenate([c.stats for c in caches]),
+        window_clip=np.concatenate(
+            [c.window_clip + o for c, o in zip(caches, offsets, strict=True)]
+        ),
+        window_aug=np.concatenate([c.window_aug for c in caches]),
+        clips=[clip for c in caches for clip in c.clips],
+    )
+
+
+def refresh_stats(cache: FeatureCache) -> FeatureCache:
+    """Recompute the statistics from the cached spectrograms when their definition changed."""
+    probe = spectral_statistics(cache.specs[0].astype(np.float32))
+    if cache.stats.shape[1] != probe.size:
+        cache.stats = np.stack([spectral_statistics(s.astype(np.float32)) for s in cache.specs])
+    return cache

@@ -1,0 +1,225 @@
+"""The two detector back ends compared on the protocols, and their training loops.
+
+- ``SpecCNN``: a small LCNN-style network (max-feature-map activations) on the 128-band
+  linear log spectrogram of a 4 s window, trained with frequency / time masking and random
+  band-limiting of both classes.
+- ``fit_stats``: logistic regression on fixed-length spectral statistics of the same window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+
+class MaxFeatureMap(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = torch.chunk(x, 2, dim=1)
+        return torch.maximum(a, b)
+
+
+def _block(cin: int, cout: int, stride: tuple[int, int]) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, 2 * cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(2 * cout),
+        MaxFeatureMap(),
+    )
+
+
+class SpecCNN(nn.Module):
+    """(batch, bands, frames) dB spectrogram -> (batch,) spoof logit."""
+
+    band_mean: torch.Tensor
+    band_std: torch.Tensor
+
+    def __init__(
+        self, bands: int = 128, mean: np.ndarray | None = None, std: np.ndarray | None = None
+    ):
+        super().__init__()
+        m = torch.zeros(bands) if mean is None else torch.as_tensor(mean, dtype=torch.float32)
+        s = torch.ones(bands) if std is None else torch.as_tensor(std, dtype=torch.float32)
+        self.register_buffer("band_mean", m.view(1, 1, bands, 1))
+        self.register_buffer("band_std", s.view(1, 1, bands, 1))
+        self.features = nn.Sequential(
+            _block(1, 8, (2, 2)),
+            _block(8, 16, (2, 2)),
+            _block(16, 24, (2, 2)),
+            _block(24, 32, (2, 2)),
+            _block(32, 32, (2, 1)),
+        )
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(2 * 32 * (bands // 32), 1)
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        x = (spec.unsqueeze(1) - self.band_mean) / self.band_std
+        x = self.features(x)  # (batch, C, bands/32, T')
+        pooled = torch.cat([x.mean(dim=3), x.amax(dim=3)], dim=1).flatten(1)
+        logit: torch.Tensor = self.head(self.dropout(pooled)).squeeze(1)
+        return logit
+
+
+def _mask_batch(x: torch.Tensor, gen: torch.Generator, floor_z: float) -> torch.Tensor:
+    """SpecAugment-style masks and random band-limiting, applied to both classes alike."""
+    b, f, t = x.shape
+    x = x.clone()
+    for i in range(b):
+        r = torch.rand(4, generator=gen)
+        width = int(r[0] * 20)
+        start = int(r[1] * (f - width))
+        x[i, start : start + width, :] = x[i].mean()
+        tw = int(r[2] * 30)
+        ts = int(torch.rand(1, generator=gen) * (t - tw))
+        x[i, :, ts : ts + tw] = x[i].mean()
+        if r[3] < 0.2:  # band-limit: everything above a random cutoff (3.5-7.5 kHz) to floor
+            cut = int(f * (0.44 + 0.5 * float(torch.rand(1, generator=gen))))
+            x[i, cut:, :] = floor_z
+    return x
+
+
+@dataclass
+class TrainReport:
+    losses: list[float]
+
+
+def fit_cnn(
+    specs: np.ndarray,
+    labels: np.ndarray,
+    epochs: int = 6,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> tuple[SpecCNN, TrainReport]:
+    """Train on (windows, bands, frames) float16/32 specs with 0/1 labels (1 = spoof)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    x_all = torch.as_tensor(specs.astype(np.float32))
+    y_all = torch.as_tensor(labels.astype(np.float32))
+    mean = x_all.mean(dim=(0, 2)).numpy()
+    std = x_all.std(dim=(0, 2)).clamp_min(1.0).numpy()
+    model = SpecCNN(specs.shape[1], mean, std)
+    pos = float(y_all.sum())
+    pos_weight = torch.tensor((len(y_all) - pos) / max(pos, 1.0))
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    steps_per_epoch = int(np.ceil(len(y_all) / batch_size))
+    total = steps_per_epoch * epochs if max_steps is None else max_steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total)
+    floor = -90.0
+    losses: list[float] = []
+    step = 0
+    model.train()
+    while step < total:
+        order = torch.randperm(len(y_all), generator=gen)
+        for k in range(0, len(order), batch_size):
+            idx = order[k : k + batch_size]
+            xb = _mask_batch(x_all[idx], gen, floor)
+            loss = loss_fn(model(xb), y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            if step >= total:
+                break
+    model.eval()
+    return model, TrainReport(losses)
+
+
+@torch.no_grad()
+def predict_cnn(model: SpecCNN, specs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    out = []
+    for k in range(0, len(specs), batch_size):
+        out.append(model(torch.as_tensor(specs[k : k + batch_size].astype(np.float32))).numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+@dataclass
+class LinearModel:
+    """Standardise then a linear score: logit = ((x - mean) / std) @ weights + bias."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.std) @ self.weights + self.bias)
+
+
+def fit_stats(stats: np.ndarray, labels: np.ndarray, c: float = 0.05) -> LinearModel:
+    mean = stats.mean(axis=0)
+    std = stats.std(axis=0) + 1e-3
+    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    lr.fit((stats - mean) / std, labels)
+    return LinearModel(mean, std, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
+
+
+class StatsMLP(nn.Module):
+    """Standardised spectral statistics -> one hidden layer (64, ReLU) -> spoof logit."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, hidden: int = 64):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.net = nn.Sequential(
+            nn.Dropout(0.2),
+            nn.Linear(int(mean.size), hidden),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(hidden, 1),
+        )
+
+    @property
+    def dims(self) -> int:
+        return int(self.mean.numel())
+
+    def forward(self, stats: torch.Tensor) -> torch.Tensor:
+        logit: torch.Tensor = self.net((stats - self.mean) / self.std).squeeze(1)
+        return logit
+
+
+def fit_mlp(
+    stats: np.ndarray,
+    labels: np.ndarray,
+    epochs: int = 30,
+    batch_size: int = 128,
+    seed: int = 0,
+) -> tuple[StatsMLP, TrainReport]:
+    """AdamW (weight decay 0.01), class-balanced BCE; the configuration first tried, untuned."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = StatsMLP(stats.mean(axis=0), stats.std(axis=0) + 1e-3)
+    x = torch.as_tensor(stats, dtype=torch.float32)
+    y = torch.as_tensor(labels, dtype=torch.float32)
+    pos = float(y.sum())
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(y) - pos) / max(pos, 1.0)))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    losses: list[float] = []
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for k in range(0, len(order), batch_size):
+            idx = order[k : k + batch_size]
+            loss = loss_fn(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+    model.eval()
+    return model, TrainReport(losses)
+
+
+@torch.no_grad()
+def predict_mlp(model: StatsMLP, stats: np.ndarray) -> np.ndarray:
+    model.eval()
+    return np.asarray(model(torch.as_tensor(stats, dtype=torch.float32)).numpy())

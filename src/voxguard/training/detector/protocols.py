@@ -1,0 +1,199 @@
+"""Grouped cross-validation protocols that hold whole sources out, for every approach.
+
+- ``demos-loso``: leave one demo-page source repository out (11 folds). Training uses the
+  other repositories plus all other data in the cache (LibriSpeech genuine speech, the
+  generated corpus). Held-out clips are scored on their clean windows only.
+- ``demos-4fold``: the same with the 11 repositories in 4 fixed groups (``DEMO_FOLDS``).
+- ``corpus-logo`` / ``corpus-lofo``: leave one corpus generator / generator family out, scored
+  against the genuine clips of the corpus's test speakers; test-split clips never train.
+
+Clip score = mean of window logits. Metrics are pooled over the out-of-fold scores of all
+folds; ``per_group`` gives each held-out source's spoofs against all out-of-fold genuine clips.
+
+    python -m voxguard.training.detector.protocols --cache artifacts/cache.npz \
+        --protocol demos-loso --approaches cnn,stats,baseline --out artifacts/demos_loso.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
+from voxguard.training.detector.data import FeatureCache, refresh_stats
+from voxguard.training.detector.models import (
+    fit_cnn,
+    fit_mlp,
+    fit_stats,
+    predict_cnn,
+    predict_mlp,
+)
+
+# Whole source repositories per fold, for the approaches too slow for 11 folds on a CPU.
+DEMO_FOLDS = {
+    "speechresearch": ["demos:SpeechResearch"],
+    "vocoders(icassp2021,univnet,fastdiff)": [
+        "demos:kallavinka8045",
+        "demos:mindslab-ai",
+        "demos:FastDiff",
+    ],
+    "vocos,melgan,fragmentvc": ["demos:gemelo-ai", "demos:melgan-neurips", "demos:yistLin"],
+    "zero-shot(seedtts,maskgct,firered,iaffvc)": [
+        "demos:BytedanceSpeech",
+        "demos:maskgct",
+        "demos:FireRedTeam",
+        "demos:kay9012",
+    ],
+}
+
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train_idx, test_idx) -> logits
+
+
+def folds_for(cache: FeatureCache, protocol: str) -> list[tuple[str, np.ndarray]]:
+    """(name, boolean mask over clips that are held out) per fold."""
+    groups = np.array([c.group for c in cache.clips])
+    labels = np.array([c.label for c in cache.clips])
+    if protocol == "demos-loso":
+        names = sorted({g for g in groups if g.startswith("demos:")})
+        return [(g, groups == g) for g in names]
+    if protocol == "demos-4fold":
+        return [(name, np.isin(groups, members)) for name, members in DEMO_FOLDS.items()]
+    if protocol in ("corpus-logo", "corpus-lofo"):
+        # Hold out one spoof generator (or family) at a time, scored against the genuine
+        # clips of the corpus's test speakers; no test-split clip is ever trained on.
+        corpus = np.array([g.startswith("corpus:") for g in groups])
+        split = np.array([c.split for c in cache.clips])
+        systems = np.array([c.system for c in cache.clips])
+        key = systems if protocol == "corpus-logo" else np.array([s.split("/")[0] for s in systems])
+        test_bona = corpus & (labels == 0) & (split == "test")
+        names = sorted({k for k, c, y in zip(key, corpus, labels, strict=True) if c and y})
+        return [(k, (corpus & (labels == 1) & (key == k)) | test_bona) for k in names]
+    raise ValueError(f"unknown protocol {protocol}")
+
+
+def make_scorers(
+    cache: FeatureCache, baseline_feats: np.ndarray | None, epochs: int
+) -> dict[str, Scorer]:
+    y = np.array([cache.clips[i].label for i in cache.window_clip])
+
+    def cnn(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        model, _ = fit_cnn(cache.specs[tr], y[tr], epochs=epochs)
+        return predict_cnn(model, cache.specs[te])
+
+    def stats(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        return fit_stats(cache.stats[tr], y[tr]).logit(cache.stats[te])
+
+    def mlp(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        return predict_mlp(fit_mlp(cache.stats[tr], y[tr])[0], cache.stats[te])
+
+    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats, "mlp": mlp}
+    if baseline_feats is not None:
+        # The named baseline lives in bench/ (it is a benchmark, not part of the package).
+        sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
+        bench = importlib.import_module("spoof_baseline")
+
+        def baseline(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+            model = bench.train_baseline(baseline_feats[tr], y[tr])
+            return np.asarray(bench.baseline_logit(model, baseline_feats[te]))
+
+        scorers["baseline"] = baseline
+    return scorers
+
+
+def run_protocol(
+    cache: FeatureCache, protocol: str, scorer: Scorer, exclude: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """Out-of-fold clip scores and pooled metrics; ``exclude``: group prefixes never trained on."""
+    excluded = np.array([c.group.startswith(exclude) if exclude else False for c in cache.clips])
+    clip_label = np.array([c.label for c in cache.clips])
+    test_split = np.array(
+        [c.group.startswith("corpus:") and c.split == "test" for c in cache.clips]
+    )
+    scores: dict[int, float] = {}
+    fold_of: dict[int, str] = {}
+    for name, held in folds_for(cache, protocol):
+        held_w = held[cache.window_clip]
+        tr = np.nonzero(~held_w & ~excluded[cache.window_clip] & ~test_split[cache.window_clip])[0]
+        te = np.nonzero(held_w & (cache.window_aug == 0))[0]
+        if te.size == 0:
+            continue
+        t0 = time.time()
+        logits = scorer(tr, te)
+        for clip in np.unique(cache.window_clip[te]):
+            scores[int(clip)] = float(np.mean(logits[cache.window_clip[te] == clip]))
+            fold_of[int(clip)] = name
+        print(f"  fold {name}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    idx = np.array(sorted(scores))
+    s = np.array([scores[i] for i in idx])
+    lab = clip_label[idx]
+    result: dict[str, object] = {
+        "clips": int(idx.size),
+        "eer": eer(s, lab),
+        "min_dcf": min_dcf(s, lab),
+        "auc": roc_auc(s, lab),
+    }
+    bona = lab == 0
+    per: dict[str, float] = {}
+    for name in sorted(set(fold_of.values())):
+        sel = np.array([fold_of[i] == name for i in idx]) & (lab == 1)
+        if sel.any() and bona.any():
+            per[name] = eer(np.r_[s[sel], s[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())])
+    result["per_group"] = per
+    per_sys: dict[str, float] = {}
+    systems = np.array([cache.clips[i].system for i in idx])
+    for system in sorted(set(systems[lab == 1])):
+        sel = (systems == system) & (lab == 1)
+        per_sys[system] = eer(
+            np.r_[s[sel], s[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())]
+        )
+    result["per_system"] = per_sys
+    result["scores"] = {str(cache.clips[i].path): float(v) for i, v in zip(idx, s, strict=True)}
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--baseline-features", type=Path, help="npz with 'features' per window")
+    ap.add_argument(
+        "--protocol",
+        default="demos-loso",
+        choices=["demos-loso", "demos-4fold", "corpus-logo", "corpus-lofo"],
+    )
+    ap.add_argument("--approaches", default="cnn,stats,baseline")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--exclude", default="", help="comma-separated group prefixes not trained on")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cache = refresh_stats(FeatureCache.load(args.cache))
+    base = np.load(args.baseline_features)["features"] if args.baseline_features else None
+    scorers = make_scorers(cache, base, args.epochs)
+    report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}
+    for name in args.approaches.split(","):
+        print(f"{args.protocol} / {name}", file=sys.stderr, flush=True)
+        exclude = tuple(e for e in args.exclude.split(",") if e)
+        res = run_protocol(cache, args.protocol, scorers[name], exclude)
+        report[name] = res
+        print(
+            f"{name}: EER {100 * float(res['eer']):.1f}%  AUC {float(res['auc']):.3f}  "  # type: ignore[arg-type]
+            f"per group {json.dumps({k: round(100 * v, 1) for k, v in res['per_group'].items()})}",  # type: ignore[attr-defined]
+            file=sys.stderr,
+            flush=True,
+        )
+        args.out.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

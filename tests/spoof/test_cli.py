@@ -1,0 +1,74 @@
+import csv
+import json
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.conftest import shared_data
+from voxguard.cli.main import app
+
+runner = CliRunner()
+
+
+def _manifest(tmp_path: Path) -> Path:
+    libri = shared_data("librispeech")
+    demos = shared_data("demos")
+    rows = list(csv.DictReader((demos / "manifest.csv").open()))
+    spoofs = [r for r in rows if r["label"] == "spoof"][:2]
+    bona = sorted(libri.glob("*.flac"))[:2]
+    out = tmp_path / "m.csv"
+    with out.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "system"])
+        for p in bona:
+            w.writerow([os.path.relpath(p, tmp_path), "bonafide", "human"])
+        for r in spoofs:
+            w.writerow([os.path.relpath(demos / r["path"], tmp_path), "spoof", r["system"]])
+    return out
+
+
+def test_eval_cm_json_and_plot(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    plot = tmp_path / "det.png"
+    result = runner.invoke(
+        app, ["eval", "cm", "--manifest", str(manifest), "--json", "--plot", str(plot)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(report) >= {"eer", "min_dcf", "auc", "cllr", "per_system"}
+    assert 0.0 <= report["eer"] <= 1.0
+    assert len(report["per_system"]) >= 1
+    assert plot.stat().st_size > 1000
+
+
+def test_eval_cm_text(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "cm", "--manifest", str(_manifest(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "EER" in result.stdout and "Cllr" in result.stdout
+
+
+def test_eval_cm_rejects_bad_label(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,label\nx.wav,fake\n")
+    result = runner.invoke(app, ["eval", "cm", "--manifest", str(bad)])
+    assert result.exit_code == 2
+    assert "bonafide" in result.output
+
+
+def test_detect_json(tmp_path: Path) -> None:
+    path = shared_data("librispeech", "103-1240-0000.flac")
+    result = runner.invoke(app, ["detect", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[0])
+    assert record["verdict"] in {"bonafide", "spoof"}
+    assert 0 <= record["probability_spoof"] <= 1
+    assert record["windows"]
+
+
+def test_detect_text_and_too_short(tmp_path: Path) -> None:
+    good = shared_data("librispeech", "103-1240-0000.flac")
+    short = shared_data("fsdd", "0_george_0.wav")
+    result = runner.invoke(app, ["detect", str(good), str(short)])
+    assert result.exit_code == 1  # one of two files failed
+    assert "P(spoof)" in result.stdout

@@ -1,0 +1,101 @@
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import shared_data
+from voxguard.audio import AudioClip, AudioMetadata
+from voxguard.errors import ModelMismatch, ModelUnavailable
+from voxguard.models import bundled_model_path
+from voxguard.spoof import SpoofDetector
+from voxguard.spoof.features import make_windows
+
+
+@pytest.fixture(scope="module")
+def detector() -> SpoofDetector:
+    return SpoofDetector()
+
+
+def _clip(samples: np.ndarray) -> AudioClip:
+    meta = AudioMetadata("wav", "pcm_s16le", 16000, 1, samples.size / 16000, samples.size * 2)
+    return AudioClip(samples.astype(np.float32), 16000, meta)
+
+
+def test_scores_a_real_file_with_per_window_output(detector: SpoofDetector) -> None:
+    path = shared_data("librispeech", "103-1240-0000.flac")
+    result = detector.detect(path)
+    assert 0.0 <= result.probability <= 1.0
+    assert result.verdict in {"bonafide", "spoof"}
+    assert result.is_spoof == (result.probability >= result.threshold)
+    assert len(result.windows) >= 2
+    assert all(w.end_s - w.start_s == detector.params.window_s for w in result.windows)
+    # Documented aggregation: the file score is the mean of the window logits.
+    assert result.score == pytest.approx(np.mean([w.logit for w in result.windows]), abs=1e-4)
+    assert result.probability == pytest.approx(float(detector.calibrate(result.score)))
+
+
+def test_window_logits_match_windows(detector: SpoofDetector) -> None:
+    x = (0.05 * np.random.default_rng(0).standard_normal(16000 * 9)).astype(np.float32)
+    windows = [w for _, w in make_windows(x, detector.params)]
+    assert detector.window_logits(windows).shape == (len(windows),)
+    assert detector.window_logits([]).shape == (0,)
+
+
+def test_falls_back_to_whole_clip_without_speech(detector: SpoofDetector) -> None:
+    t = np.arange(16000 * 3) / 16000
+    result = detector.detect_clip(_clip(0.3 * np.sin(2 * np.pi * 220 * t)))
+    assert len(result.windows) == 1
+    assert 0.0 <= result.probability <= 1.0
+
+
+def test_calibration_is_monotonic(detector: SpoofDetector) -> None:
+    p = detector.calibrate(np.linspace(-20, 20, 101))
+    assert np.all(np.diff(p) > 0)
+    assert 0 < p[0] < p[-1] < 1
+
+
+def _copy_model(tmp_path: Path) -> Path:
+    src = bundled_model_path("spoof")
+    dst = tmp_path / "spoof"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit_sidecar(model_dir: Path, **changes: object) -> None:
+    path = model_dir / "spoof_detector.json"
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+def test_missing_model_dir_is_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable):
+        SpoofDetector(model_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"format": "something-else/9"},
+        {"sha256": "0" * 64},
+        {"labels": ["spoof", "bonafide"]},
+        {"aggregation": "max"},
+        {"features": {"sample_rate": 16000, "mystery": 1}},
+        {"features": {"sample_rate": 8000}},
+        {"input": {"name": "nope", "kind": "log_spectrogram"}},
+    ],
+)
+def test_sidecar_mismatch_is_refused(tmp_path: Path, changes: dict[str, object]) -> None:
+    model_dir = _copy_model(tmp_path)
+    _edit_sidecar(model_dir, **changes)
+    with pytest.raises(ModelMismatch):
+        SpoofDetector(model_dir=model_dir)
+
+
+def test_corrupt_sidecar_is_refused(tmp_path: Path) -> None:
+    model_dir = _copy_model(tmp_path)
+    (model_dir / "spoof_detector.json").write_text("{not json")
+    with pytest.raises(ModelMismatch):
+        SpoofDetector(model_dir=model_dir)

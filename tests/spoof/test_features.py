@@ -1,0 +1,49 @@
+import numpy as np
+
+from voxguard.spoof.features import (
+    FeatureParams,
+    log_spectrogram,
+    make_windows,
+    normalize_level,
+    spectral_statistics,
+)
+
+P = FeatureParams()
+
+
+def _noise(seconds: float, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * 16000))).astype(
+        np.float32
+    )
+
+
+def test_short_speech_is_wrapped_to_one_window() -> None:
+    windows = make_windows(_noise(1.5), P)
+    assert len(windows) == 1
+    assert windows[0][1].size == P.window_samples
+
+
+def test_too_little_speech_gives_no_window() -> None:
+    assert make_windows(_noise(0.3), P) == []
+
+
+def test_long_speech_hops_and_covers_the_tail() -> None:
+    windows = make_windows(_noise(11.5), P)
+    starts = [s for s, _ in windows]
+    assert starts[:4] == [0.0, 2.0, 4.0, 6.0]
+    assert starts[-1] + P.window_s == 11.5
+    assert all(w.size == P.window_samples for _, w in windows)
+
+
+def test_spectrogram_shape_and_level_invariance() -> None:
+    x = _noise(4.0)
+    spec = log_spectrogram(x, P)
+    assert spec.shape == (P.bands, P.frames)
+    np.testing.assert_allclose(spec, log_spectrogram(10 * x, P), atol=1e-3)
+    assert spectral_statistics(spec).shape == (892,)
+
+
+def test_normalize_level_hits_target_and_keeps_silence() -> None:
+    y = normalize_level(_noise(1.0), -26.0)
+    assert abs(20 * np.log10(np.sqrt(np.mean(y**2))) + 26.0) < 0.01
+    assert not normalize_level(np.zeros(100, np.float32), -26.0).any()
