@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
 from voxguard.audio.quality import QualityCode
-from voxguard.errors import AudioDecodeError, AudioTooShort, NoSpeechDetected, VoxGuardError
+from voxguard.errors import (
+    AudioDecodeError,
+    AudioTooShort,
+    InvalidInput,
+    NoSpeechDetected,
+    VoxGuardError,
+)
 from voxguard.services.schemas import Quality
 
 
@@ -26,6 +33,20 @@ def analyze(front_end: AudioFrontEnd, item: AudioInput) -> AnalyzedAudio:
         exc.message = f"{item.filename}: {exc.message}"
         exc.detail.setdefault("filename", item.filename)
         raise
+
+
+def analyze_all(
+    front_end: AudioFrontEnd, inputs: Sequence[AudioInput], limit: int, enrollment: bool = False
+) -> list[AnalyzedAudio]:
+    """Decode and check every file of a request before any of it is used or stored."""
+    if not inputs:
+        raise InvalidInput("At least one audio file is required.")
+    if len(inputs) > limit:
+        raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
+    analyzed = [analyze(front_end, item) for item in inputs]
+    for item, audio in zip(inputs, analyzed, strict=True):
+        require_speech(audio, item.filename, enrollment=enrollment)
+    return analyzed
 
 
 def require_speech(analyzed: AnalyzedAudio, filename: str, *, enrollment: bool = False) -> None:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.quality import QualityCode
 from voxguard.behavior import BehaviorProfile, compare_profiles, extract_profile
-from voxguard.errors import AudioError, Conflict, InvalidInput, SpeakerNotFound
+from voxguard.errors import AudioError, Conflict, SpeakerNotFound
 from voxguard.risk import RiskInputs, RiskLevel, Verdict, assess
 from voxguard.services.audio_input import (
     AudioInput,
     analyze,
+    analyze_all,
     audio_metadata,
     quality_of,
     require_speech,
@@ -176,13 +177,7 @@ class RecognitionService:
 
     def detect(self, inputs: Sequence[AudioInput]) -> list[DetectOut]:
         limit = self.runtime.settings.max_batch_files
-        if not inputs:
-            raise InvalidInput("At least one audio file is required.")
-        if len(inputs) > limit:
-            raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
-        analyzed = [analyze(self.runtime.front_end, item) for item in inputs]
-        for item, audio in zip(inputs, analyzed, strict=True):
-            require_speech(audio, item.filename)
+        analyzed = analyze_all(self.runtime.front_end, inputs, limit)
         require_spoof(self.runtime.spoof)  # after the input checks: bad input is a 4xx anyway
         results = []
         for item, audio in zip(inputs, analyzed, strict=True):

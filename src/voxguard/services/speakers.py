@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.behavior import BehaviorProfile, extract_profile
 from voxguard.errors import Conflict, InvalidInput, SpeakerNotFound
-from voxguard.services.audio_input import AudioInput, analyze, quality_of, require_speech
+from voxguard.services.audio_input import AudioInput, analyze_all, quality_of
 from voxguard.services.engines import require_speaker
 from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import EnrollOut, SampleOut, SpeakerOut, SpeakerPage
@@ -85,14 +85,7 @@ class EnrollmentService(SpeakerDirectory):
 
     def _add(self, speaker: Speaker, inputs: Sequence[AudioInput], action: str) -> EnrollOut:
         limit = self.runtime.settings.max_enroll_files
-        if not inputs:
-            raise InvalidInput("At least one audio file is required.")
-        if len(inputs) > limit:
-            raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
-        # Every file is decoded and checked before anything is written.
-        analyzed = [analyze(self.runtime.front_end, item) for item in inputs]
-        for item, audio in zip(inputs, analyzed, strict=True):
-            require_speech(audio, item.filename, enrollment=True)
+        analyzed = analyze_all(self.runtime.front_end, inputs, limit, enrollment=True)
         engine = require_speaker(self.runtime.speaker)
         embeddings = [engine.embed(audio, variants=True) for audio in analyzed]
 
