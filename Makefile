@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The service on the embedded default: SQLite, keys and secrets under ./var (override with
+# VOXGUARD_DATA_DIR or VOXGUARD_DATABASE_URL). The first run prints the admin API key once.
 run: install
-	$(VENV)/bin/voxguard --help
+	VOXGUARD_DATA_DIR="$${VOXGUARD_DATA_DIR:-$(CURDIR)/var}" $(VENV)/bin/voxguard serve
 
 lint: install
 	$(VENV)/bin/ruff check .

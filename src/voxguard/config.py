@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "changethis"
 
 
 def _default_data_dir() -> Path:
@@ -42,9 +44,62 @@ class Settings(BaseSettings):
     # Threads for onnxruntime sessions; 1 keeps latency predictable on shared machines.
     inference_threads: int = Field(default=1, ge=1)
 
+    # --- service (issue 4): storage, API, auth, risk -----------------------------------------
+    # Unset: a SQLite file ``voxguard.db`` in ``data_dir``. PostgreSQL:
+    # ``postgresql+psycopg://user:pass@host/db``.
+    database_url: str | None = None
+    # Fernet key (urlsafe base64, 32 bytes) encrypting voiceprints at rest. Unset in development:
+    # a key file is created once in ``data_dir``; outside development it must be set.
+    encryption_key: str | None = None
+    jwt_secret: str = Field(default=DEFAULT_SECRET, description="HS256 secret for access tokens")
+    jwt_ttl_s: int = Field(default=900, ge=30, le=86400)
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    store_raw_audio: bool = Field(default=False, description="keep uploaded audio with events")
+    max_batch_files: int = Field(default=10, ge=1, le=100)
+    max_enroll_files: int = Field(default=10, ge=1, le=100)
+    # Whole request body (all files of a batch together), cut off while it streams in.
+    max_request_mb: float = Field(default=200.0, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    # Risk fusion (voxguard.risk): weights of each risk component and the level bands.
+    risk_weight_voice: float = Field(default=0.35, ge=0)
+    risk_weight_behavior: float = Field(default=0.15, ge=0)
+    risk_weight_spoof: float = Field(default=0.4, ge=0)
+    risk_weight_quality: float = Field(default=0.1, ge=0)
+    risk_medium: float = Field(default=0.35, gt=0, lt=1, description="risk_score >= -> MEDIUM")
+    risk_high: float = Field(default=0.65, gt=0, lt=1, description="risk_score >= -> HIGH")
+    spoof_threshold: float = Field(default=0.5, gt=0, lt=1, description="P(synthetic) flagged")
+    poor_quality_below: float = Field(default=0.3, ge=0, le=1)
+    behavior_mismatch_below: float = Field(default=0.35, ge=0, le=1)
+    impersonation_near_match: float = Field(
+        default=0.2, ge=0, le=1, description="unmatched, but P(same) of the closest >= this"
+    )
+
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'voxguard.db'}"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if not self.is_development:
+            if self.jwt_secret == DEFAULT_SECRET:
+                raise ValueError("VOXGUARD_JWT_SECRET must be set outside development")
+            if not self.encryption_key:
+                raise ValueError("VOXGUARD_ENCRYPTION_KEY must be set outside development")
+        if self.risk_medium >= self.risk_high:
+            raise ValueError("VOXGUARD_RISK_MEDIUM must be below VOXGUARD_RISK_HIGH")
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -137,3 +137,33 @@ class RateLimited(VoxGuardError):
     code = "rate_limited"
     http_status = 429
     exit_code = 9
+
+
+# --- service (issue 4) --------------------------------------------------------------------
+
+
+class AlertNotFound(NotFound):
+    code = "alert_not_found"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class EncryptionKeyMismatch(ConfigurationError):
+    """Stored voiceprints were encrypted with another key than the configured one."""
+
+    code = "encryption_key_mismatch"
+
+
+class RequestTooLarge(InvalidInput):
+    code = "request_too_large"
+    http_status = 413
+
+
+class InvalidCredentials(AuthenticationRequired):
+    code = "invalid_credentials"

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voxguard import __version__
+from voxguard.cli import admin, serve, speakers
 from voxguard.cli import speaker as speaker_cli
 from voxguard.cli import spoof as spoof_cli
 from voxguard.cli.errors import handle_errors
@@ -76,6 +77,10 @@ speaker_cli.register(app)
 # Spoof detector commands (detect); eval cm registers on the shared eval sub-app.
 spoof_cli.register(app)
 app.add_typer(eval_app, name="eval")
+
+# Service workflows (issue 4): each module registers its own commands.
+for _module in (serve, speakers, admin):
+    _module.register(app)
 
 
 def main() -> None:

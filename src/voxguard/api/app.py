@@ -1,0 +1,81 @@
+"""``create_app()``: the FastAPI application with its typed shared state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from voxguard import __version__
+from voxguard.api.errors import install_error_handlers
+from voxguard.api.limits import BodyLimitMiddleware
+from voxguard.api.metrics import Metrics, MetricsMiddleware
+from voxguard.api.routes import alerts, auth, recognition, speakers, system
+from voxguard.config import Settings, get_settings
+from voxguard.services.auth import AuthService
+from voxguard.services.runtime import Runtime, build_runtime
+from voxguard.store.db import unit_of_work
+
+log = logging.getLogger("voxguard")
+RuntimeFactory = Callable[[Settings], Runtime]
+# Multipart framing and form fields on top of the files themselves.
+_BODY_OVERHEAD = 1024 * 1024
+
+
+def bootstrap_admin_key(runtime: Runtime) -> str | None:
+    """Create and announce the first admin key on an empty database; None if keys exist."""
+    with unit_of_work(runtime.store.sessions) as session:
+        created = AuthService(session, runtime.settings, "bootstrap").ensure_admin_key()
+    if created is None:
+        return None
+    print(
+        "\n  VoxGuard created the first admin API key. It is shown only this once:\n\n"
+        f"    {created.key}\n\n"
+        "  Use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.\n",
+        flush=True,
+    )
+    return created.key
+
+
+def create_app(
+    settings: Settings | None = None, runtime_factory: RuntimeFactory = build_runtime
+) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory(settings)
+        bootstrap_admin_key(runtime)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="VoxGuard",
+        version=__version__,
+        description="Speaker verification, identification and synthetic-speech checks.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for router in (system.router, auth.router, speakers.router, recognition.router, alerts.router):
+        app.include_router(router)
+    max_body = max(
+        settings.max_request_mb * 1024 * 1024, settings.max_upload_bytes + _BODY_OVERHEAD
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(max_body))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,56 @@
+"""Enrollment and speaker management."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+
+from voxguard.api.deps import AdminDep, OperatorDep, ReaderDep, RuntimeDep, SessionDep, read_uploads
+from voxguard.services.schemas import EnrollOut, SpeakerOut, SpeakerPage
+from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
+
+router = APIRouter(prefix="/v1/speakers", tags=["speakers"])
+Files = Annotated[list[UploadFile], File(description="One or more recordings of the speaker.")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def enroll(
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    files: Files,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: OperatorDep,
+    external_id: Annotated[str | None, Form(max_length=200)] = None,
+) -> EnrollOut:
+    inputs = read_uploads(files, runtime.settings)
+    return EnrollmentService(runtime, session, principal.actor).enroll(name, inputs, external_id)
+
+
+@router.post("/{speaker_id}/samples")
+def add_samples(
+    speaker_id: str, files: Files, runtime: RuntimeDep, session: SessionDep, principal: OperatorDep
+) -> EnrollOut:
+    inputs = read_uploads(files, runtime.settings)
+    return EnrollmentService(runtime, session, principal.actor).add_samples(speaker_id, inputs)
+
+
+@router.get("")
+def list_speakers(
+    session: SessionDep,
+    principal: ReaderDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SpeakerPage:
+    return SpeakerDirectory(session, principal.actor).list(offset, limit)
+
+
+@router.get("/{speaker_id}")
+def get_speaker(speaker_id: str, session: SessionDep, principal: ReaderDep) -> SpeakerOut:
+    return SpeakerDirectory(session, principal.actor).get(speaker_id)
+
+
+@router.delete("/{speaker_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_speaker(speaker_id: str, session: SessionDep, principal: AdminDep) -> Response:
+    SpeakerDirectory(session, principal.actor).delete(speaker_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

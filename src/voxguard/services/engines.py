@@ -1,0 +1,134 @@
+"""The engines the service wraps, as protocols, and how they are loaded once at start-up.
+
+Missing engines are not faked: the loader reports them unavailable with a reason, and the
+workflows that need them answer ``ModelUnavailable`` (HTTP 503) or, for the optional spoof
+check, say explicitly that it was not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.config import Settings
+from voxguard.errors import ModelUnavailable
+from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
+
+log = logging.getLogger(__name__)
+
+
+class SpeakerEngineLike(Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+    def embed(self, analyzed: AnalyzedAudio, variants: bool = False) -> Embedding:
+        """``variants``: also embed channel variants (enrollment) where the engine has them."""
+        ...
+
+    def enroll(
+        self, embeddings: list[Embedding], existing: Voiceprint | None = None
+    ) -> Voiceprint: ...
+
+    def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult: ...
+
+    def identify(self, embedding: Embedding, gallery: Any, top_k: int) -> IdentificationResult:
+        """``gallery``: voiceprints by speaker id, or what ``engine.gallery`` built from them."""
+        ...
+
+
+@dataclass(frozen=True)
+class SpoofVerdict:
+    probability: float  # calibrated P(synthetic)
+    is_synthetic: bool
+    threshold: float
+    windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
+
+
+class SpoofDetectorLike(Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+    def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict: ...
+
+
+@dataclass
+class Loaded:
+    """An engine, or why there is none."""
+
+    engine: Any
+    reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
+
+
+class SpoofAdapter:
+    """``voxguard.spoof``'s detector (clip in, ``SpoofResult`` out) behind ``SpoofDetectorLike``."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+
+    @property
+    def model_version(self) -> str:
+        sidecar = getattr(self.detector, "sidecar", None)
+        version = getattr(self.detector, "model_version", None) or getattr(sidecar, "version", None)
+        return str(version or "spoof")
+
+    def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict:
+        result = self.detector.detect_clip(analyzed.clip)
+        return SpoofVerdict(
+            probability=round(float(result.probability), 6),
+            is_synthetic=bool(result.is_spoof),
+            threshold=float(result.threshold),
+            windows=[
+                {"start_s": w.start_s, "end_s": w.end_s, "probability": round(w.probability, 6)}
+                for w in result.windows
+            ],
+        )
+
+
+if TYPE_CHECKING:  # the real engine must keep fitting the protocol the service codes against
+    from voxguard.speaker.engine import SpeakerEngine
+
+    _conforms: type[SpeakerEngineLike] = SpeakerEngine
+
+
+def load_speaker_engine(settings: Settings) -> Loaded:
+    return _load("voxguard.speaker.engine", "SpeakerEngine", settings, "speaker engine")
+
+
+def load_spoof_detector(settings: Settings) -> Loaded:
+    loaded = _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector")
+    return Loaded(SpoofAdapter(loaded.engine)) if loaded.available else loaded
+
+
+def _load(module_name: str, class_name: str, settings: Settings, what: str) -> Loaded:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return Loaded(None, f"the {what} is not part of this build ({module_name} is missing)")
+    factory = getattr(module, class_name)
+    try:
+        engine = factory(settings=settings)
+    except ModelUnavailable as exc:
+        log.warning("%s unavailable: %s", what, exc.message)
+        return Loaded(None, exc.message)
+    return Loaded(engine)
+
+
+def require_speaker(loaded: Loaded) -> SpeakerEngineLike:
+    if loaded.engine is None:
+        raise ModelUnavailable(f"Speaker recognition is unavailable: {loaded.reason}")
+    engine: SpeakerEngineLike = loaded.engine
+    return engine
+
+
+def require_spoof(loaded: Loaded) -> SpoofDetectorLike:
+    if loaded.engine is None:
+        raise ModelUnavailable(f"Spoof detection is unavailable: {loaded.reason}")
+    engine: SpoofDetectorLike = loaded.engine
+    return engine

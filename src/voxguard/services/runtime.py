@@ -1,0 +1,55 @@
+"""Everything loaded once per process (models, store) and shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from voxguard.audio.analysis import AudioFrontEnd
+from voxguard.config import DEFAULT_SECRET, Settings
+from voxguard.risk import RiskPolicy
+from voxguard.services.engines import Loaded, load_speaker_engine, load_spoof_detector
+from voxguard.services.gallery import GalleryCache
+from voxguard.services.ratelimit import RateLimiter
+from voxguard.store.crypto import persisted_secret
+from voxguard.store.setup import Store, open_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    front_end: AudioFrontEnd
+    speaker: Loaded
+    spoof: Loaded
+    policy: RiskPolicy
+    limiter: RateLimiter
+    gallery: GalleryCache = field(default_factory=GalleryCache)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_runtime(
+    settings: Settings, speaker: Loaded | None = None, spoof: Loaded | None = None
+) -> Runtime:
+    """Open the store (migrating it) and load the models; engines may be injected (tests)."""
+    if settings.is_development and settings.jwt_secret == DEFAULT_SECRET:
+        # Never sign with a published default, even in development: keep one per data dir.
+        settings = settings.model_copy(
+            update={
+                "jwt_secret": persisted_secret(
+                    settings.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48)
+                )
+            }
+        )
+    store = open_store(settings)
+    return Runtime(
+        settings=settings,
+        store=store,
+        front_end=AudioFrontEnd(settings),
+        speaker=speaker or load_speaker_engine(settings),
+        spoof=spoof or load_spoof_detector(settings),
+        policy=RiskPolicy.from_settings(settings),
+        limiter=RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst),
+    )

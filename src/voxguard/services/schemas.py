@@ -1,0 +1,196 @@
+"""Results of the workflows: the API's response bodies and what the CLI prints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    READER = "reader"
+
+
+class AlertStatus(StrEnum):
+    PENDING = "PENDING"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+    DISMISSED = "DISMISSED"
+
+
+class Quality(BaseModel):
+    score: float
+    duration_s: float
+    speech_s: float
+    snr_db: float
+    level_dbfs: float
+    bandwidth_hz: float
+    codes: list[str]
+    messages: list[str]
+
+
+class SpeakerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    display_name: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    enrollment_count: int
+    speech_seconds: float
+    quality: float
+    behavior_profile: dict[str, Any] | None
+
+
+class SpeakerPage(BaseModel):
+    items: list[SpeakerOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class SampleOut(BaseModel):
+    filename: str
+    speech_s: float
+    quality: Quality
+
+
+class EnrollOut(BaseModel):
+    speaker: SpeakerOut
+    samples: list[SampleOut]
+    model_version: str
+
+
+class CandidateOut(BaseModel):
+    speaker_id: str
+    display_name: str
+    score: float
+    normalized_score: float
+    probability: float
+
+
+class VerifyOut(BaseModel):
+    event_id: str
+    speaker_id: str
+    display_name: str
+    similarity: float
+    normalized_score: float
+    llr: float
+    probability: float
+    threshold: float
+    accepted: bool
+    decision: Literal["accept", "reject"]
+    quality: Quality
+
+
+class IdentifyOut(BaseModel):
+    event_id: str
+    decision: Literal["identified", "unknown"]
+    best: CandidateOut | None
+    candidates: list[CandidateOut]
+    quality: Quality
+
+
+class SpoofOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    spoof_probability: float | None = None
+    is_synthetic: bool | None = None
+    threshold: float | None = None
+    windows: list[dict[str, float]] = Field(default_factory=list)
+    model_version: str | None = None
+    reason: str | None = None
+
+
+class DetectOut(BaseModel):
+    event_id: str
+    filename: str
+    spoof: SpoofOut
+    quality: Quality
+
+
+class CheckOut(BaseModel):
+    event_id: str
+    recognized: bool
+    speaker: CandidateOut | None
+    voice_similarity: float | None
+    voice_probability: float | None
+    behavior_match: float | None
+    spoof_probability: float | None
+    spoof: SpoofOut
+    quality: Quality
+    risk_score: float
+    risk_level: str
+    verdict: str
+    reasons: list[str]
+    alert_id: str | None
+    candidates: list[CandidateOut]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    created_at: datetime
+    status: AlertStatus
+    level: str
+    reason: str
+    event_id: str | None
+    speaker_id: str | None
+    changed_by: str | None
+    changed_at: datetime | None
+    note: str | None
+
+
+class AlertUpdate(BaseModel):
+    status: AlertStatus
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    created_at: datetime
+    operation: str
+    caller: str
+    speaker_id: str | None
+    scores: dict[str, Any]
+    decision: str
+    risk_score: float | None
+    risk_level: str | None
+    verdict: str | None
+    audio: dict[str, Any]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    detail: dict[str, Any]
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    prefix: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret; shown once, never stored in clear.")
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int

@@ -1,0 +1,150 @@
+"""ORM models. Timestamps are stored in UTC and come back timezone-aware on every backend."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """SQLite drops the zone: store naive UTC, hand back aware UTC everywhere."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Meta(Base):
+    """Small key/value facts about the store itself (e.g. the encryption key check value)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Speaker(Base):
+    __tablename__ = "speakers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    display_name: Mapped[str] = mapped_column(String(200), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    enrollment_count: Mapped[int] = mapped_column(Integer, default=0)
+    speech_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    quality: Mapped[float] = mapped_column(Float, default=0.0)
+    behavior_profile: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    voiceprints: Mapped[list[VoiceprintRow]] = relationship(
+        back_populates="speaker", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class VoiceprintRow(Base):
+    """One speaker model per model version; ``ciphertext`` is the encrypted ``Voiceprint``."""
+
+    __tablename__ = "voiceprints"
+    __table_args__ = (UniqueConstraint("speaker_id", "model_version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    speaker_id: Mapped[str] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(100), index=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    speaker: Mapped[Speaker] = relationship(back_populates="voiceprints")
+
+
+class CheckEvent(Base):
+    __tablename__ = "check_events"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    operation: Mapped[str] = mapped_column(String(32), index=True)
+    caller: Mapped[str] = mapped_column(String(200))
+    speaker_id: Mapped[str | None] = mapped_column(
+        ForeignKey("speakers.id", ondelete="SET NULL"), index=True
+    )
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decision: Mapped[str] = mapped_column(String(64))
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    verdict: Mapped[str | None] = mapped_column(String(64))
+    audio: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw_audio: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="PENDING")
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("check_events.id", ondelete="SET NULL"))
+    speaker_id: Mapped[str | None] = mapped_column(
+        ForeignKey("speakers.id", ondelete="SET NULL"), index=True
+    )
+    changed_by: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """Only a SHA-256 of the secret is stored; ``prefix`` lets people tell keys apart."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,47 @@
+"""What every repository shares: a session, add and get by primary key, paging by time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from voxguard.store.filters import TimeWindow
+from voxguard.store.models import Base
+
+M = TypeVar("M", bound=Base)
+
+
+class Repository(Generic[M]):
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: M) -> M:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, row_id: str) -> M | None:
+        row: M | None = self.session.get(self.model, row_id)
+        return row
+
+
+def filtered(
+    model: type[M], column: InstrumentedAttribute[datetime], spec: TimeWindow, *equal: str
+) -> Select[M]:
+    """Rows of ``model`` whose ``equal`` fields match ``spec``, in its window, newest first."""
+    stmt = select(model)
+    for name in equal:
+        value = getattr(spec, name)
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    since = spec.start()
+    if since:
+        stmt = stmt.where(column >= since)
+    if spec.until:
+        stmt = stmt.where(column < spec.until)
+    return stmt.order_by(column.desc()).offset(spec.offset).limit(spec.limit)

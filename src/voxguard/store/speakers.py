@@ -1,0 +1,76 @@
+"""Speaker and voiceprint persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from voxguard.store.models import Speaker, VoiceprintRow
+from voxguard.store.repository import Repository
+
+
+class SpeakerRepository(Repository[Speaker]):
+    model = Speaker
+
+    def by_name(self, name: str) -> Sequence[Speaker]:
+        stmt = select(Speaker).where(func.lower(Speaker.display_name) == name.lower())
+        return self.session.scalars(stmt.order_by(Speaker.created_at)).all()
+
+    def by_external_id(self, external_id: str) -> Speaker | None:
+        return self.session.scalars(
+            select(Speaker).where(Speaker.external_id == external_id)
+        ).first()
+
+    def page(self, offset: int, limit: int) -> tuple[Sequence[Speaker], int]:
+        total = self.session.scalar(select(func.count()).select_from(Speaker)) or 0
+        stmt = select(Speaker).order_by(Speaker.created_at, Speaker.id).offset(offset).limit(limit)
+        return self.session.scalars(stmt).all(), total
+
+    def names(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(Speaker.id, Speaker.display_name).where(Speaker.id.in_(ids))
+        )
+        return {row.id: row.display_name for row in rows}
+
+    def delete(self, speaker: Speaker) -> None:
+        self.session.delete(speaker)
+        self.session.flush()
+
+    def voiceprint(self, speaker_id: str, model_version: str) -> VoiceprintRow | None:
+        stmt = select(VoiceprintRow).where(
+            VoiceprintRow.speaker_id == speaker_id, VoiceprintRow.model_version == model_version
+        )
+        return self.session.scalars(stmt).first()
+
+    def save_voiceprint(self, speaker_id: str, model_version: str, ciphertext: bytes) -> None:
+        row = self.voiceprint(speaker_id, model_version)
+        if row is None:
+            row = VoiceprintRow(
+                speaker_id=speaker_id, model_version=model_version, ciphertext=ciphertext
+            )
+            self.session.add(row)
+        else:
+            row.ciphertext = ciphertext
+        self.session.flush()
+
+    def gallery(self, model_version: str) -> Sequence[tuple[str, bytes]]:
+        """(speaker id, encrypted voiceprint) of every speaker enrolled with ``model_version``."""
+        stmt = select(VoiceprintRow.speaker_id, VoiceprintRow.ciphertext).where(
+            VoiceprintRow.model_version == model_version
+        )
+        return [(row.speaker_id, row.ciphertext) for row in self.session.execute(stmt)]
+
+    def gallery_stamp(self, model_version: str) -> tuple[int, str]:
+        """Changes whenever a voiceprint of ``model_version`` is added, updated or deleted."""
+        row = self.session.execute(
+            select(func.count(), func.max(VoiceprintRow.updated_at)).where(
+                VoiceprintRow.model_version == model_version
+            )
+        ).one()
+        return int(row[0]), str(row[1])
+
+    def any_voiceprint(self) -> bytes | None:
+        return self.session.scalar(select(VoiceprintRow.ciphertext).limit(1))
