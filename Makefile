@@ -38,7 +38,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 # Spoof training corpus (docs/models/spoof-data.md): generators, then a seeded, resumable build.
-CORPUS ?= /work/corpus
+CORPUS ?= $(CURDIR)/corpus
 SEED ?= 0
 corpus: install
 	VENV_PY=$(PY) bash scripts/setup-generators.sh
