@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from tests.api.audio import silence, speaker_halves, wav
 from tests.api.conftest import Api, make_settings, open_api
 from tests.databases import BACKENDS, database_url
+from voxguard.audio import load_audio
+from voxguard.audio.vad import SpeechDetector
 from voxguard.store.models import Alert, AuditEntry, CheckEvent, Speaker, VoiceprintRow
 
 MULTIPART_HEAD = (
@@ -134,3 +136,21 @@ def test_body_over_the_streaming_limit(bad_api: Api) -> None:
         headers={**bad_api.headers(), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+
+
+def test_enrollment_with_too_little_speech_names_the_minimum(bad_api: Api) -> None:
+    before = _snapshot(bad_api)
+    good, _ = speaker_halves(0)
+    clip = load_audio(good).samples
+    segments = SpeechDetector().segments(clip)
+    first = segments[0]
+    # 0.6 s of speech: enough to embed, less than the 1 s enrollment minimum.
+    start = int(first.start_s * 16000)
+    short = wav(clip[start : start + int(0.6 * 16000)])
+    response = _post(bad_api, "enroll", short)
+    body = response.json()
+    assert response.status_code == 422, body
+    assert body["code"] == "audio_too_short"
+    assert "at least 1.0 s of speech" in body["error"]
+    assert body["detail"]["min_speech_s"] == 1.0
+    assert _snapshot(bad_api) == before

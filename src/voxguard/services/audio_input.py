@@ -45,11 +45,22 @@ def analyze_all(
         raise InvalidInput(f"At most {limit} files per request.", max_files=limit)
     analyzed = [analyze(front_end, item) for item in inputs]
     for item, audio in zip(inputs, analyzed, strict=True):
-        require_speech(audio, item.filename, enrollment=enrollment)
+        require_speech(
+            audio,
+            item.filename,
+            enrollment=enrollment,
+            min_speech_s=front_end.settings.min_speech_s,
+        )
     return analyzed
 
 
-def require_speech(analyzed: AnalyzedAudio, filename: str, *, enrollment: bool = False) -> None:
+def require_speech(
+    analyzed: AnalyzedAudio,
+    filename: str,
+    *,
+    enrollment: bool = False,
+    min_speech_s: float | None = None,
+) -> None:
     codes = analyzed.quality.codes
     if QualityCode.NO_SPEECH in codes:
         raise NoSpeechDetected(
@@ -58,9 +69,11 @@ def require_speech(analyzed: AnalyzedAudio, filename: str, *, enrollment: bool =
     if enrollment and QualityCode.TOO_SHORT in codes:
         raise AudioTooShort(
             f"{filename}: only {analyzed.quality.speech_s:.1f} s of speech; enrollment needs "
-            "more per recording.",
+            + (f"at least {min_speech_s:.1f} s" if min_speech_s is not None else "more")
+            + " of speech in each recording (setting VOXGUARD_MIN_SPEECH_S).",
             filename=filename,
             speech_s=analyzed.quality.speech_s,
+            min_speech_s=min_speech_s,
         )
 
 
