@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -37,15 +38,22 @@ def test_eval_cm_json_and_plot(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(report) >= {"eer", "min_dcf", "auc", "cllr", "per_system"}
-    assert 0.0 <= report["eer"] <= 1.0
+    assert 0.0 <= report["eer"] <= 100.0  # percent, like eval sv
+    assert all(0.0 <= v <= 100.0 for v in report["per_system"].values())
     assert len(report["per_system"]) >= 1
     assert plot.stat().st_size > 1000
 
 
 def test_eval_cm_text(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["eval", "cm", "--manifest", str(_manifest(tmp_path))])
+    manifest = str(_manifest(tmp_path))
+    result = runner.invoke(app, ["eval", "cm", "--manifest", manifest])
     assert result.exit_code == 0, result.output
     assert "EER" in result.stdout and "Cllr" in result.stdout
+    # The JSON report carries the same EER, in percent too.
+    printed = float(re.search(r"EER ([0-9.]+)%", result.stdout).group(1))  # type: ignore[union-attr]
+    as_json = runner.invoke(app, ["eval", "cm", "--manifest", manifest, "--json"])
+    report = json.loads(as_json.stdout.strip().splitlines()[-1])
+    assert abs(report["eer"] - printed) < 0.01
 
 
 def test_eval_cm_rejects_bad_label(tmp_path: Path) -> None:

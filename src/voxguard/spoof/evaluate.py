@@ -39,12 +39,13 @@ class CmReport:
     labels: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
+        """The ``--json`` report. EERs are in percent, as ``eval sv`` reports them."""
         return {
-            "eer": self.eer,
+            "eer": 100.0 * self.eer,
             "min_dcf": self.min_dcf,
             "auc": self.auc,
             "cllr": self.cllr,
-            "per_system": self.per_system,
+            "per_system": {system: 100.0 * eer for system, eer in self.per_system.items()},
             "n_bonafide": self.n_bonafide,
             "n_spoof": self.n_spoof,
             "failures": self.failures,
