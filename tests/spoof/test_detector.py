@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import shared_data
 from voxguard.audio import AudioClip, AudioMetadata
-from voxguard.errors import ModelMismatch, ModelUnavailable
+from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof import SpoofDetector
 from voxguard.spoof.features import make_windows
@@ -48,6 +48,14 @@ def test_falls_back_to_whole_clip_without_speech(detector: SpoofDetector) -> Non
     result = detector.detect_clip(_clip(0.3 * np.sin(2 * np.pi * 220 * t)))
     assert len(result.windows) == 1
     assert 0.0 <= result.probability <= 1.0
+
+
+def test_silence_is_no_speech_and_a_blip_is_too_short(detector: SpoofDetector) -> None:
+    with pytest.raises(NoSpeechDetected, match="silent"):
+        detector.detect_clip(_clip(np.zeros(16000 * 3)))
+    t = np.arange(1600) / 16000
+    with pytest.raises(AudioTooShort, match=r"the recording has 0\.10 s"):
+        detector.detect_clip(_clip(0.3 * np.sin(2 * np.pi * 220 * t)))
 
 
 def test_calibration_is_monotonic(detector: SpoofDetector) -> None:

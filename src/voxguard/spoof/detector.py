@@ -17,7 +17,7 @@ import onnxruntime as ort
 from voxguard.audio import AudioClip, AudioSource, load_audio
 from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
 from voxguard.config import Settings, get_settings
-from voxguard.errors import AudioTooShort, ModelMismatch
+from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof.features import (
     FloatArray,
@@ -117,10 +117,17 @@ class SpoofDetector:
             speech = samples[np.abs(samples) > 1e-4]
         windows = make_windows(speech.astype(np.float32), self.params)
         if not windows:
+            found_s = speech.size / self.params.sample_rate
+            if found_s == 0.0:
+                raise NoSpeechDetected(
+                    "No speech or other sound was found in the recording (it is silent); "
+                    f"synthetic-speech detection needs at least {self.params.min_speech_s:.1f} s "
+                    "of speech."
+                )
             raise AudioTooShort(
-                f"need at least {self.params.min_speech_s:.1f} s of audio to detect synthetic "
-                f"speech; got {speech.size / self.params.sample_rate:.2f} s",
-                speech_s=round(speech.size / self.params.sample_rate, 3),
+                f"need at least {self.params.min_speech_s:.1f} s of speech to detect synthetic "
+                f"speech; the recording has {found_s:.2f} s",
+                speech_s=round(found_s, 3),
             )
         logits = self.window_logits([w for _, w in windows])
         score = float(np.mean(logits))
