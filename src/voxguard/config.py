@@ -71,7 +71,12 @@ class Settings(BaseSettings):
     risk_weight_quality: float = Field(default=0.1, ge=0)
     risk_medium: float = Field(default=0.35, gt=0, lt=1, description="risk_score >= -> MEDIUM")
     risk_high: float = Field(default=0.65, gt=0, lt=1, description="risk_score >= -> HIGH")
-    spoof_threshold: float = Field(default=0.5, gt=0, lt=1, description="P(synthetic) flagged")
+    spoof_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="P(synthetic) flagged; unset, the bundled detector's own threshold is used",
+    )
     poor_quality_below: float = Field(default=0.3, ge=0, le=1)
     behavior_mismatch_below: float = Field(default=0.35, ge=0, le=1)
     impersonation_near_match: float = Field(

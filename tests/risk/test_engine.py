@@ -69,3 +69,12 @@ def test_weights_and_bands_are_configurable() -> None:
     assert assess(RiskInputs(True, 0.8, 0.0, 0.0, 0.0), voice_only).risk_score == pytest.approx(
         0.35  # raised to the MEDIUM floor by the poor-audio rule, not by the weights
     )
+
+
+def test_spoof_threshold_follows_the_detector_unless_set() -> None:
+    from voxguard.config import Settings
+
+    assert RiskPolicy.from_settings(Settings(), detector_threshold=0.62).spoof_threshold == 0.62
+    assert RiskPolicy.from_settings(Settings()).spoof_threshold == 0.5
+    explicit = Settings(spoof_threshold=0.8)
+    assert RiskPolicy.from_settings(explicit, detector_threshold=0.62).spoof_threshold == 0.8

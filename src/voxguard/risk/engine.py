@@ -68,7 +68,15 @@ class RiskPolicy:
     near_match: float = 0.2
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RiskPolicy:
+    def from_settings(
+        cls, settings: Settings, detector_threshold: float | None = None
+    ) -> RiskPolicy:
+        """Policy from Settings. The spoof threshold is the detector's own calibrated default
+        (``detector_threshold``, from its sidecar) unless VOXGUARD_SPOOF_THRESHOLD is set, so
+        the risk rule and ``/v1/detect`` verdicts cannot drift apart."""
+        spoof_threshold = settings.spoof_threshold
+        if detector_threshold is not None and "spoof_threshold" not in settings.model_fields_set:
+            spoof_threshold = detector_threshold
         return cls(
             weight_voice=settings.risk_weight_voice,
             weight_behavior=settings.risk_weight_behavior,
@@ -76,7 +84,7 @@ class RiskPolicy:
             weight_quality=settings.risk_weight_quality,
             medium=settings.risk_medium,
             high=settings.risk_high,
-            spoof_threshold=settings.spoof_threshold,
+            spoof_threshold=spoof_threshold,
             poor_quality_below=settings.poor_quality_below,
             behavior_mismatch_below=settings.behavior_mismatch_below,
             near_match=settings.impersonation_near_match,

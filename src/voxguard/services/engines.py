@@ -78,6 +78,11 @@ class SpoofAdapter:
         version = getattr(self.detector, "model_version", None) or getattr(sidecar, "version", None)
         return str(version or "spoof")
 
+    @property
+    def threshold(self) -> float:
+        """The detector's calibrated default decision threshold, from its sidecar."""
+        return float(self.detector.sidecar.threshold)
+
     def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict:
         result = self.detector.detect_clip(analyzed.clip)
         return SpoofVerdict(

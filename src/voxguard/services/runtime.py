@@ -44,12 +44,13 @@ def build_runtime(
             }
         )
     store = open_store(settings)
+    spoof = spoof or load_spoof_detector(settings)
     return Runtime(
         settings=settings,
         store=store,
         front_end=AudioFrontEnd(settings),
         speaker=speaker or load_speaker_engine(settings),
-        spoof=spoof or load_spoof_detector(settings),
-        policy=RiskPolicy.from_settings(settings),
+        spoof=spoof,
+        policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
         limiter=RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst),
     )
