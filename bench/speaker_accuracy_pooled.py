@@ -83,6 +83,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 13, 21])
     parser.add_argument("--readers", type=int, default=223)
+    parser.add_argument(
+        "--swap-seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also pool these seeds' --swap-halves runs (enroll second half, test first half)",
+    )
     args = parser.parse_args()
 
     pooled: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -92,9 +99,10 @@ def main() -> None:
         entry[0].append(scores)
         entry[1].append(labels)
 
-    for seed in args.seeds:
+    runs = [(s, "") for s in args.seeds] + [(s, "_swap") for s in args.swap_seeds]
+    for seed, swap in runs:
         ours, base = load_tables(
-            ROOT / "artifacts" / f"speaker_bench_seed{seed}_{args.readers}.npz"
+            ROOT / "artifacts" / f"speaker_bench_seed{seed}_{args.readers}{swap}.npz"
         )
         speakers = sorted(ours)
         folds = speaker_folds(speakers, seed)
@@ -117,7 +125,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     n_t = int(joined("baseline", "clean")[1].sum())
-    print(f"seeds {args.seeds}: {n_t} target trials per condition (pooled)\n")
+    print(f"runs {runs}: {n_t} target trials per condition (pooled)\n")
     print(f"{'condition':10s} {'baseline':>9s} {'VoxGuard':>9s} {'ratio':>6s}  95% CI of ratio")
     for c in BENCH_CONDITIONS:
         b, o = joined("baseline", c), joined("voxguard", c)
