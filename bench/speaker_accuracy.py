@@ -101,6 +101,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use only this many readers")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--cache", type=Path, help="embedding cache (default under artifacts/)")
+    parser.add_argument(
+        "--swap-halves",
+        action="store_true",
+        help="enroll on the second half of each utterance and test on the first",
+    )
     args = parser.parse_args()
 
     from resemblyzer import VoiceEncoder, preprocess_wav
@@ -111,7 +116,15 @@ def main() -> None:
     speakers = sorted(s for s, w in readers.items() if w.size >= MIN_TRIAL_SECONDS * 16000)
     if args.limit:
         speakers = speakers[: args.limit]
-    cache = args.cache or ROOT / "artifacts" / f"speaker_bench_seed{args.seed}_{len(speakers)}.npz"
+    if args.swap_halves:  # rotate each utterance so that split_halves returns (second, first)
+        readers = {
+            s: np.concatenate([w[w.size // 2 :], w[: w.size // 2]]) for s, w in readers.items()
+        }
+    swap = "_swap" if args.swap_halves else ""
+    cache = (
+        args.cache
+        or ROOT / "artifacts" / f"speaker_bench_seed{args.seed}_{len(speakers)}{swap}.npz"
+    )
     if cache.is_file():
         ours, base = load_tables(cache)
     else:

@@ -1,9 +1,11 @@
 """Enrollment: embeddings of one speaker -> a voiceprint, updatable with later samples.
 
-Each embedding counts with weight ``min(speech_s, 60) * max(quality, 0.05)``: longer, cleaner
-recordings dominate. The voiceprint keeps, per channel condition, the L2-normalised weighted
-sum of the embeddings and that sum's norm, so adding samples later gives exactly the
-voiceprint that enrolling everything at once would have given.
+Each embedding counts with weight ``min(speech_s, 60)``: longer recordings dominate. The
+quality score is not part of the weight: on sub-second clips it is 0 whenever the VAD finds
+no speech, which made those samples count 1/20 and cost 0.6 EER points on the FSDD development
+protocol (``bench/fsdd_dev.py``, docs/speaker.md). The voiceprint keeps, per channel
+condition, the L2-normalised weighted sum of the embeddings and that sum's norm, so adding
+samples later gives exactly the voiceprint that enrolling everything at once would have given.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _MAX_WEIGHT_SPEECH_S = 60.0
 
 
 def sample_weight(embedding: Embedding) -> float:
-    return min(embedding.speech_s, _MAX_WEIGHT_SPEECH_S) * max(embedding.quality, 0.05)
+    return min(embedding.speech_s, _MAX_WEIGHT_SPEECH_S)
 
 
 def _variant(embedding: Embedding, condition: str) -> Vector:
@@ -41,7 +43,7 @@ def voiceprint_variant(voiceprint: Voiceprint, condition: str) -> Vector:
 def _existing_sums(voiceprint: Voiceprint) -> tuple[dict[str, np.ndarray], float]:
     norms = voiceprint.extra.get(_NORMS_KEY)
     weight = voiceprint.extra.get(_WEIGHT_KEY)
-    total = float(weight[0]) if weight else voiceprint.speech_s * max(voiceprint.quality, 0.05)
+    total = float(weight[0]) if weight else min(voiceprint.speech_s, _MAX_WEIGHT_SPEECH_S)
     sums = {}
     for index, condition in enumerate(CONDITIONS):
         norm = float(norms[index]) if norms and index < len(norms) else total
