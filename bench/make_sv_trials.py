@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import av
 import numpy as np
 from scipy import signal
 
+from voxguard.audio.wav import write_wav
 from voxguard.speaker.training.views import (
     MIN_TRIAL_SECONDS,
     load_readers,
@@ -31,18 +31,6 @@ from voxguard.speaker.training.views import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
-    with av.open(str(path), mode="w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
 
 
 def main() -> None:
@@ -60,14 +48,14 @@ def main() -> None:
     audio = args.out / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     for speaker in chosen:
-        write_wav(audio / f"{speaker}_enroll.wav", split_halves(readers[speaker])[0])
+        write_wav(audio / f"{speaker}_enroll.wav", split_halves(readers[speaker])[0], 16000)
         views = make_trial_views(speaker, readers, eligible, args.seed, phone=phone)
         for name, samples in views.items():
             if name == "phone":
                 narrow = signal.resample_poly(samples, 1, 2).astype(np.float32)
-                write_wav(audio / f"{speaker}_{name}.wav", narrow, rate=8000)
+                write_wav(audio / f"{speaker}_{name}.wav", narrow, 8000)
             else:
-                write_wav(audio / f"{speaker}_{name}.wav", samples)
+                write_wav(audio / f"{speaker}_{name}.wav", samples, 16000)
     for condition in ("clean", "cut2", "phone", "babble"):
         lines = ["enroll,test,label"]
         for enrolled in chosen:

@@ -13,37 +13,21 @@ reference) would otherwise start threads of its own, and the target is for one t
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import av
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 from voxguard.audio.decode import load_audio
+from voxguard.audio.wav import wav_bytes
 from voxguard.config import Settings
 from voxguard.speaker.engine import SpeakerEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT.parent / "shared" / "data" / "librispeech" / "103-1240-0000.flac"
-
-
-def wav_bytes(samples: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
-        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = 16000
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
 
 
 def median_ms(call: Callable[[], object], repeats: int) -> float:
@@ -66,7 +50,7 @@ def run() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     clip = load_audio(CLIP).samples[16000 : 16000 * 5]
-    data = wav_bytes(clip)
+    data = wav_bytes(clip, 16000)
     engine = SpeakerEngine(Settings(inference_threads=1))
     ours = median_ms(lambda: engine.embed_source(data), args.repeats)
     print(f"VoxGuard decode+VAD+embed, 4 s clip, 1 thread: {ours:.1f} ms (target <= 30 ms)")

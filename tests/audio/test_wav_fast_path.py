@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.conftest import encode_audio, tone
 from voxguard.audio import decode, load_audio
 from voxguard.audio.types import AudioClip
-from voxguard.audio.wav import parse_pcm16_wav
+from voxguard.audio.wav import parse_pcm16_wav, wav_bytes, write_wav
 from voxguard.config import Settings
 from voxguard.errors import AudioTooLong, AudioTooShort
 
@@ -77,3 +78,12 @@ def test_fast_path_keeps_the_limits() -> None:
         load_audio(_wav(_random_pcm(100, 1)))
     with pytest.raises(AudioTooLong):
         load_audio(_wav(_random_pcm(16000 * 3, 1)), Settings(max_duration_s=1.0))
+
+
+def test_written_wav_reads_back_to_16_bit_precision(tmp_path: Path) -> None:
+    samples = (0.5 * np.sin(np.linspace(0, 200, 16000))).astype(np.float32)
+    path = tmp_path / "out" / "x.wav"
+    write_wav(path, samples, 16000)
+    assert path.read_bytes() == wav_bytes(samples, 16000)
+    back = load_audio(path).samples
+    np.testing.assert_allclose(back, samples, atol=1 / 32767)

@@ -1,4 +1,9 @@
-"""Fast path for the commonest upload: a plain PCM 16-bit WAV already at 16 kHz.
+"""Plain PCM 16-bit WAV: writing it, and the fast path for reading the commonest upload.
+
+Writing: ``wav_bytes`` / ``write_wav`` produce 16-bit mono WAV from float samples (corpus
+building, benchmarks, test data).
+
+Reading: a plain PCM 16-bit WAV already at 16 kHz.
 
 Reading its samples with numpy gives the same floats as FFmpeg's s16 -> float conversion
 (x / 32768) without opening a demuxer, which costs milliseconds per call. Anything else (other
@@ -8,8 +13,11 @@ None and goes through PyAV, so this path only ever sees files it can read exactl
 
 from __future__ import annotations
 
+import io
 import struct
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -52,3 +60,24 @@ def parse_pcm16_wav(data: bytes, sample_rate: int) -> PcmWav | None:
             return PcmWav(rate, channels, samples.reshape(-1, channels))
         offset = body + size + (size & 1)  # chunks are word aligned
     return None
+
+
+def pcm16(samples: npt.NDArray[np.float32]) -> bytes:
+    """Float samples in [-1, 1] as little-endian 16-bit PCM, rounded and clipped."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+
+
+def wav_bytes(samples: npt.NDArray[np.float32], sample_rate: int) -> bytes:
+    """16-bit mono WAV in memory."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm16(samples))
+    return buffer.getvalue()
+
+
+def write_wav(path: Path, samples: npt.NDArray[np.float32], sample_rate: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wav_bytes(samples, sample_rate))

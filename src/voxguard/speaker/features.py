@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from voxguard.audio.types import FloatArray
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import numpy as np
 import onnxruntime as ort
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
+from voxguard.audio.types import FloatArray
 from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof.features import (
-    FloatArray,
     log_spectrogram,
     make_windows,
     spectral_statistics,

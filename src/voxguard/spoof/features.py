@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from voxguard.audio.types import FloatArray
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Small signal helpers shared by the corpus stages: WAV bytes, resampling, levels."""
+"""Small signal helpers shared by the corpus stages: WAV reading, resampling, levels.
+
+WAV writing lives in ``voxguard.audio.wav`` and is re-exported here for the corpus stages.
+"""
 
 from __future__ import annotations
 
-import io
 import wave
 from pathlib import Path
 
@@ -10,26 +12,9 @@ import av
 import numpy as np
 
 from voxguard.audio.types import FloatArray
+from voxguard.audio.wav import pcm16, wav_bytes, write_wav
 
-
-def pcm16(samples: FloatArray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-
-
-def wav_bytes(samples: FloatArray, sample_rate: int) -> bytes:
-    """16-bit mono WAV in memory."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(pcm16(samples))
-    return buffer.getvalue()
-
-
-def write_wav(path: Path, samples: FloatArray, sample_rate: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(wav_bytes(samples, sample_rate))
+__all__ = ["pcm16", "wav_bytes", "write_wav"]
 
 
 def read_wav(path: Path) -> tuple[FloatArray, int]:

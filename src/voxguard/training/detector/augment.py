@@ -9,7 +9,7 @@ import av
 import numpy as np
 from scipy import signal
 
-from voxguard.spoof.features import FloatArray
+from voxguard.audio.types import FloatArray
 
 SR = 16000
 
