@@ -17,6 +17,7 @@ folds; ``per_group`` gives each held-out source's spoofs against all out-of-fold
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib
 import json
 import sys
@@ -111,14 +112,19 @@ def make_scorers(
 def run_protocol(
     cache: FeatureCache, protocol: str, scorer: Scorer, exclude: tuple[str, ...] = ()
 ) -> dict[str, object]:
-    """Out-of-fold clip scores and pooled metrics; ``exclude``: group prefixes never trained on."""
+    """Out-of-fold clip scores and pooled metrics; ``exclude``: group prefixes never trained on.
+
+    Every (fold, clip) score is kept. Where folds share genuine clips (the corpus protocols
+    score the same test-split genuine clips in every fold), each fold's spoofs are compared
+    with the genuine scores of the same fold's model, and the pooled metrics count each
+    genuine clip once per fold. Where every clip is held out once (demos), a held-out group
+    is compared with all out-of-fold genuine clips.
+    """
     excluded = np.array([c.group.startswith(exclude) if exclude else False for c in cache.clips])
-    clip_label = np.array([c.label for c in cache.clips])
     test_split = np.array(
         [c.group.startswith("corpus:") and c.split == "test" for c in cache.clips]
     )
-    scores: dict[int, float] = {}
-    fold_of: dict[int, str] = {}
+    rows: list[tuple[int, str, float]] = []  # (clip, fold, clip score)
     for name, held in folds_for(cache, protocol):
         held_w = held[cache.window_clip]
         tr = np.nonzero(~held_w & ~excluded[cache.window_clip] & ~test_split[cache.window_clip])[0]
@@ -128,34 +134,53 @@ def run_protocol(
         t0 = time.time()
         logits = scorer(tr, te)
         for clip in np.unique(cache.window_clip[te]):
-            scores[int(clip)] = float(np.mean(logits[cache.window_clip[te] == clip]))
-            fold_of[int(clip)] = name
+            rows.append((int(clip), name, float(np.mean(logits[cache.window_clip[te] == clip]))))
         print(f"  fold {name}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
-    idx = np.array(sorted(scores))
-    s = np.array([scores[i] for i in idx])
-    lab = clip_label[idx]
+    return score_rows(cache, rows)
+
+
+def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[str, object]:
+    """Pooled, per-group and per-system metrics from (clip, fold, score) rows."""
+    idx = np.array([r[0] for r in rows], dtype=int)
+    folds = np.array([r[1] for r in rows])
+    s = np.array([r[2] for r in rows])
+    lab = np.array([cache.clips[i].label for i in idx])
+    systems = np.array([cache.clips[i].system for i in idx])
+    bona = lab == 0
+    shared_genuine = len(set(idx[bona].tolist())) < int(bona.sum())
     result: dict[str, object] = {
-        "clips": int(idx.size),
+        "clips": len(set(idx.tolist())),
         "eer": eer(s, lab),
         "min_dcf": min_dcf(s, lab),
         "auc": roc_auc(s, lab),
+        "genuine_reference": "same fold" if shared_genuine else "all out-of-fold genuine clips",
     }
-    bona = lab == 0
-    per: dict[str, float] = {}
-    for name in sorted(set(fold_of.values())):
-        sel = np.array([fold_of[i] == name for i in idx]) & (lab == 1)
-        if sel.any() and bona.any():
-            per[name] = eer(np.r_[s[sel], s[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())])
-    result["per_group"] = per
-    per_sys: dict[str, float] = {}
-    systems = np.array([cache.clips[i].system for i in idx])
-    for system in sorted(set(systems[lab == 1])):
-        sel = (systems == system) & (lab == 1)
-        per_sys[system] = eer(
-            np.r_[s[sel], s[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())]
+
+    def against_genuine(spoof: np.ndarray) -> float:
+        reference = bona & np.isin(folds, folds[spoof]) if shared_genuine else bona
+        return eer(
+            np.r_[s[spoof], s[reference]],
+            np.r_[np.ones(int(spoof.sum())), np.zeros(int(reference.sum()))],
         )
-    result["per_system"] = per_sys
-    result["scores"] = {str(cache.clips[i].path): float(v) for i, v in zip(idx, s, strict=True)}
+
+    per: dict[str, float] = {}
+    for name in sorted(set(folds.tolist())):
+        sel = (folds == name) & (lab == 1)
+        if sel.any() and bona.any():
+            per[name] = against_genuine(sel)
+    result["per_group"] = per
+    result["per_system"] = {
+        system: against_genuine((systems == system) & (lab == 1))
+        for system in sorted(set(systems[lab == 1].tolist()))
+        if bona.any()
+    }
+    # A clip scored in several folds (shared genuine clips) gets one entry per fold.
+    repeats = collections.Counter(idx.tolist())
+    scores: dict[str, float] = {}
+    for i, fold, v in zip(idx, folds, s, strict=True):
+        path = str(cache.clips[i].path)
+        scores[path if repeats[int(i)] == 1 else f"{path}@{fold}"] = float(v)
+    result["scores"] = scores
     return result
 
 

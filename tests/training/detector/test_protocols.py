@@ -1,0 +1,63 @@
+"""The cross-validation protocols score each held-out generator against its own fold's genuine."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from voxguard.training.detector.data import Clip, FeatureCache
+from voxguard.training.detector.protocols import folds_for, run_protocol
+
+
+def _cache() -> FeatureCache:
+    """Corpus-style cache: two spoof generators, genuine test-split clips shared by both folds."""
+    clips = [
+        Clip(Path(f"g{i}.wav"), 0, "human", "corpus:bonafide:libri", split="test") for i in range(4)
+    ]
+    clips += [
+        Clip(Path(f"a{i}.wav"), 1, "neural/a", "corpus:neural", split="test") for i in range(4)
+    ]
+    clips += [
+        Clip(Path(f"b{i}.wav"), 1, "vocoder/b", "corpus:vocoder", split="test") for i in range(4)
+    ]
+    n = len(clips)
+    return FeatureCache(
+        specs=np.zeros((n, 1, 1), np.float16),
+        waves=np.zeros((n, 1), np.int16),
+        stats=np.zeros((n, 1), np.float32),
+        window_clip=np.arange(n),
+        window_aug=np.zeros(n, int),
+        clips=clips,
+    )
+
+
+def test_each_generator_is_scored_against_the_genuine_scores_of_its_own_fold() -> None:
+    cache = _cache()
+    # Fold "neural/a": separates perfectly. Fold "vocoder/b": its model scores genuine clips
+    # above its spoofs. Scoring fold a's spoofs against fold b's genuine scores (the old bug)
+    # would report fold a as failing too.
+    fold_scores = {
+        "neural/a": {"g": [0.0, 0.1, 0.2, 0.3], "a": [1.0, 1.1, 1.2, 1.3]},
+        "vocoder/b": {"g": [5.0, 5.1, 5.2, 5.3], "b": [2.0, 2.1, 2.2, 2.3]},
+    }
+    names = iter(name for name, _ in folds_for(cache, "corpus-logo"))
+
+    def scorer(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        table = fold_scores[next(names)]
+        return np.array(
+            [table[cache.clips[i].path.name[0]][int(cache.clips[i].path.name[1])] for i in test]
+        )
+
+    result = run_protocol(cache, "corpus-logo", scorer)
+    per_group = result["per_group"]
+    assert isinstance(per_group, dict)
+    assert per_group["neural/a"] == 0.0
+    assert per_group["vocoder/b"] == 1.0
+    assert result["genuine_reference"] == "same fold"
+    scores = result["scores"]
+    assert isinstance(scores, dict)
+    # Genuine clips keep one score per fold; spoofs appear once.
+    assert scores["g0.wav@neural/a"] == 0.0 and scores["g0.wav@vocoder/b"] == 5.0
+    assert scores["a0.wav"] == 1.0 and len(scores) == 4 * 2 + 8
