@@ -92,7 +92,16 @@ def test_missing_model_dir_is_unavailable(tmp_path: Path) -> None:
         {"aggregation": "max"},
         {"features": {"sample_rate": 16000, "mystery": 1}},
         {"features": {"sample_rate": 8000}},
-        {"input": {"name": "nope", "kind": "log_spectrogram"}},
+        {"inputs": [{"name": "nope", "kind": "log_spectrogram"}]},
+        {
+            "inputs": [
+                {"name": "stats", "kind": "mystery"},
+                {"name": "power", "kind": "power_spectrogram"},
+            ]
+        },
+        {"inputs": []},
+        # The graph takes two inputs; a sidecar naming only one of them is refused.
+        {"inputs": [{"name": "stats", "kind": "spectral_statistics"}]},
     ],
 )
 def test_sidecar_mismatch_is_refused(tmp_path: Path, changes: dict[str, object]) -> None:

@@ -23,6 +23,7 @@ from voxguard.models import bundled_model_path
 from voxguard.spoof.features import (
     log_spectrogram,
     make_windows,
+    power_spectrogram,
     spectral_statistics,
 )
 from voxguard.spoof.sidecar import Sidecar, check_model_file, load_sidecar
@@ -78,12 +79,10 @@ class SpoofDetector:
         self._session = ort.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        inputs = {i.name: i.shape for i in self._session.get_inputs()}
-        if self.sidecar.input_name not in inputs:
-            raise ModelMismatch(
-                f"spoof model has inputs {sorted(inputs)}; sidecar names "
-                f"{self.sidecar.input_name!r}"
-            )
+        graph_inputs = sorted(i.name for i in self._session.get_inputs())
+        named = sorted(i.name for i in self.sidecar.inputs)
+        if graph_inputs != named:
+            raise ModelMismatch(f"spoof model has inputs {graph_inputs}; sidecar names {named}")
         self._vad = vad or SpeechDetector(threads=self.settings.inference_threads)
         self.params = self.sidecar.features
 
@@ -91,14 +90,19 @@ class SpoofDetector:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
         if not windows:
             return np.zeros(0, np.float32)
-        specs = np.stack([log_spectrogram(w, self.params) for w in windows])
-        if self.sidecar.input_kind == "spectral_statistics":
-            batch = np.stack([spectral_statistics(s) for s in specs])
-        else:
-            batch = specs
-        (out,) = self._session.run(
-            [self.sidecar.output_name], {self.sidecar.input_name: batch.astype(np.float32)}
-        )
+        kinds = {i.kind for i in self.sidecar.inputs}
+        batches: dict[str, FloatArray] = {}
+        if kinds & {"log_spectrogram", "spectral_statistics"}:
+            specs = np.stack([log_spectrogram(w, self.params) for w in windows])
+            batches["log_spectrogram"] = specs
+            if "spectral_statistics" in kinds:
+                batches["spectral_statistics"] = np.stack([spectral_statistics(s) for s in specs])
+        if "power_spectrogram" in kinds:
+            batches["power_spectrogram"] = np.stack(
+                [power_spectrogram(w, self.params) for w in windows]
+            )
+        feeds = {i.name: batches[i.kind].astype(np.float32) for i in self.sidecar.inputs}
+        (out,) = self._session.run([self.sidecar.output_name], feeds)
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def calibrate(self, score: float | np.ndarray) -> np.ndarray:

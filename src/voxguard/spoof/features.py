@@ -27,6 +27,9 @@ class FeatureParams:
     frame_hop: int = 256
     bands: int = 128
     floor_db: float = -90.0
+    # The speech-encoder branch's front end (Whisper's STFT: 25 ms frames, 10 ms hop).
+    encoder_n_fft: int = 400
+    encoder_hop: int = 160
 
     @property
     def window_samples(self) -> int:
@@ -96,6 +99,23 @@ def log_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
     db = 10.0 * np.log10(banded + 1e-12)
     db = np.maximum(db, params.floor_db)
     out: FloatArray = db.T.astype(np.float32)
+    return out
+
+
+def power_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
+    """Level-normalised STFT power (n_fft/2 + 1 bins, frames) as Whisper's front end computes it.
+
+    Periodic Hann window, centred frames with reflect padding, and the last frame dropped, so
+    a 4 s window gives exactly 400 frames. The mel projection and log compression live in the
+    ONNX graph, next to the encoder weights they were trained with.
+    """
+    x = normalize_level(window.astype(np.float32), params.target_rms_dbfs).astype(np.float64)
+    n_fft, hop = params.encoder_n_fft, params.encoder_hop
+    x = np.pad(x, n_fft // 2, mode="reflect")
+    count = 1 + (x.size - n_fft) // hop - 1
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
+    spectrum = np.fft.rfft(x[idx] * _hann(n_fft)[None, :], axis=1)
+    out: FloatArray = (np.abs(spectrum) ** 2).T.astype(np.float32)
     return out
 
 

@@ -11,8 +11,16 @@ from typing import Any
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.spoof.features import FeatureParams
 
-SIDECAR_FORMAT = "voxguard-spoof-detector/1"
-INPUT_KINDS = ("log_spectrogram", "spectral_statistics")
+SIDECAR_FORMAT = "voxguard-spoof-detector/2"
+# Format 1 named a single ``input``; format 2 lists ``inputs`` (a model may take several).
+READABLE_FORMATS = ("voxguard-spoof-detector/1", SIDECAR_FORMAT)
+INPUT_KINDS = ("log_spectrogram", "spectral_statistics", "power_spectrogram")
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    name: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,7 @@ class Sidecar:
     version: str
     model_file: str
     sha256: str
-    input_name: str
-    input_kind: str
+    inputs: tuple[ModelInput, ...]
     output_name: str
     labels: tuple[str, ...]
     features: FeatureParams
@@ -53,15 +60,26 @@ def load_sidecar(path: Path) -> Sidecar:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ModelMismatch(f"spoof model sidecar {path} is not valid JSON: {exc}") from exc
-    if data.get("format") != SIDECAR_FORMAT:
+    if data.get("format") not in READABLE_FORMATS:
         raise ModelMismatch(
             f"spoof model sidecar {path} has format {data.get('format')!r}; "
-            f"expected {SIDECAR_FORMAT!r}"
+            f"accepted: {', '.join(READABLE_FORMATS)}"
         )
-    inp = _require(data, "input", path)
-    kind = inp.get("kind")
-    if kind not in INPUT_KINDS:
-        raise ModelMismatch(f"unknown spoof model input kind {kind!r}; accepted: {INPUT_KINDS}")
+    if data["format"] == READABLE_FORMATS[0]:
+        entries = [_require(data, "input", path)]
+    else:
+        entries = list(_require(data, "inputs", path))
+    if not entries:
+        raise ModelMismatch(f"spoof model sidecar {path} lists no inputs")
+    inputs = []
+    for entry in entries:
+        kind = entry.get("kind")
+        if kind not in INPUT_KINDS or not entry.get("name"):
+            raise ModelMismatch(
+                f"spoof model input {entry!r} has an unknown kind or no name; "
+                f"accepted kinds: {', '.join(INPUT_KINDS)}"
+            )
+        inputs.append(ModelInput(name=str(entry["name"]), kind=str(kind)))
     labels = tuple(_require(data, "labels", path))
     if labels != ("bonafide", "spoof"):
         raise ModelMismatch(f"spoof model labels {labels} are not ('bonafide', 'spoof')")
@@ -84,8 +102,7 @@ def load_sidecar(path: Path) -> Sidecar:
         version=str(_require(data, "version", path)),
         model_file=str(_require(data, "model_file", path)),
         sha256=str(_require(data, "sha256", path)),
-        input_name=str(inp["name"]),
-        input_kind=str(kind),
+        inputs=tuple(inputs),
         output_name=str(_require(data, "output", path)["name"]),
         labels=labels,
         features=params,

@@ -74,7 +74,7 @@ def test_stats_mlp_learns_and_exports(tmp_path: Path) -> None:
     model, report = fit_mlp(stats, labels, epochs=20, batch_size=8)
     assert np.mean(report.losses[-4:]) < np.mean(report.losses[:4])
     detector = _export_and_load(model, tmp_path)
-    assert detector.sidecar.input_kind == "spectral_statistics"
+    assert [i.kind for i in detector.sidecar.inputs] == ["spectral_statistics"]
     x = np.random.default_rng(3).standard_normal(P.window_samples).astype(np.float32)
     expected = predict_mlp(model, spectral_statistics(log_spectrogram(x, P))[None])
     np.testing.assert_allclose(detector.window_logits([x]), expected, rtol=1e-3, atol=1e-3)

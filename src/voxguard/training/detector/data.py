@@ -11,6 +11,7 @@ import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from voxguard.spoof.features import (
     log_spectrogram,
     make_windows,
     normalize_level,
+    power_spectrogram,
     spectral_statistics,
 )
 from voxguard.training.detector.augment import random_channel
@@ -91,8 +93,10 @@ class FeatureCache:
     window_clip: np.ndarray  # (windows,) index into clips
     window_aug: np.ndarray  # (windows,) 0 clean, 1 augmented
     clips: list[Clip]
+    encoded: np.ndarray | None = None  # (windows, 768) speech-encoder activations, on demand
 
     def save(self, path: Path) -> None:
+        optional: dict[str, Any] = {} if self.encoded is None else {"encoded": self.encoded}
         np.savez(
             path,
             specs=self.specs,
@@ -107,6 +111,7 @@ class FeatureCache:
             clip_license=np.array([c.license for c in self.clips]),
             clip_augmented=np.array([c.augmented for c in self.clips]),
             clip_split=np.array([c.split for c in self.clips]),
+            **optional,
         )
 
     @classmethod
@@ -125,7 +130,10 @@ class FeatureCache:
                 strict=True,
             )
         ]
-        return cls(z["specs"], z["waves"], z["stats"], z["window_clip"], z["window_aug"], clips)
+        encoded = z.get("encoded", None)
+        return cls(
+            z["specs"], z["waves"], z["stats"], z["window_clip"], z["window_aug"], clips, encoded
+        )
 
 
 def build_cache(
@@ -186,6 +194,9 @@ def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
         ),
         window_aug=np.concatenate([c.window_aug for c in caches]),
         clips=[clip for c in caches for clip in c.clips],
+        encoded=None
+        if any(c.encoded is None for c in caches)
+        else np.concatenate([c.encoded for c in caches if c.encoded is not None]),
     )
 
 
@@ -195,3 +206,36 @@ def refresh_stats(cache: FeatureCache) -> FeatureCache:
     if cache.stats.shape[1] != probe.size:
         cache.stats = np.stack([spectral_statistics(s.astype(np.float32)) for s in cache.specs])
     return cache
+
+
+def with_encoder_features(cache: FeatureCache, params: FeatureParams) -> FeatureCache:
+    """Fill ``cache.encoded`` from the cached window audio (Whisper prefix; a few minutes)."""
+    if cache.encoded is not None and len(cache.encoded) == len(cache.waves):
+        return cache
+    from voxguard.training.detector.encoder import encoder_features, load_whisper_prefix
+
+    prefix = load_whisper_prefix()
+    parts = []
+    for k in range(0, len(cache.waves), 256):
+        if k % 2560 == 0:
+            print(f"encoder: {k}/{len(cache.waves)}", file=sys.stderr, flush=True)
+        audio = cache.waves[k : k + 256].astype(np.float32) / 32768.0
+        power = np.stack([power_spectrogram(w, params) for w in audio])
+        parts.append(encoder_features(prefix, power))
+    cache.encoded = np.concatenate(parts)
+    return cache
+
+
+def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
+    """The cache restricted to the clips where ``keep_clip`` is true (indices re-based)."""
+    new_index = np.cumsum(keep_clip) - 1
+    keep_w = keep_clip[cache.window_clip]
+    return FeatureCache(
+        specs=cache.specs[keep_w],
+        waves=cache.waves[keep_w],
+        stats=cache.stats[keep_w],
+        window_clip=new_index[cache.window_clip[keep_w]],
+        window_aug=cache.window_aug[keep_w],
+        clips=[c for c, k in zip(cache.clips, keep_clip, strict=True) if k],
+        encoded=None if cache.encoded is None else cache.encoded[keep_w],
+    )

@@ -13,7 +13,8 @@ from torch import nn
 
 from voxguard.spoof.features import FeatureParams
 from voxguard.spoof.sidecar import SIDECAR_FORMAT
-from voxguard.training.detector.models import LinearModel, SpecCNN, StatsMLP
+from voxguard.training.detector.encoder import WhisperPrefix
+from voxguard.training.detector.models import FusionModel, LinearModel, SpecCNN, StatsMLP
 
 MODEL_FILE = "spoof_detector.onnx"
 SIDECAR_FILE = "spoof_detector.json"
@@ -36,8 +37,53 @@ class _LinearModule(nn.Module):
         return ((x - self.mean) / self.std) @ self.w + self.b
 
 
+class _FusionModule(nn.Module):
+    def __init__(self, model: FusionModel, encoder: WhisperPrefix):
+        super().__init__()
+        self.stats_head = _LinearModule(model.stats_head)
+        self.encoder_head = _LinearModule(model.encoder_head)
+        self.encoder = encoder.eval()
+        self.stats_weight = float(model.stats_weight)
+        self.encoder_weight = float(model.encoder_weight)
+
+    def forward(self, stats: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
+        encoded = self.encoder(power)
+        return self.stats_weight * self.stats_head(stats) + self.encoder_weight * (
+            self.encoder_head(encoded)
+        )
+
+
+def _inputs(
+    model: SpecCNN | StatsMLP | LinearModel | FusionModel, params: FeatureParams
+) -> tuple[nn.Module, list[dict[str, Any]]]:
+    """The module to trace and its inputs as (name, kind, shape) sidecar entries."""
+    if isinstance(model, SpecCNN):
+        shape: list[int | None] = [None, params.bands, params.frames]
+        return model.eval(), [{"name": "spec", "kind": "log_spectrogram", "shape": shape}]
+    stats_dims = {
+        "name": "stats",
+        "kind": "spectral_statistics",
+        "shape": [None, model.dims if isinstance(model, StatsMLP) else 0],
+    }
+    if isinstance(model, StatsMLP):
+        return model.eval(), [stats_dims]
+    if isinstance(model, LinearModel):
+        stats_dims["shape"] = [None, int(model.mean.size)]
+        return _LinearModule(model).eval(), [stats_dims]
+    if model.encoder is None:
+        raise ValueError("a FusionModel needs its encoder attached for export")
+    stats_dims["shape"] = [None, int(model.stats_head.mean.size)]
+    frames = 1 + params.window_samples // params.encoder_hop - 1
+    power = {
+        "name": "power",
+        "kind": "power_spectrogram",
+        "shape": [None, params.encoder_n_fft // 2 + 1, frames],
+    }
+    return _FusionModule(model, model.encoder).eval(), [stats_dims, power]
+
+
 def export(
-    model: SpecCNN | StatsMLP | LinearModel,
+    model: SpecCNN | StatsMLP | LinearModel | FusionModel,
     params: FeatureParams,
     out_dir: Path,
     calibration: dict[str, Any],
@@ -46,33 +92,28 @@ def export(
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
-    if isinstance(model, SpecCNN):
-        module: nn.Module = model.eval()
-        name, kind = "spec", "log_spectrogram"
-        dummy = torch.zeros(1, params.bands, params.frames)
-        shape: list[int | None] = [None, params.bands, params.frames]
-    else:
-        module = model.eval() if isinstance(model, StatsMLP) else _LinearModule(model).eval()
-        dims = model.dims if isinstance(model, StatsMLP) else int(model.mean.size)
-        name, kind = "stats", "spectral_statistics"
-        dummy = torch.zeros(1, dims)
-        shape = [None, dims]
+    module, inputs = _inputs(model, params)
+    names = [i["name"] for i in inputs]
+    dummies = tuple(torch.zeros([1, *i["shape"][1:]]) for i in inputs)
     torch.onnx.export(
         module,
-        (dummy,),
+        dummies,
         str(onnx_path),
-        input_names=[name],
+        input_names=names,
         output_names=["logit"],
-        dynamic_axes={name: {0: "batch"}, "logit": {0: "batch"}},
+        dynamic_axes={**{n: {0: "batch"} for n in names}, "logit": {0: "batch"}},
         opset_version=17,
         dynamo=False,
+        # Folding would turn the float16 encoder weights into float32 and double the file;
+        # onnxruntime folds the casts once, at session start.
+        do_constant_folding=not isinstance(model, FusionModel),
     )
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     sidecar = {
         "format": SIDECAR_FORMAT,
         "model_file": MODEL_FILE,
         "sha256": digest,
-        "input": {"name": name, "kind": kind, "shape": shape, "dtype": "float32"},
+        "inputs": [{**i, "dtype": "float32"} for i in inputs],
         "output": {"name": "logit", "meaning": "window logit, higher = more likely synthetic"},
         "labels": ["bonafide", "spoof"],
         "features": params.to_dict(),

@@ -4,16 +4,22 @@
   linear log spectrogram of a 4 s window, trained with frequency / time masking and random
   band-limiting of both classes.
 - ``fit_stats``: logistic regression on fixed-length spectral statistics of the same window.
+- ``fit_fusion``: that logistic regression plus a second one on pooled activations of a
+  pretrained speech encoder (``encoder.WhisperPrefix``), their logits summed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from torch import nn
+
+if TYPE_CHECKING:
+    from voxguard.training.detector.encoder import WhisperPrefix
 
 
 class MaxFeatureMap(nn.Module):
@@ -159,6 +165,35 @@ def fit_stats(stats: np.ndarray, labels: np.ndarray, c: float = 0.05) -> LinearM
     lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
     lr.fit((stats - mean) / std, labels)
     return LinearModel(mean, std, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
+
+
+@dataclass
+class FusionModel:
+    """Two linear read-outs (spectral statistics, speech-encoder activations), summed.
+
+    Each head's logit is divided by its spread on the training windows, so that neither
+    dominates by scale alone; ``encoder`` is attached for export only.
+    """
+
+    stats_head: LinearModel
+    encoder_head: LinearModel
+    stats_weight: float
+    encoder_weight: float
+    encoder: WhisperPrefix | None = None
+
+    def logit(self, stats: np.ndarray, encoded: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.stats_weight * self.stats_head.logit(stats)
+            + self.encoder_weight * self.encoder_head.logit(encoded)
+        )
+
+
+def fit_fusion(
+    stats: np.ndarray, encoded: np.ndarray, labels: np.ndarray, c: float = 0.01
+) -> FusionModel:
+    heads = [fit_stats(x, labels, c=c) for x in (stats, encoded)]
+    spreads = [float(h.logit(x).std()) + 1e-6 for h, x in zip(heads, (stats, encoded), strict=True)]
+    return FusionModel(heads[0], heads[1], 1.0 / spreads[0], 1.0 / spreads[1])
 
 
 class StatsMLP(nn.Module):

@@ -11,7 +11,7 @@ Clip score = mean of window logits. Metrics are pooled over the out-of-fold scor
 folds; ``per_group`` gives each held-out source's spoofs against all out-of-fold genuine clips.
 
     python -m voxguard.training.detector.protocols --cache artifacts/cache.npz \
-        --protocol demos-loso --approaches cnn,stats,baseline --out artifacts/demos_loso.json
+        --protocol demos-loso --approaches fusion,stats,baseline --out artifacts/demos_loso.json
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ import numpy as np
 import torch
 
 from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
-from voxguard.training.detector.data import FeatureCache, refresh_stats
+from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector.data import FeatureCache, refresh_stats, with_encoder_features
 from voxguard.training.detector.models import (
     fit_cnn,
+    fit_fusion,
     fit_mlp,
     fit_stats,
     predict_cnn,
@@ -95,7 +97,13 @@ def make_scorers(
     def mlp(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         return predict_mlp(fit_mlp(cache.stats[tr], y[tr])[0], cache.stats[te])
 
-    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats, "mlp": mlp}
+    def fusion(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        if cache.encoded is None:
+            raise ValueError("the fusion approach needs encoder features: with_encoder_features")
+        model = fit_fusion(cache.stats[tr], cache.encoded[tr], y[tr])
+        return model.logit(cache.stats[te], cache.encoded[te])
+
+    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats, "mlp": mlp, "fusion": fusion}
     if baseline_feats is not None:
         # The named baseline lives in bench/ (it is a benchmark, not part of the package).
         sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
@@ -195,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         default="demos-loso",
         choices=["demos-loso", "demos-4fold", "corpus-logo", "corpus-lofo"],
     )
-    ap.add_argument("--approaches", default="cnn,stats,baseline")
+    ap.add_argument("--approaches", default="fusion,stats,baseline")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--exclude", default="", help="comma-separated group prefixes not trained on")
     ap.add_argument("--threads", type=int, default=2)
@@ -203,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cache = refresh_stats(FeatureCache.load(args.cache))
+    if "fusion" in args.approaches.split(",") and cache.encoded is None:
+        cache = with_encoder_features(cache, FeatureParams())
+        cache.save(args.cache)
     base = np.load(args.baseline_features)["features"] if args.baseline_features else None
     scorers = make_scorers(cache, base, args.epochs)
     report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}
