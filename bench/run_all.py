@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("speaker_speed.py", ["--repeats", "30"], ["--repeats", "10"]),
     ("spoof_speed.py", ["--windows", "40"], ["--windows", "10"]),
+    ("spoof_false_alarms.py", [], ["--fsdd-step", "50"]),
     ("speaker_accuracy.py", [], ["--limit", "60"]),
 ]
 

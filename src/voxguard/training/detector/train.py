@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         threshold=0.5,
         extra={
-            "version": f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d}",
+            "version": f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
             "architecture": arch,
             "training_data": summarize(cache.clips),
             "augmentation": "one copy per clip through 1-2 random channel effects (band limit, "
