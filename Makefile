@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus
+.PHONY: install run test lint format bench clean corpus spoof-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,11 @@ corpus: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
+# the demo-page clips (cached under artifacts/), out-of-fold calibration, ONNX + sidecar.
+DEMOS ?= $(CURDIR)/../shared/data/demos
+spoof-model: install
+	$(PY) -m pip install --quiet -e ".[train]"
+	$(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
+		--cache artifacts/cache_demos.npz --out src/voxguard/models/spoof

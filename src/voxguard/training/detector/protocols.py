@@ -8,7 +8,9 @@
   against the genuine clips of the corpus's test speakers; test-split clips never train.
 
 Clip score = mean of window logits. Metrics are pooled over the out-of-fold scores of all
-folds; ``per_group`` gives each held-out source's spoofs against all out-of-fold genuine clips.
+folds. ``per_group`` / ``per_system`` compare a held-out source's spoofs with all out-of-fold
+genuine clips (demos) or, where every fold scores the same genuine clips (corpus), with the
+genuine scores of the same fold's model.
 
     python -m voxguard.training.detector.protocols --cache artifacts/cache.npz \
         --protocol demos-loso --approaches fusion,stats,baseline --out artifacts/demos_loso.json
