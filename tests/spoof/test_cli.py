@@ -80,3 +80,34 @@ def test_detect_text_and_too_short(tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", str(good), str(short)])
     assert result.exit_code == 1  # one of two files failed
     assert "P(spoof)" in result.stdout
+
+
+def test_detect_and_eval_cm_use_another_model_dir(tmp_path: Path) -> None:
+    import shutil
+
+    from voxguard.models import bundled_model_path
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(bundled_model_path("spoof"), model_dir)
+    sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
+    sidecar["threshold"] = 0.0  # this copy calls everything synthetic
+    (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
+    path = shared_data("librispeech", "103-1240-0000.flac")
+    bundled = json.loads(runner.invoke(app, ["detect", "--json", str(path)]).stdout.splitlines()[0])
+    result = runner.invoke(app, ["detect", "--json", "--model-dir", str(model_dir), str(path)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[0])
+    assert record["verdict"] == "spoof" and record["threshold"] == 0.0
+    assert record["probability_spoof"] == bundled["probability_spoof"]
+    manifest = str(_manifest(tmp_path))
+    cm = runner.invoke(
+        app, ["eval", "cm", "--manifest", manifest, "--json", "--model-dir", str(model_dir)]
+    )
+    assert cm.exit_code == 0, cm.output
+
+
+def test_detect_names_a_missing_model_dir(tmp_path: Path) -> None:
+    path = shared_data("librispeech", "103-1240-0000.flac")
+    result = runner.invoke(app, ["detect", "--model-dir", str(tmp_path / "nope"), str(path)])
+    assert result.exit_code != 0
+    assert "spoof model" in result.output and "nope" in result.output

@@ -17,6 +17,15 @@ from voxguard.errors import VoxGuardError
 console = Console()
 err_console = Console(stderr=True)
 
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        help="An exported spoof model folder (spoof_detector.onnx + spoof_detector.json), "
+        "e.g. from `make spoof-model`; default: the bundled model.",
+    ),
+]
+
 
 def register(app: typer.Typer) -> None:
     app.command()(detect)
@@ -28,11 +37,12 @@ def detect(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per file.")
     ] = False,
+    model_dir: ModelDirOption = None,
 ) -> None:
     """Is it synthetic? Verdict, calibrated probability and per-window scores for each file."""
     from voxguard.spoof import SpoofDetector
 
-    detector = SpoofDetector()
+    detector = SpoofDetector(model_dir=model_dir)
     failed = 0
     for file in files:
         try:
@@ -88,13 +98,14 @@ def eval_cm(
     manifest: Annotated[Path, typer.Option("--manifest", help="CSV: path,label[,system].")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a DET curve PNG.")] = None,
+    model_dir: ModelDirOption = None,
 ) -> None:
-    """Countermeasure metrics of the bundled spoof detector on a labelled manifest."""
+    """Countermeasure metrics of the spoof detector on a labelled manifest."""
     from voxguard.spoof import SpoofDetector
     from voxguard.spoof.evaluate import evaluate, plot_det, read_manifest
 
     rows = read_manifest(manifest)
-    detector = SpoofDetector()
+    detector = SpoofDetector(model_dir=model_dir)
     with progress_bar() as bar:
         task = bar.add_task("scoring", total=len(rows))
         report = evaluate(rows, detector, progress=lambda: bar.advance(task))
