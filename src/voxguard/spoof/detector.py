@@ -18,7 +18,7 @@ from voxguard.audio import AudioClip, AudioSource, load_audio
 from voxguard.audio.types import FloatArray
 from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
 from voxguard.config import Settings, get_settings
-from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
+from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof.features import (
     log_spectrogram,
@@ -69,6 +69,12 @@ class SpoofDetector:
     ) -> None:
         self.settings = settings or get_settings()
         directory = model_dir or bundled_model_path("spoof")
+        if model_dir is not None and not (model_dir / SIDECAR_NAME).is_file():
+            raise ModelUnavailable(
+                f"{model_dir} holds no exported spoof model: expected {SIDECAR_NAME} and its "
+                "ONNX file, as written by `make spoof-model` or "
+                "`python -m voxguard.training.detector.train --out DIR`"
+            )
         self.sidecar: Sidecar = load_sidecar(directory / SIDECAR_NAME)
         model_path = directory / self.sidecar.model_file
         check_model_file(self.sidecar, model_path)
