@@ -81,6 +81,17 @@ def _hann(n: int) -> npt.NDArray[np.float64]:
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
 
 
+def _frame_power(
+    x: npt.NDArray[np.float64], n_fft: int, hop: int, count: int
+) -> npt.NDArray[np.float64]:
+    """Power spectra (count, n_fft/2 + 1) of ``count`` periodic-Hann frames ``hop`` apart."""
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
+    power: npt.NDArray[np.float64] = (
+        np.abs(np.fft.rfft(x[idx] * _hann(n_fft)[None, :], axis=1)) ** 2
+    )
+    return power
+
+
 def log_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
     """Level-normalised log power in ``bands`` linear bands x frames, in dB (bands, frames).
 
@@ -90,9 +101,7 @@ def log_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
     x = normalize_level(window.astype(np.float32), params.target_rms_dbfs).astype(np.float64)
     n_fft, hop = params.n_fft, params.frame_hop
     count = 1 + (x.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
-    frames = x[idx] * _hann(n_fft)[None, :]
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (frames, n_fft/2 + 1)
+    power = _frame_power(x, n_fft, hop, count)  # (frames, n_fft/2 + 1)
     bins = power[:, 1:]
     per_band = bins.shape[1] // params.bands
     banded = bins[:, : per_band * params.bands].reshape(count, params.bands, per_band).mean(axis=2)
@@ -113,9 +122,7 @@ def power_spectrogram(window: FloatArray, params: FeatureParams) -> FloatArray:
     n_fft, hop = params.encoder_n_fft, params.encoder_hop
     x = np.pad(x, n_fft // 2, mode="reflect")
     count = 1 + (x.size - n_fft) // hop - 1
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
-    spectrum = np.fft.rfft(x[idx] * _hann(n_fft)[None, :], axis=1)
-    out: FloatArray = (np.abs(spectrum) ** 2).T.astype(np.float32)
+    out: FloatArray = _frame_power(x, n_fft, hop, count).T.astype(np.float32)
     return out
 
 

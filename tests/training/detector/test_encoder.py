@@ -23,7 +23,9 @@ from voxguard.spoof.features import (  # noqa: E402
 )
 from voxguard.training.detector.encoder import (  # noqa: E402
     HEADS,
+    LAYER_SHAPES,
     N_MELS,
+    STEM_SHAPES,
     WIDTH,
     WhisperPrefix,
     encoder_features,
@@ -36,29 +38,10 @@ P = FeatureParams()
 
 
 def _random_whisper(rng: np.random.Generator, layers: int = 1) -> dict[str, np.ndarray]:
-    shapes = {
-        "conv1/weight": (WIDTH, N_MELS, 3),
-        "conv1/bias": (WIDTH,),
-        "conv2/weight": (WIDTH, WIDTH, 3),
-        "conv2/bias": (WIDTH,),
-        "position_encodings/encodings": (1500, WIDTH),
-    }
-    for i in range(layers):
-        for part, shape in {
-            "self_attention/layer_norm/gamma": (WIDTH,),
-            "self_attention/layer_norm/beta": (WIDTH,),
-            "self_attention/linear_0/weight": (3 * WIDTH, WIDTH),
-            "self_attention/linear_0/bias": (3 * WIDTH,),
-            "self_attention/linear_1/weight": (WIDTH, WIDTH),
-            "self_attention/linear_1/bias": (WIDTH,),
-            "ffn/layer_norm/gamma": (WIDTH,),
-            "ffn/layer_norm/beta": (WIDTH,),
-            "ffn/linear_0/weight": (4 * WIDTH, WIDTH),
-            "ffn/linear_0/bias": (4 * WIDTH,),
-            "ffn/linear_1/weight": (WIDTH, 4 * WIDTH),
-            "ffn/linear_1/bias": (WIDTH,),
-        }.items():
-            shapes[f"layer_{i}/{part}"] = shape
+    shapes = dict(STEM_SHAPES)
+    shapes.update(
+        {f"layer_{i}/{part}": shape for i in range(layers) for part, shape in LAYER_SHAPES.items()}
+    )
     return {
         f"encoder/{name}": (0.05 * rng.standard_normal(shape)).astype(np.float16)
         for name, shape in shapes.items()

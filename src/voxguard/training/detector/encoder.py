@@ -35,6 +35,29 @@ _CT2_DTYPES: dict[int, type[np.generic]] = {
 N_MELS = 80
 WIDTH = 384
 HEADS = 6
+# The encoder variables the prefix reads (``encoder/<name>`` in model.bin) and their shapes;
+# each transformer block's are ``layer_<i>/<part>``.
+STEM_SHAPES: dict[str, tuple[int, ...]] = {
+    "conv1/weight": (WIDTH, N_MELS, 3),
+    "conv1/bias": (WIDTH,),
+    "conv2/weight": (WIDTH, WIDTH, 3),
+    "conv2/bias": (WIDTH,),
+    "position_encodings/encodings": (1500, WIDTH),
+}
+LAYER_SHAPES: dict[str, tuple[int, ...]] = {
+    "self_attention/layer_norm/gamma": (WIDTH,),
+    "self_attention/layer_norm/beta": (WIDTH,),
+    "self_attention/linear_0/weight": (3 * WIDTH, WIDTH),
+    "self_attention/linear_0/bias": (3 * WIDTH,),
+    "self_attention/linear_1/weight": (WIDTH, WIDTH),
+    "self_attention/linear_1/bias": (WIDTH,),
+    "ffn/layer_norm/gamma": (WIDTH,),
+    "ffn/layer_norm/beta": (WIDTH,),
+    "ffn/linear_0/weight": (4 * WIDTH, WIDTH),
+    "ffn/linear_0/bias": (4 * WIDTH,),
+    "ffn/linear_1/weight": (WIDTH, 4 * WIDTH),
+    "ffn/linear_1/bias": (WIDTH,),
+}
 
 
 def read_ct2_variables(path: Path) -> dict[str, np.ndarray]:
@@ -113,24 +136,8 @@ class WhisperPrefix(nn.Module):
         super().__init__()
         self.layers = layers
         self.params = nn.ParameterDict()
-        names = ["conv1/weight", "conv1/bias", "conv2/weight", "conv2/bias"]
-        names.append("position_encodings/encodings")
-        for i in range(layers):
-            for part in (
-                "self_attention/layer_norm/gamma",
-                "self_attention/layer_norm/beta",
-                "self_attention/linear_0/weight",
-                "self_attention/linear_0/bias",
-                "self_attention/linear_1/weight",
-                "self_attention/linear_1/bias",
-                "ffn/layer_norm/gamma",
-                "ffn/layer_norm/beta",
-                "ffn/linear_0/weight",
-                "ffn/linear_0/bias",
-                "ffn/linear_1/weight",
-                "ffn/linear_1/bias",
-            ):
-                names.append(f"layer_{i}/{part}")
+        names = list(STEM_SHAPES)
+        names += [f"layer_{i}/{part}" for i in range(layers) for part in LAYER_SHAPES]
         for name in names:
             array = np.asarray(weights[f"encoder/{name}"], dtype=np.float16)
             if name.startswith("position"):

@@ -53,6 +53,10 @@ class _FusionModule(nn.Module):
         )
 
 
+def _stats_input(dims: int) -> dict[str, Any]:
+    return {"name": "stats", "kind": "spectral_statistics", "shape": [None, dims]}
+
+
 def _inputs(
     model: SpecCNN | StatsMLP | LinearModel | FusionModel, params: FeatureParams
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
@@ -60,26 +64,20 @@ def _inputs(
     if isinstance(model, SpecCNN):
         shape: list[int | None] = [None, params.bands, params.frames]
         return model.eval(), [{"name": "spec", "kind": "log_spectrogram", "shape": shape}]
-    stats_dims = {
-        "name": "stats",
-        "kind": "spectral_statistics",
-        "shape": [None, model.dims if isinstance(model, StatsMLP) else 0],
-    }
     if isinstance(model, StatsMLP):
-        return model.eval(), [stats_dims]
+        return model.eval(), [_stats_input(model.dims)]
     if isinstance(model, LinearModel):
-        stats_dims["shape"] = [None, int(model.mean.size)]
-        return _LinearModule(model).eval(), [stats_dims]
+        return _LinearModule(model).eval(), [_stats_input(int(model.mean.size))]
     if model.encoder is None:
         raise ValueError("a FusionModel needs its encoder attached for export")
-    stats_dims["shape"] = [None, int(model.stats_head.mean.size)]
     frames = 1 + params.window_samples // params.encoder_hop - 1
     power = {
         "name": "power",
         "kind": "power_spectrogram",
         "shape": [None, params.encoder_n_fft // 2 + 1, frames],
     }
-    return _FusionModule(model, model.encoder).eval(), [stats_dims, power]
+    stats = _stats_input(int(model.stats_head.mean.size))
+    return _FusionModule(model, model.encoder).eval(), [stats, power]
 
 
 def export(
