@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus spoof-model
+.PHONY: install run test lint format bench clean corpus spoof-model spoof-reproduce
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,19 @@ spoof-model: install
 	$(PY) -m pip install --quiet -e ".[train]"
 	$(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
 		--cache artifacts/cache_demos.npz --out src/voxguard/models/spoof
+
+# Every fold of the leave-sources-out protocols as exported models (the detector's approach
+# and the named baseline) plus a manifest, each scored by `voxguard eval cm`
+# (docs/models/spoof-detector.md). The corpus protocols run when $(CORPUS) has been built.
+LIBRISPEECH ?= $(CURDIR)/../shared/data/librispeech
+REPRODUCE ?= artifacts/reproduce
+spoof-reproduce: install
+	$(PY) -m pip install --quiet -e ".[train]"
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --demos $(DEMOS) \
+		--librispeech $(LIBRISPEECH) --cache artifacts/cache_demos_libri.npz \
+		--protocol demos-loso --reference librispeech --out $(REPRODUCE)/demos-loso
+	if [ -f $(CORPUS)/manifest.csv ]; then for protocol in corpus-indomain corpus-logo; do \
+		OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --corpus $(CORPUS) \
+		--demos $(DEMOS) --cache artifacts/cache_corpus_demos.npz --protocol $$protocol \
+		--out $(REPRODUCE)/$$protocol || exit 1; done; \
+	else echo "no corpus at $(CORPUS): run make corpus CORPUS=... for the corpus protocols"; fi

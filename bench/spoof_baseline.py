@@ -1,79 +1,69 @@
-"""The named baseline: 26 librosa summary features + scikit-learn RandomForest.
+"""The named baseline beside the detector's approach on a leave-sources-out protocol.
 
-The classic recipe many projects ship (chroma, RMS, spectral centroid / bandwidth / rolloff,
-zero-crossing rate and 20 MFCC means over the clip). Here it sees the same level-normalised
-4 s speech windows as the detector and its window probabilities are averaged per file, so the
-two are compared on equal terms. Used by ``voxguard.training.detector.protocols`` and by
-``bench/spoof_speed.py``.
+The baseline is the classic recipe many projects ship: 26 librosa summary features (chroma,
+RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate, 20 MFCC means;
+``voxguard.spoof.features.summary_features``) and a 200-tree scikit-learn RandomForest
+(``voxguard.training.detector.models.fit_baseline``). It sees the same level-normalised 4 s
+speech windows as the detector, its window probabilities become logits that are averaged per
+file, and both are trained and scored on the same folds in the same run.
+
+    python bench/spoof_baseline.py --cache artifacts/cache_demos.npz --protocol demos-loso
+
+Needs the ``train`` extra and a feature cache from ``voxguard.training.detector.train``.
+``voxguard.training.detector.reproduce`` exports the same fold models for ``voxguard eval cm``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.ensemble import RandomForestClassifier
+import argparse
+import json
+from pathlib import Path
 
-SR = 16000
-FEATURE_NAMES = [
-    "chroma_stft",
-    "rms",
-    "spectral_centroid",
-    "spectral_bandwidth",
-    "rolloff",
-    "zero_crossing_rate",
-    *[f"mfcc{i}" for i in range(1, 21)],
-]
-
-
-def baseline_features(window: np.ndarray) -> np.ndarray:
-    """The 26 summary features of one window of 16 kHz audio."""
-    import librosa
-
-    y = window.astype(np.float32)
-    feats = [
-        np.mean(librosa.feature.chroma_stft(y=y, sr=SR)),
-        np.mean(librosa.feature.rms(y=y)),
-        np.mean(librosa.feature.spectral_centroid(y=y, sr=SR)),
-        np.mean(librosa.feature.spectral_bandwidth(y=y, sr=SR)),
-        np.mean(librosa.feature.spectral_rolloff(y=y, sr=SR)),
-        np.mean(librosa.feature.zero_crossing_rate(y)),
-    ]
-    mfcc = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20).mean(axis=1)
-    return np.asarray([*feats, *mfcc], dtype=np.float32)
-
-
-def train_baseline(
-    features: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> RandomForestClassifier:
-    model = RandomForestClassifier(
-        n_estimators=200, min_samples_leaf=2, class_weight="balanced", n_jobs=1, random_state=seed
-    )
-    model.fit(features, labels)
-    return model
-
-
-def baseline_logit(model: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
-    """Window scores as logits of the forest's spoof probability (clipped away from 0 and 1)."""
-    p = np.clip(model.predict_proba(features)[:, 1], 1e-3, 1 - 1e-3)
-    return np.log(p / (1 - p))
+from voxguard.training.detector.protocols import (
+    PROTOCOLS,
+    ensure_features,
+    make_scorers,
+    run_protocol,
+    split_prefixes,
+)
 
 
 def main() -> None:
-    """Compute the 26 features for every window of a detector feature cache."""
-    import argparse
-    import sys
-    from pathlib import Path
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--cache", type=Path, required=True, help="npz from the detector training")
-    ap.add_argument("--out", type=Path, required=True)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--protocol", choices=PROTOCOLS, default="demos-loso")
+    ap.add_argument("--approach", default="fusion", help="the detector's approach")
+    ap.add_argument("--exclude", default="", help="group prefixes never trained on")
+    ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
     args = ap.parse_args()
-    waves = np.load(args.cache)["waves"]
-    feats = []
-    for i, w in enumerate(waves):
-        if i % 500 == 0:
-            print(f"baseline features {i}/{len(waves)}", file=sys.stderr, flush=True)
-        feats.append(baseline_features(w.astype(np.float32) / 32767))
-    np.savez(args.out, features=np.stack(feats))
+    approaches = [args.approach, "baseline"]
+    cache = ensure_features(args.cache, approaches)
+    scorers = make_scorers(cache, epochs=6)
+    report: dict[str, object] = {"protocol": args.protocol}
+    for name in approaches:
+        result = run_protocol(
+            cache,
+            args.protocol,
+            scorers[name],
+            split_prefixes(args.exclude),
+            split_prefixes(args.reference),
+        )
+        report[name] = {
+            "eer_percent": round(100 * float(result["eer"]), 2),  # type: ignore[arg-type]
+            "auc": round(float(result["auc"]), 4),  # type: ignore[arg-type]
+            "per_group_eer_percent": {
+                k: round(100 * v, 1)
+                for k, v in result["per_group"].items()  # type: ignore[attr-defined]
+            },
+        }
+    detector, baseline = report[args.approach], report["baseline"]
+    report["detector_vs_baseline_eer_ratio"] = round(
+        detector["eer_percent"] / baseline["eer_percent"],  # type: ignore[index]
+        3,
+    )
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -23,12 +22,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spoof_baseline import baseline_features, baseline_logit, train_baseline
 from voxguard.audio import load_audio
 from voxguard.config import Settings
 from voxguard.spoof import SpoofDetector
-from voxguard.spoof.features import make_windows
+from voxguard.spoof.features import make_windows, summary_features
+from voxguard.training.detector.models import fit_baseline
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -70,11 +68,11 @@ def main() -> None:
     args = ap.parse_args()
     windows, labels = real_windows(args.windows)
     detector = SpoofDetector(settings=Settings(inference_threads=1))
-    feats = np.stack([baseline_features(w) for w in windows])
-    forest = train_baseline(feats, labels)
+    params = detector.params
+    forest = fit_baseline(np.stack([summary_features(w, params) for w in windows]), labels)
 
     det_s = time_per_window(lambda w: detector.window_logits([w]), windows)
-    base_s = time_per_window(lambda w: baseline_logit(forest, baseline_features(w)[None]), windows)
+    base_s = time_per_window(lambda w: forest.logit(summary_features(w, params)[None]), windows)
     report = {
         "windows": len(windows),
         "window_s": detector.params.window_s,

@@ -111,3 +111,28 @@ def test_detect_names_a_missing_model_dir(tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", "--model-dir", str(tmp_path / "nope"), str(path)])
     assert result.exit_code != 0
     assert "spoof model" in result.output and "nope" in result.output
+
+
+def test_eval_cm_compares_several_model_dirs_side_by_side(tmp_path: Path) -> None:
+    import shutil
+
+    from voxguard.models import bundled_model_path
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(bundled_model_path("spoof"), first)
+    shutil.copytree(bundled_model_path("spoof"), second)
+    sidecar = json.loads((second / "spoof_detector.json").read_text())
+    sidecar["calibration"]["offset"] += 1.0  # shifts every log-odds; ranks (EER) unchanged
+    (second / "spoof_detector.json").write_text(json.dumps(sidecar))
+    args = ["eval", "cm", "--manifest", str(_manifest(tmp_path))]
+    dirs = ["--model-dir", str(first), "--model-dir", str(second)]
+    result = runner.invoke(app, [*args, "--json", *dirs, "--plot", str(tmp_path / "det.png")])
+    assert result.exit_code == 0, result.output
+    models = json.loads(result.stdout)["models"]
+    assert [m["model_dir"] for m in models] == [str(first), str(second)]
+    assert models[0]["eer"] == models[1]["eer"]
+    assert models[0]["cllr"] != models[1]["cllr"]
+    assert (tmp_path / "det.png").stat().st_size > 0
+    text = runner.invoke(app, [*args, *dirs])
+    assert text.exit_code == 0, text.output
+    assert "EER %" in text.stdout and str(first.name) in text.stdout

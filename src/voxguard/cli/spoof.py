@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Annotated
@@ -98,33 +99,69 @@ def eval_cm(
     manifest: Annotated[Path, typer.Option("--manifest", help="CSV: path,label[,system].")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a DET curve PNG.")] = None,
-    model_dir: ModelDirOption = None,
+    model_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--model-dir",
+            help="An exported spoof model folder (spoof_detector.onnx + spoof_detector.json); "
+            "repeat it to compare models side by side on the same files. Default: the bundled "
+            "model.",
+        ),
+    ] = None,
 ) -> None:
     """Countermeasure metrics of the spoof detector on a labelled manifest."""
     from voxguard.spoof import SpoofDetector
-    from voxguard.spoof.evaluate import evaluate, plot_det, read_manifest
+    from voxguard.spoof.evaluate import CmReport, evaluate, plot_det, read_manifest
 
     rows = read_manifest(manifest)
-    detector = SpoofDetector(model_dir=model_dir)
+    # Load every model first, so a bad folder fails before any scoring starts.
+    detectors = (
+        [SpoofDetector(model_dir=d) for d in model_dirs] if model_dirs else [SpoofDetector()]
+    )
+    names = [str(d) for d in model_dirs] if model_dirs else ["bundled"]
+    reports: list[CmReport] = []
     with progress_bar() as bar:
-        task = bar.add_task("scoring", total=len(rows))
-        report = evaluate(rows, detector, progress=lambda: bar.advance(task))
+        for name, detector in zip(names, detectors, strict=True):
+            task = bar.add_task(f"scoring ({name})", total=len(rows))
+            reports.append(evaluate(rows, detector, progress=functools.partial(bar.advance, task)))
     if plot is not None:
-        plot_det(report, plot, title=manifest.name)
-    for path, why in report.failures.items():
+        plot_det(reports, plot, title=manifest.name, names=names if len(names) > 1 else None)
+    for path, why in reports[0].failures.items():
         err_console.print(f"not scored: {path}: {why}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(report.to_dict()))
+        if len(reports) == 1:
+            typer.echo(json.dumps(reports[0].to_dict()))
+        else:
+            models = [
+                {"model_dir": name, "version": d.sidecar.version, **r.to_dict()}
+                for name, d, r in zip(names, detectors, reports, strict=True)
+            ]
+            typer.echo(json.dumps({"models": models}))
         return
+    first = reports[0]
     console.print(
-        f"{manifest}: {report.n_bonafide} bona fide, {report.n_spoof} spoof, "
-        f"{len(report.failures)} not scored"
+        f"{manifest}: {first.n_bonafide} bona fide, {first.n_spoof} spoof, "
+        f"{len(first.failures)} not scored"
     )
-    console.print(
-        f"EER {100 * report.eer:.2f}%  minDCF {report.min_dcf:.4f}  "
-        f"AUC {report.auc:.4f}  Cllr {report.cllr:.4f}"
-    )
-    table = Table("system", "EER % (vs all bona fide)", box=None)
-    for system, value in report.per_system.items():
-        table.add_row(system, f"{100 * value:.1f}")
+    if len(reports) == 1:
+        console.print(
+            f"EER {100 * first.eer:.2f}%  minDCF {first.min_dcf:.4f}  "
+            f"AUC {first.auc:.4f}  Cllr {first.cllr:.4f}"
+        )
+        table = Table("system", "EER % (vs all bona fide)", box=None)
+        for system, value in first.per_system.items():
+            table.add_row(system, f"{100 * value:.1f}")
+        console.print(table)
+        return
+    columns = [f"{n}\n{d.sidecar.version}" for n, d in zip(names, detectors, strict=True)]
+    table = Table("", *columns, box=None)
+    table.add_row("EER %", *(f"{100 * r.eer:.2f}" for r in reports))
+    table.add_row("minDCF", *(f"{r.min_dcf:.4f}" for r in reports))
+    table.add_row("ROC AUC", *(f"{r.auc:.4f}" for r in reports))
+    table.add_row("Cllr", *(f"{r.cllr:.4f}" for r in reports))
+    for system in first.per_system:
+        table.add_row(
+            f"EER % {system} (vs all bona fide)",
+            *(f"{100 * r.per_system[system]:.1f}" for r in reports),
+        )
     console.print(table)

@@ -24,7 +24,9 @@ from voxguard.spoof.features import (
     log_spectrogram,
     make_windows,
     power_spectrogram,
+    require_librosa,
     spectral_statistics,
+    summary_features,
 )
 from voxguard.spoof.sidecar import Sidecar, check_model_file, load_sidecar
 
@@ -89,6 +91,8 @@ class SpoofDetector:
         named = sorted(i.name for i in self.sidecar.inputs)
         if graph_inputs != named:
             raise ModelMismatch(f"spoof model has inputs {graph_inputs}; sidecar names {named}")
+        if any(i.kind == "summary_features" for i in self.sidecar.inputs):
+            require_librosa()
         self._vad = vad or SpeechDetector(threads=self.settings.inference_threads)
         self.params = self.sidecar.features
 
@@ -106,6 +110,10 @@ class SpoofDetector:
         if "power_spectrogram" in kinds:
             batches["power_spectrogram"] = np.stack(
                 [power_spectrogram(w, self.params) for w in windows]
+            )
+        if "summary_features" in kinds:
+            batches["summary_features"] = np.stack(
+                [summary_features(w, self.params) for w in windows]
             )
         feeds = {i.name: batches[i.kind].astype(np.float32) for i in self.sidecar.inputs}
         (out,) = self._session.run([self.sidecar.output_name], feeds)

@@ -125,20 +125,24 @@ def evaluate(
     )
 
 
-def plot_det(report: CmReport, out: Path, title: str = "") -> None:
-    """DET curve (miss vs false alarm on normal-deviate axes) as a PNG."""
+def plot_det(
+    reports: list[CmReport], out: Path, title: str = "", names: list[str] | None = None
+) -> None:
+    """DET curves (miss vs false alarm on normal-deviate axes) as a PNG, one per report."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy.stats import norm
 
-    curve = detection_curve(report.scores, report.labels)
     eps = 1e-4
-    miss = norm.ppf(np.clip(curve.miss_rate, eps, 1 - eps))
-    fa = norm.ppf(np.clip(curve.false_alarm_rate, eps, 1 - eps))
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot(fa, miss, label=f"EER {100 * report.eer:.1f}%")
+    for k, report in enumerate(reports):
+        curve = detection_curve(report.scores, report.labels)
+        miss = norm.ppf(np.clip(curve.miss_rate, eps, 1 - eps))
+        fa = norm.ppf(np.clip(curve.false_alarm_rate, eps, 1 - eps))
+        prefix = f"{names[k]}: " if names else ""
+        ax.plot(fa, miss, label=f"{prefix}EER {100 * report.eer:.1f}%")
     ticks = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95]
     ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
@@ -148,7 +152,7 @@ def plot_det(report: CmReport, out: Path, title: str = "") -> None:
     ax.set_ylabel("miss rate: spoof called bona fide (%)")
     ax.set_title(title or "spoof detector DET")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -7,6 +7,7 @@ normalisation, windowing and spectrogram at both times.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -161,4 +162,52 @@ def spectral_statistics(spec: FloatArray) -> FloatArray:
         lag1,
     ]
     out: FloatArray = np.concatenate(parts).astype(np.float32)
+    return out
+
+
+SUMMARY_FEATURE_NAMES = (
+    "chroma_stft",
+    "rms",
+    "spectral_centroid",
+    "spectral_bandwidth",
+    "rolloff",
+    "zero_crossing_rate",
+    *(f"mfcc{i}" for i in range(1, 21)),
+)
+
+
+def require_librosa() -> ModuleType:
+    """librosa, or ModelUnavailable saying how to install it (checked when a model loads)."""
+    try:
+        import librosa
+    except ImportError as exc:
+        from voxguard.errors import ModelUnavailable
+
+        raise ModelUnavailable(
+            "this spoof model (the librosa + RandomForest baseline) needs librosa, which the "
+            "service does not install: pip install 'voxguard[train]'"
+        ) from exc
+    return librosa
+
+
+def summary_features(window: FloatArray, params: FeatureParams) -> FloatArray:
+    """The named baseline's 26 librosa summary features of one level-normalised window.
+
+    Chroma, RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate (each averaged
+    over frames) and the means of 20 MFCCs: the recipe many projects ship. Only the baseline
+    model uses them; librosa comes with the ``train`` extra, not with the service.
+    """
+    librosa = require_librosa()
+    y = normalize_level(window.astype(np.float32), params.target_rms_dbfs)
+    sr = params.sample_rate
+    feats = [
+        np.mean(librosa.feature.chroma_stft(y=y, sr=sr)),
+        np.mean(librosa.feature.rms(y=y)),
+        np.mean(librosa.feature.spectral_centroid(y=y, sr=sr)),
+        np.mean(librosa.feature.spectral_bandwidth(y=y, sr=sr)),
+        np.mean(librosa.feature.spectral_rolloff(y=y, sr=sr)),
+        np.mean(librosa.feature.zero_crossing_rate(y)),
+    ]
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20).mean(axis=1)
+    out: FloatArray = np.asarray([*feats, *mfcc], dtype=np.float32)
     return out

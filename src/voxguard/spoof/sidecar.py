@@ -14,7 +14,12 @@ from voxguard.spoof.features import FeatureParams
 SIDECAR_FORMAT = "voxguard-spoof-detector/2"
 # Format 1 named a single ``input``; format 2 lists ``inputs`` (a model may take several).
 READABLE_FORMATS = ("voxguard-spoof-detector/1", SIDECAR_FORMAT)
-INPUT_KINDS = ("log_spectrogram", "spectral_statistics", "power_spectrogram")
+INPUT_KINDS = (
+    "log_spectrogram",
+    "spectral_statistics",
+    "power_spectrogram",
+    "summary_features",  # the named librosa + RandomForest baseline (needs the train extra)
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from voxguard.training.detector.data import Clip, FeatureCache
-from voxguard.training.detector.protocols import folds_for, run_protocol
+from voxguard.training.detector.protocols import folds_for, run_protocol, training_windows
 
 
 def _cache() -> FeatureCache:
@@ -61,3 +61,22 @@ def test_each_generator_is_scored_against_the_genuine_scores_of_its_own_fold() -
     # Genuine clips keep one score per fold; spoofs appear once.
     assert scores["g0.wav@neural/a"] == 0.0 and scores["g0.wav@vocoder/b"] == 5.0
     assert scores["a0.wav"] == 1.0 and len(scores) == 4 * 2 + 8
+
+
+def test_reference_clips_are_held_out_of_every_fold_and_never_trained() -> None:
+    cache = _cache()
+    cache.clips[0] = Clip(Path("ref.wav"), 0, "human", "librispeech")
+    folds = folds_for(cache, "corpus-logo", reference=("librispeech",))
+    assert [name for name, _ in folds] == ["neural/a", "vocoder/b"]
+    for _, held in folds:
+        assert held[0]
+        assert 0 not in training_windows(cache, held)
+
+
+def test_in_domain_holds_out_the_corpus_test_split_only() -> None:
+    cache = _cache()
+    cache.clips[4] = Clip(Path("a_train.wav"), 1, "neural/a", "corpus:neural", split="train")
+    ((name, held),) = folds_for(cache, "corpus-indomain")
+    assert name == "in-domain"
+    assert not held[4] and held[[0, 5, 8]].all()
+    assert list(training_windows(cache, held)) == [4]

@@ -6,12 +6,15 @@ import pytest
 pytest.importorskip("torch")
 
 from voxguard.spoof import SpoofDetector
-from voxguard.spoof.features import FeatureParams, log_spectrogram, spectral_statistics
-from voxguard.training.detector.export import export
+from voxguard.spoof.features import (
+    FeatureParams,
+    log_spectrogram,
+    spectral_statistics,
+    summary_features,
+)
+from voxguard.training.detector.export import Detector, export
 from voxguard.training.detector.models import (
-    LinearModel,
-    SpecCNN,
-    StatsMLP,
+    fit_baseline,
     fit_cnn,
     fit_mlp,
     fit_stats,
@@ -38,7 +41,7 @@ def _toy_windows(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(specs), np.array(labels)
 
 
-def _export_and_load(model: SpecCNN | StatsMLP | LinearModel, out: Path) -> SpoofDetector:
+def _export_and_load(model: Detector, out: Path) -> SpoofDetector:
     calibration = {"method": "logistic", "scale": 1.0, "offset": 0.0}
     export(model, P, out, calibration, 0.5, {"version": "test"})
     return SpoofDetector(model_dir=out)
@@ -78,3 +81,22 @@ def test_stats_mlp_learns_and_exports(tmp_path: Path) -> None:
     x = np.random.default_rng(3).standard_normal(P.window_samples).astype(np.float32)
     expected = predict_mlp(model, spectral_statistics(log_spectrogram(x, P))[None])
     np.testing.assert_allclose(detector.window_logits([x]), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_baseline_forest_exports_and_matches_scikit_learn(tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx", reason="the baseline's ONNX export needs skl2onnx")
+    rng = np.random.default_rng(4)
+    waves = [rng.standard_normal(P.window_samples).astype(np.float32) for _ in range(12)]
+    waves = [w if i % 2 else np.cumsum(w) / 50 for i, w in enumerate(waves)]  # spoof = white
+    feats = np.stack([summary_features(w, P) for w in waves])
+    model = fit_baseline(feats, np.arange(12) % 2)
+    detector = _export_and_load(model, tmp_path)
+    assert [i.kind for i in detector.sidecar.inputs] == ["summary_features"]
+    probe = [
+        rng.standard_normal(P.window_samples),
+        np.cumsum(rng.standard_normal(P.window_samples)) / 50,
+    ]
+    probe = [w.astype(np.float32) for w in probe]
+    expected = model.logit(np.stack([summary_features(w, P) for w in probe]))
+    np.testing.assert_allclose(detector.window_logits(probe), expected, rtol=1e-4, atol=1e-4)
+    assert expected[0] > 0 > expected[1]  # the white probe looks like the "spoofs"

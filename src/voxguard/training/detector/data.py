@@ -24,6 +24,7 @@ from voxguard.spoof.features import (
     normalize_level,
     power_spectrogram,
     spectral_statistics,
+    summary_features,
 )
 from voxguard.training.detector.augment import random_channel
 
@@ -94,9 +95,14 @@ class FeatureCache:
     window_aug: np.ndarray  # (windows,) 0 clean, 1 augmented
     clips: list[Clip]
     encoded: np.ndarray | None = None  # (windows, 768) speech-encoder activations, on demand
+    summary: np.ndarray | None = None  # (windows, 26) the baseline's features, on demand
 
     def save(self, path: Path) -> None:
-        optional: dict[str, Any] = {} if self.encoded is None else {"encoded": self.encoded}
+        optional: dict[str, Any] = {
+            name: value
+            for name, value in (("encoded", self.encoded), ("summary", self.summary))
+            if value is not None
+        }
         np.savez(
             path,
             specs=self.specs,
@@ -130,9 +136,15 @@ class FeatureCache:
                 strict=True,
             )
         ]
-        encoded = z.get("encoded", None)
         return cls(
-            z["specs"], z["waves"], z["stats"], z["window_clip"], z["window_aug"], clips, encoded
+            z["specs"],
+            z["waves"],
+            z["stats"],
+            z["window_clip"],
+            z["window_aug"],
+            clips,
+            encoded=z.get("encoded", None),
+            summary=z.get("summary", None),
         )
 
 
@@ -197,6 +209,9 @@ def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
         encoded=None
         if any(c.encoded is None for c in caches)
         else np.concatenate([c.encoded for c in caches if c.encoded is not None]),
+        summary=None
+        if any(c.summary is None for c in caches)
+        else np.concatenate([c.summary for c in caches if c.summary is not None]),
     )
 
 
@@ -226,6 +241,19 @@ def with_encoder_features(cache: FeatureCache, params: FeatureParams) -> Feature
     return cache
 
 
+def with_summary_features(cache: FeatureCache, params: FeatureParams) -> FeatureCache:
+    """Fill ``cache.summary``: the baseline's 26 librosa features of every cached window."""
+    if cache.summary is not None and len(cache.summary) == len(cache.waves):
+        return cache
+    rows = []
+    for k, wave in enumerate(cache.waves):
+        if k % 2000 == 0:
+            print(f"summary features: {k}/{len(cache.waves)}", file=sys.stderr, flush=True)
+        rows.append(summary_features(wave.astype(np.float32) / 32768.0, params))
+    cache.summary = np.stack(rows)
+    return cache
+
+
 def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
     """The cache restricted to the clips where ``keep_clip`` is true (indices re-based)."""
     new_index = np.cumsum(keep_clip) - 1
@@ -238,4 +266,5 @@ def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
         window_aug=cache.window_aug[keep_w],
         clips=[c for c, k in zip(cache.clips, keep_clip, strict=True) if k],
         encoded=None if cache.encoded is None else cache.encoded[keep_w],
+        summary=None if cache.summary is None else cache.summary[keep_w],
     )

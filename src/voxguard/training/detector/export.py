@@ -14,7 +14,16 @@ from torch import nn
 from voxguard.spoof.features import FeatureParams
 from voxguard.spoof.sidecar import SIDECAR_FORMAT
 from voxguard.training.detector.encoder import WhisperPrefix
-from voxguard.training.detector.models import FusionModel, LinearModel, SpecCNN, StatsMLP
+from voxguard.training.detector.models import (
+    BASELINE_PROBABILITY_CLIP,
+    BaselineForest,
+    FusionModel,
+    LinearModel,
+    SpecCNN,
+    StatsMLP,
+)
+
+Detector = SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest
 
 MODEL_FILE = "spoof_detector.onnx"
 SIDECAR_FILE = "spoof_detector.json"
@@ -80,8 +89,50 @@ def _inputs(
     return _FusionModule(model, model.encoder).eval(), [stats, power]
 
 
+def _export_forest(model: BaselineForest, onnx_path: Path) -> list[dict[str, Any]]:
+    """The forest via skl2onnx, then the same clipped-probability logit as ``logit``."""
+    import onnx
+    from onnx import TensorProto, helper
+    from skl2onnx import to_onnx
+
+    dims = int(model.forest.n_features_in_)
+    graph_model = to_onnx(
+        model.forest,
+        np.zeros((1, dims), np.float32),
+        options={id(model.forest): {"zipmap": False}},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    graph = graph_model.graph
+    graph.input[0].name = "summary"
+    for node in graph.node:
+        node.input[:] = ["summary" if name == "X" else name for name in node.input]
+    eps = BASELINE_PROBABILITY_CLIP
+    graph.initializer.extend(
+        [
+            helper.make_tensor("spoof_column", TensorProto.INT64, [], [1]),
+            helper.make_tensor("p_min", TensorProto.FLOAT, [], [eps]),
+            helper.make_tensor("p_max", TensorProto.FLOAT, [], [1 - eps]),
+            helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Gather", ["probabilities", "spoof_column"], ["p_raw"], axis=1),
+            helper.make_node("Clip", ["p_raw", "p_min", "p_max"], ["p"]),
+            helper.make_node("Sub", ["one", "p"], ["q"]),
+            helper.make_node("Div", ["p", "q"], ["odds"]),
+            helper.make_node("Log", ["odds"], ["logit"]),
+        ]
+    )
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info("logit", TensorProto.FLOAT, [None]))
+    onnx.checker.check_model(graph_model)
+    onnx_path.write_bytes(graph_model.SerializeToString())
+    return [{"name": "summary", "kind": "summary_features", "shape": [None, dims]}]
+
+
 def export(
-    model: SpecCNN | StatsMLP | LinearModel | FusionModel,
+    model: Detector,
     params: FeatureParams,
     out_dir: Path,
     calibration: dict[str, Any],
@@ -90,22 +141,25 @@ def export(
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
-    module, inputs = _inputs(model, params)
-    names = [i["name"] for i in inputs]
-    dummies = tuple(torch.zeros([1, *i["shape"][1:]]) for i in inputs)
-    torch.onnx.export(
-        module,
-        dummies,
-        str(onnx_path),
-        input_names=names,
-        output_names=["logit"],
-        dynamic_axes={**{n: {0: "batch"} for n in names}, "logit": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-        # Folding would turn the float16 encoder weights into float32 and double the file;
-        # onnxruntime folds the casts once, at session start.
-        do_constant_folding=not isinstance(model, FusionModel),
-    )
+    if isinstance(model, BaselineForest):
+        inputs = _export_forest(model, onnx_path)
+    else:
+        module, inputs = _inputs(model, params)
+        names = [i["name"] for i in inputs]
+        dummies = tuple(torch.zeros([1, *i["shape"][1:]]) for i in inputs)
+        torch.onnx.export(
+            module,
+            dummies,
+            str(onnx_path),
+            input_names=names,
+            output_names=["logit"],
+            dynamic_axes={**{n: {0: "batch"} for n in names}, "logit": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+            # Folding would turn the float16 encoder weights into float32 and double the
+            # file; onnxruntime folds the casts once, at session start.
+            do_constant_folding=not isinstance(model, FusionModel),
+        )
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     sidecar = {
         "format": SIDECAR_FORMAT,

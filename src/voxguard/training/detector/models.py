@@ -6,6 +6,8 @@
 - ``fit_stats``: logistic regression on fixed-length spectral statistics of the same window.
 - ``fit_fusion``: that logistic regression plus a second one on pooled activations of a
   pretrained speech encoder (``encoder.WhisperPrefix``), their logits summed.
+- ``fit_baseline``: the named baseline to beat, a RandomForest on 26 librosa summary features
+  (``voxguard.spoof.features.summary_features``); ``bench/spoof_baseline.py`` runs it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
@@ -194,6 +197,31 @@ def fit_fusion(
     heads = [fit_stats(x, labels, c=c) for x in (stats, encoded)]
     spreads = [float(h.logit(x).std()) + 1e-6 for h, x in zip(heads, (stats, encoded), strict=True)]
     return FusionModel(heads[0], heads[1], 1.0 / spreads[0], 1.0 / spreads[1])
+
+
+# The forest's spoof probability is clipped away from 0 and 1 before it becomes a logit, so a
+# window every tree agrees on still averages with the file's other windows.
+BASELINE_PROBABILITY_CLIP = 1e-3
+
+
+@dataclass
+class BaselineForest:
+    """The named baseline: RandomForest on the 26 summary features, scored as logits."""
+
+    forest: RandomForestClassifier
+
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        eps = BASELINE_PROBABILITY_CLIP
+        p = np.clip(self.forest.predict_proba(features)[:, 1], eps, 1 - eps)
+        return np.asarray(np.log(p / (1 - p)))
+
+
+def fit_baseline(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> BaselineForest:
+    forest = RandomForestClassifier(
+        n_estimators=200, min_samples_leaf=2, class_weight="balanced", n_jobs=1, random_state=seed
+    )
+    forest.fit(features, labels)
+    return BaselineForest(forest)
 
 
 class StatsMLP(nn.Module):

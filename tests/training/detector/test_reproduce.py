@@ -1,0 +1,59 @@
+"""A fold of a protocol becomes a model folder and a manifest that ``eval cm`` scores alike."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("skl2onnx", reason="the baseline's ONNX export needs skl2onnx")
+
+from tests.conftest import shared_data
+from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector.data import (
+    build_cache,
+    demo_clips,
+    librispeech_clips,
+    with_summary_features,
+)
+from voxguard.training.detector.reproduce import reproduce_fold
+
+
+def test_a_fold_model_scored_by_eval_cm_matches_its_cached_score(tmp_path: Path) -> None:
+    demos = demo_clips(shared_data("demos"))
+    picked = []
+    for repo in ("demos:FastDiff", "demos:mindslab-ai"):
+        for label in (0, 1):
+            picked += [c for c in demos if c.group == repo and c.label == label][:2]
+    reference = librispeech_clips(shared_data("librispeech"))[:2]
+    params = FeatureParams()
+    cache = with_summary_features(build_cache(picked + reference, params, 0), params)
+
+    row = reproduce_fold(
+        cache,
+        "demos-loso",
+        "demos:FastDiff",
+        ["stats", "baseline"],
+        tmp_path,
+        exclude=(),
+        reference=("librispeech",),
+    )
+
+    with Path(str(row["manifest"])).open() as fh:
+        manifest = list(csv.DictReader(fh))
+    scored = sorted(Path(r["path"]).name for r in manifest)
+    expected = [c for c in picked if c.group == "demos:FastDiff"] + reference
+    assert scored == sorted(c.path.name for c in expected)
+    assert (row["n_bonafide"], row["n_spoof"]) == (4, 2)
+    for approach in ("stats", "baseline"):
+        result = row[approach]
+        assert isinstance(result, dict)
+        # eval cm re-decodes the files; the cache holds the same windows (int16-rounded).
+        assert result["eval_cm"]["eer"] == pytest.approx(result["cache_eer"], abs=1e-6)
+        sidecar = json.loads(
+            (tmp_path / "demos-fastdiff" / approach / "spoof_detector.json").read_text()
+        )
+        trained_groups = {key.split("/")[0] for key in sidecar["training_data"]["sources"]}
+        assert trained_groups == {"demos:mindslab-ai"}  # neither the fold nor the reference
+        assert sidecar["metrics"]["held_out"] == "demos:FastDiff"
