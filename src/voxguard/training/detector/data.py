@@ -7,6 +7,7 @@ with ``augment_copies``, again through random channel effects (the same for both
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 from dataclasses import dataclass
@@ -268,3 +269,41 @@ def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
         encoded=None if cache.encoded is None else cache.encoded[keep_w],
         summary=None if cache.summary is None else cache.summary[keep_w],
     )
+
+
+def collect(args: argparse.Namespace) -> list[Clip]:
+    clips: list[Clip] = []
+    if args.corpus:
+        clips += corpus_clips(args.corpus)
+    if args.demos:
+        clips += demo_clips(args.demos)
+    if args.librispeech:
+        clips += librispeech_clips(args.librispeech)
+    return clips
+
+
+def add_source_arguments(ap: argparse.ArgumentParser) -> None:
+    """The data sources and the feature cache they are featurised into (once)."""
+    ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
+    ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
+    ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("artifacts/spoof_cache.npz"),
+        help="feature cache: read when it exists, else built from the sources and saved",
+    )
+    ap.add_argument("--augment-copies", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+
+
+def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.cache.is_file():
+        print(f"using cached features {args.cache}", file=sys.stderr)
+        return
+    clips = collect(args)
+    if not clips:
+        ap.error(f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech")
+    cache = build_cache(clips, FeatureParams(), args.augment_copies, args.seed)
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.save(args.cache)

@@ -39,6 +39,8 @@ from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
 from voxguard.training.detector.data import (
     FeatureCache,
+    add_source_arguments,
+    ensure_cache,
     refresh_stats,
     with_encoder_features,
     with_summary_features,
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--cache", type=Path, required=True)
+    add_source_arguments(ap)
     ap.add_argument("--protocol", default="demos-loso", choices=PROTOCOLS)
     ap.add_argument("--approaches", default="fusion,stats,baseline")
     ap.add_argument("--epochs", type=int, default=6)
@@ -267,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    ensure_cache(ap, args)
     cache = ensure_features(args.cache, args.approaches.split(","))
     scorers = make_scorers(cache, args.epochs)
     report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}

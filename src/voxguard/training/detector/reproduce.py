@@ -34,20 +34,14 @@ import torch
 from voxguard.evaluation.metrics import eer
 from voxguard.spoof.detector import SpoofDetector
 from voxguard.spoof.evaluate import evaluate, read_manifest
-from voxguard.training.detector.data import Clip, FeatureCache
+from voxguard.training.detector.data import Clip, FeatureCache, add_source_arguments, ensure_cache
 from voxguard.training.detector.protocols import (
     PROTOCOLS,
     ensure_features,
     folds_for,
     split_prefixes,
 )
-from voxguard.training.detector.train import (
-    add_source_arguments,
-    clip_scores,
-    ensure_cache,
-    export_fold,
-    slug,
-)
+from voxguard.training.detector.train import clip_scores, export_fold, slug
 
 
 def write_manifest(clips: list[Clip], path: Path) -> None:

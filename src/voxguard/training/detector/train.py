@@ -35,14 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from voxguard import __version__
 from voxguard.evaluation.metrics import cllr, eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
-from voxguard.training.detector.data import (
-    Clip,
-    FeatureCache,
-    build_cache,
-    corpus_clips,
-    demo_clips,
-    librispeech_clips,
-)
+from voxguard.training.detector.data import Clip, FeatureCache, add_source_arguments, ensure_cache
 from voxguard.training.detector.encoder import load_whisper_prefix
 from voxguard.training.detector.export import Detector, export
 from voxguard.training.detector.models import (
@@ -81,44 +74,6 @@ def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> tuple[float, floa
     lr = LogisticRegression(C=1e4, class_weight="balanced")
     lr.fit(scores.reshape(-1, 1), labels)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
-
-
-def collect(args: argparse.Namespace) -> list[Clip]:
-    clips: list[Clip] = []
-    if args.corpus:
-        clips += corpus_clips(args.corpus)
-    if args.demos:
-        clips += demo_clips(args.demos)
-    if args.librispeech:
-        clips += librispeech_clips(args.librispeech)
-    return clips
-
-
-def add_source_arguments(ap: argparse.ArgumentParser) -> None:
-    """The data sources and the feature cache they are featurised into (once)."""
-    ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
-    ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
-    ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
-    ap.add_argument(
-        "--cache",
-        type=Path,
-        default=Path("artifacts/spoof_cache.npz"),
-        help="feature cache: read when it exists, else built from the sources and saved",
-    )
-    ap.add_argument("--augment-copies", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-
-
-def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.cache.is_file():
-        print(f"using cached features {args.cache}", file=sys.stderr)
-        return
-    clips = collect(args)
-    if not clips:
-        ap.error(f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech")
-    cache = build_cache(clips, FeatureParams(), args.augment_copies, args.seed)
-    args.cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.save(args.cache)
 
 
 def summarize(clips: list[Clip]) -> dict[str, Any]:
