@@ -47,3 +47,15 @@ def test_normalize_level_hits_target_and_keeps_silence() -> None:
     y = normalize_level(_noise(1.0), -26.0)
     assert abs(20 * np.log10(np.sqrt(np.mean(y**2))) + 26.0) < 0.01
     assert not normalize_level(np.zeros(100, np.float32), -26.0).any()
+
+
+def test_too_little_vad_speech_falls_back_to_the_non_silent_samples() -> None:
+    from voxguard.spoof.features import speech_or_fallback
+
+    p = FeatureParams()
+    clip = np.r_[np.zeros(8000), np.full(12000, 0.1), np.zeros(8000)].astype(np.float32)
+    enough = clip[8000:20000]  # 0.75 s of "speech": kept as the VAD found it
+    speech, used_vad = speech_or_fallback(clip, enough, p)
+    assert used_vad and speech is enough
+    speech, used_vad = speech_or_fallback(clip, enough[:4000], p)  # 0.25 s: too little
+    assert not used_vad and speech.size == 12000

@@ -26,6 +26,7 @@ from voxguard.spoof.features import (
     power_spectrogram,
     require_librosa,
     spectral_statistics,
+    speech_or_fallback,
     summary_features,
 )
 from voxguard.spoof.sidecar import Sidecar, check_model_file, load_sidecar
@@ -125,14 +126,9 @@ class SpoofDetector:
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
         samples = clip.samples
-        speech = speech_only(samples, self._vad.segments(samples, VadParams()))
-        used_vad = True
-        min_samples = int(self.params.min_speech_s * self.params.sample_rate)
-        if speech.size < min_samples:
-            # Whispered or very clean synthetic speech can defeat the VAD: fall back to the
-            # clip without its digitally silent stretches rather than refuse it.
-            used_vad = False
-            speech = samples[np.abs(samples) > 1e-4]
+        speech, used_vad = speech_or_fallback(
+            samples, speech_only(samples, self._vad.segments(samples, VadParams())), self.params
+        )
         windows = make_windows(speech.astype(np.float32), self.params)
         if not windows:
             found_s = speech.size / self.params.sample_rate

@@ -58,6 +58,20 @@ def normalize_level(samples: FloatArray, target_dbfs: float) -> FloatArray:
     return out
 
 
+def speech_or_fallback(
+    samples: FloatArray, speech: FloatArray, params: FeatureParams
+) -> tuple[FloatArray, bool]:
+    """The VAD's speech, or the clip without its digitally silent samples when the VAD kept
+    less than ``min_speech_s``; the flag says whether the VAD's speech was used.
+
+    Whispered or very clean synthetic speech can defeat the VAD: such a clip is scored on
+    what it holds rather than refused (training sees the same fallback).
+    """
+    if speech.size >= int(params.min_speech_s * params.sample_rate):
+        return speech, True
+    return samples[np.abs(samples) > 1e-4], False
+
+
 def make_windows(speech: FloatArray, params: FeatureParams) -> list[tuple[float, FloatArray]]:
     """Fixed windows over speech-only audio as (start second, samples).
 

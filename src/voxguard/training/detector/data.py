@@ -25,6 +25,7 @@ from voxguard.spoof.features import (
     normalize_level,
     power_spectrogram,
     spectral_statistics,
+    speech_or_fallback,
     summary_features,
 )
 from voxguard.training.detector.augment import random_channel
@@ -168,7 +169,9 @@ def build_cache(
         except Exception as exc:  # a broken file must not stop a long run
             print(f"skip {clip.path}: {exc}", file=sys.stderr)
             continue
-        speech = speech_only(samples, vad.segments(samples, VadParams()))
+        speech, _ = speech_or_fallback(
+            samples, speech_only(samples, vad.segments(samples, VadParams())), params
+        )
         variants = [(int(clip.augmented), speech)]
         for _ in range(0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies):
             variants.append((1, random_channel(speech, rng)[0]))
