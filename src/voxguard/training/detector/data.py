@@ -94,7 +94,7 @@ class FeatureCache:
     waves: np.ndarray  # (windows, samples) int16, level-normalised window audio
     stats: np.ndarray  # (windows, dims) float32
     window_clip: np.ndarray  # (windows,) index into clips
-    window_aug: np.ndarray  # (windows,) 0 clean, 1 augmented
+    window_aug: np.ndarray  # (windows,) 0 clean, 1 augmented, 2 short excerpt (repeated)
     clips: list[Clip]
     encoded: np.ndarray | None = None  # (windows, 768) speech-encoder activations, on demand
     summary: np.ndarray | None = None  # (windows, 26) the baseline's features, on demand
@@ -156,9 +156,18 @@ def build_cache(
     augment_copies: int = 1,
     seed: int = 0,
     max_windows_per_clip: int = 6,
+    short_excerpts: int = 0,
 ) -> FeatureCache:
-    """Decode, VAD, window and featurise every clip (clean plus augmented copies)."""
+    """Decode, VAD, window and featurise every clip (clean plus augmented copies).
+
+    ``short_excerpts``: per clip variant with at least one full window of speech, that many
+    extra windows made the way a short clip reaches the model, from a random 1-3 s excerpt
+    repeated to the window length (``window_aug`` 2, training only). Short genuine clips
+    otherwise look synthetic to the model: the repetition seams are a cue it never saw on
+    genuine speech of both classes alike.
+    """
     rng = np.random.default_rng(seed)
+    excerpt_rng = np.random.default_rng(seed + 1)  # leaves the augmented copies unchanged
     vad = SpeechDetector(threads=1)
     specs, waves, stats, owner, aug = [], [], [], [], []
     for i, clip in enumerate(clips):
@@ -180,7 +189,12 @@ def build_cache(
             if len(windows) > max_windows_per_clip:
                 keep = rng.choice(len(windows), size=max_windows_per_clip, replace=False)
                 windows = [windows[k] for k in sorted(keep)]
-            for _, w in windows:
+            tags = [tag] * len(windows)
+            if audio.size >= params.window_samples:
+                for _ in range(short_excerpts):
+                    windows.append((0.0, _short_excerpt(audio, params, excerpt_rng)))
+                    tags.append(2)
+            for (_, w), tag in zip(windows, tags, strict=True):
                 spec = log_spectrogram(w, params)
                 specs.append(spec.astype(np.float16))
                 level = normalize_level(w, params.target_rms_dbfs)
@@ -196,6 +210,16 @@ def build_cache(
         window_aug=np.array(aug),
         clips=clips,
     )
+
+
+def _short_excerpt(
+    audio: np.ndarray, params: FeatureParams, rng: np.random.Generator
+) -> np.ndarray:
+    """A random 1-3 s stretch of ``audio``, repeated to one window as ``make_windows`` does."""
+    length = int(rng.uniform(1.0, 3.0) * params.sample_rate)
+    start = int(rng.integers(0, audio.size - length + 1))
+    ((_, window),) = make_windows(audio[start : start + length].astype(np.float32), params)
+    return window
 
 
 def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
@@ -297,6 +321,12 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
         help="feature cache: read when it exists, else built from the sources and saved",
     )
     ap.add_argument("--augment-copies", type=int, default=1)
+    ap.add_argument(
+        "--short-excerpts",
+        type=int,
+        default=0,
+        help="extra training windows per clip from a repeated 1-3 s excerpt (both classes)",
+    )
     ap.add_argument("--seed", type=int, default=0)
 
 
@@ -307,6 +337,8 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     clips = collect(args)
     if not clips:
         ap.error(f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech")
-    cache = build_cache(clips, FeatureParams(), args.augment_copies, args.seed)
+    cache = build_cache(
+        clips, FeatureParams(), args.augment_copies, args.seed, short_excerpts=args.short_excerpts
+    )
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache.save(args.cache)
