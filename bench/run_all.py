@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("speaker_speed.py", ["--repeats", "30"], ["--repeats", "10"]),
     ("spoof_speed.py", ["--windows", "40"], ["--windows", "10"]),
     ("spoof_false_alarms.py", [], ["--fsdd-step", "50"]),
+    ("spoof_short_clips.py", [], ["--step", "20"]),
     ("speaker_accuracy.py", [], ["--limit", "60"]),
 ]
 
