@@ -192,7 +192,7 @@ def build_cache(
             tags = [tag] * len(windows)
             if audio.size >= params.window_samples:
                 for _ in range(short_excerpts):
-                    windows.append((0.0, _short_excerpt(audio, params, excerpt_rng)))
+                    windows.append((0.0, short_excerpt(audio, params, excerpt_rng)))
                     tags.append(2)
             for (_, w), tag in zip(windows, tags, strict=True):
                 spec = log_spectrogram(w, params)
@@ -212,7 +212,7 @@ def build_cache(
     )
 
 
-def _short_excerpt(
+def short_excerpt(
     audio: np.ndarray, params: FeatureParams, rng: np.random.Generator
 ) -> np.ndarray:
     """A random 1-3 s stretch of ``audio``, repeated to one window as ``make_windows`` does."""

@@ -1,0 +1,27 @@
+"""The feature cache's extra training windows."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector.data import short_excerpt
+
+P = FeatureParams()
+
+
+def test_ashort_excerpt_is_a_1_to_3_s_stretch_repeated_to_one_window() -> None:
+    audio = np.arange(10 * P.sample_rate, dtype=np.float32)  # every sample unique
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        window = short_excerpt(audio, P, rng)
+        assert window.shape == (P.window_samples,)
+        start = int(window[0])
+        # The excerpt runs on from its start until the first jump back (the repeat).
+        length = int(np.argmax(np.diff(window) < 0)) + 1
+        assert 1.0 * P.sample_rate <= length <= 3.0 * P.sample_rate
+        np.testing.assert_array_equal(window[:length], audio[start : start + length])
+        np.testing.assert_array_equal(
+            window[length : 2 * length], window[: min(length, P.window_samples - length)]
+        )
