@@ -212,11 +212,15 @@ def build_cache(
     )
 
 
+# Excerpt lengths in seconds: from the shortest speech the detector accepts to most of a window.
+EXCERPT_S = (1.0, 3.0)
+
+
 def short_excerpt(
     audio: np.ndarray, params: FeatureParams, rng: np.random.Generator
 ) -> np.ndarray:
     """A random 1-3 s stretch of ``audio``, repeated to one window as ``make_windows`` does."""
-    length = int(rng.uniform(1.0, 3.0) * params.sample_rate)
+    length = int(rng.uniform(EXCERPT_S[0], EXCERPT_S[1]) * params.sample_rate)
     start = int(rng.integers(0, audio.size - length + 1))
     ((_, window),) = make_windows(audio[start : start + length].astype(np.float32), params)
     return window
