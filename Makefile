@@ -57,8 +57,9 @@ spoof-model: install
 		--cache artifacts/cache_demos.npz --out src/voxguard/models/spoof
 
 # Every fold of the leave-sources-out protocols as exported models (the detector's approach
-# and the named baseline) plus a manifest, each scored by `voxguard eval cm`
-# (docs/models/spoof-detector.md). The corpus protocols run when $(CORPUS) has been built.
+# and the named baseline) plus a manifest, each scored by `voxguard eval cm`; about 20 min for
+# demos-loso on 2 cores (docs/models/spoof-detector.md). The corpus protocols run when
+# $(CORPUS) has been built.
 LIBRISPEECH ?= $(CURDIR)/../shared/data/librispeech
 REPRODUCE ?= artifacts/reproduce
 spoof-reproduce: install
@@ -66,7 +67,7 @@ spoof-reproduce: install
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --demos $(DEMOS) \
 		--librispeech $(LIBRISPEECH) --cache artifacts/cache_demos_libri.npz \
 		--protocol demos-loso --reference librispeech --out $(REPRODUCE)/demos-loso
-	if [ -f $(CORPUS)/manifest.csv ]; then for protocol in corpus-indomain corpus-logo; do \
+	if [ -f $(CORPUS)/manifest.csv ]; then for protocol in corpus-indomain corpus-logo corpus-lofo; do \
 		OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --corpus $(CORPUS) \
 		--demos $(DEMOS) --cache artifacts/cache_corpus_demos.npz --protocol $$protocol \
 		--out $(REPRODUCE)/$$protocol || exit 1; done; \
