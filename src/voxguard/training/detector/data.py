@@ -216,9 +216,7 @@ def build_cache(
 EXCERPT_S = (1.0, 3.0)
 
 
-def short_excerpt(
-    audio: np.ndarray, params: FeatureParams, rng: np.random.Generator
-) -> np.ndarray:
+def short_excerpt(audio: np.ndarray, params: FeatureParams, rng: np.random.Generator) -> np.ndarray:
     """A random 1-3 s stretch of ``audio``, repeated to one window as ``make_windows`` does."""
     length = int(rng.uniform(EXCERPT_S[0], EXCERPT_S[1]) * params.sample_rate)
     start = int(rng.integers(0, audio.size - length + 1))
