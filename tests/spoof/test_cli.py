@@ -136,3 +136,10 @@ def test_eval_cm_compares_several_model_dirs_side_by_side(tmp_path: Path) -> Non
     text = runner.invoke(app, [*args, *dirs])
     assert text.exit_code == 0, text.output
     assert "EER %" in text.stdout and str(first.name) in text.stdout
+
+
+def test_plot_legends_name_model_folders_by_their_shortest_distinct_suffix() -> None:
+    from voxguard.cli.spoof import short_names
+
+    assert short_names(["runs/fold-a/fusion", "runs/fold-a/baseline"]) == ["fusion", "baseline"]
+    assert short_names(["a/fusion", "b/fusion"]) == ["a/fusion", "b/fusion"]

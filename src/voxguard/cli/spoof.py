@@ -28,6 +28,16 @@ ModelDirOption = Annotated[
 ]
 
 
+def short_names(paths: list[str]) -> list[str]:
+    """The shortest trailing path parts that still tell the model folders apart."""
+    parts = [Path(p).parts for p in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return paths
+
+
 def register(app: typer.Typer) -> None:
     app.command()(detect)
 
@@ -125,7 +135,12 @@ def eval_cm(
             task = bar.add_task(f"scoring ({name})", total=len(rows))
             reports.append(evaluate(rows, detector, progress=functools.partial(bar.advance, task)))
     if plot is not None:
-        plot_det(reports, plot, title=manifest.name, names=names if len(names) > 1 else None)
+        plot_det(
+            reports,
+            plot,
+            title=f"{manifest.parent.name}/{manifest.name}",
+            names=short_names(names) if len(names) > 1 else None,
+        )
     for path, why in reports[0].failures.items():
         err_console.print(f"not scored: {path}: {why}", highlight=False)
     if as_json:
