@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus spoof-model spoof-reproduce
+.PHONY: install run test lint format bench clean corpus spoof-model spoof-reproduce spoof-all
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,3 +72,7 @@ spoof-reproduce: install
 		--demos $(DEMOS) --cache artifacts/cache_corpus_demos.npz --protocol $$protocol \
 		--out $(REPRODUCE)/$$protocol || exit 1; done; \
 	else echo "no corpus at $(CORPUS): run make corpus CORPUS=... for the corpus protocols"; fi
+
+# The whole spoof pipeline in one command: regenerate the corpus, retrain and export the
+# bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
+spoof-all: corpus spoof-model spoof-reproduce
