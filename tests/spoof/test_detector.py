@@ -116,3 +116,16 @@ def test_corrupt_sidecar_is_refused(tmp_path: Path) -> None:
     (model_dir / "spoof_detector.json").write_text("{not json")
     with pytest.raises(ModelMismatch):
         SpoofDetector(model_dir=model_dir)
+
+
+def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
+    from voxguard.config import Settings
+
+    path = shared_data("librispeech", "103-1240-0000.flac")
+    default = SpoofDetector()
+    assert default.threshold == default.sidecar.threshold  # unset: the model's own
+    strict = SpoofDetector(settings=Settings(spoof_threshold=0.999))
+    lenient = SpoofDetector(settings=Settings(spoof_threshold=0.001))
+    assert strict.detect(path).verdict == "bonafide"
+    result = lenient.detect(path)
+    assert result.verdict == "spoof" and result.threshold == 0.001
