@@ -12,8 +12,9 @@ from voxguard.spoof.features import (
     spectral_statistics,
     summary_features,
 )
-from voxguard.training.detector.export import Detector, export
+from voxguard.training.detector.export import export
 from voxguard.training.detector.models import (
+    Detector,
     fit_baseline,
     fit_cnn,
     fit_mlp,

@@ -17,13 +17,12 @@ from voxguard.training.detector.encoder import WhisperPrefix
 from voxguard.training.detector.models import (
     BASELINE_PROBABILITY_CLIP,
     BaselineForest,
+    Detector,
     FusionModel,
     LinearModel,
     SpecCNN,
     StatsMLP,
 )
-
-Detector = SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest
 
 MODEL_FILE = "spoof_detector.onnx"
 SIDECAR_FILE = "spoof_detector.json"

@@ -286,3 +286,7 @@ def fit_mlp(
 def predict_mlp(model: StatsMLP, stats: np.ndarray) -> np.ndarray:
     model.eval()
     return np.asarray(model(torch.as_tensor(stats, dtype=torch.float32)).numpy())
+
+
+# Every back end the exporter and the protocols accept.
+Detector = SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest

@@ -37,6 +37,7 @@ import torch
 
 from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector.approaches import APPROACHES, fit_approach, window_logits
 from voxguard.training.detector.data import (
     FeatureCache,
     add_source_arguments,
@@ -44,15 +45,6 @@ from voxguard.training.detector.data import (
     refresh_stats,
     with_encoder_features,
     with_summary_features,
-)
-from voxguard.training.detector.models import (
-    fit_baseline,
-    fit_cnn,
-    fit_fusion,
-    fit_mlp,
-    fit_stats,
-    predict_cnn,
-    predict_mlp,
 )
 
 # Whole source repositories per fold, for the approaches too slow for 11 folds on a CPU.
@@ -116,30 +108,13 @@ def _folds(cache: FeatureCache, protocol: str, groups: np.ndarray) -> list[tuple
 
 
 def make_scorers(cache: FeatureCache, epochs: int) -> dict[str, Scorer]:
-    y = np.array([cache.clips[i].label for i in cache.window_clip])
+    def scorer(approach: str) -> Scorer:
+        def score(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+            return window_logits(fit_approach(approach, cache, tr, epochs), cache, te)
 
-    def cnn(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        model, _ = fit_cnn(cache.specs[tr], y[tr], epochs=epochs)
-        return predict_cnn(model, cache.specs[te])
+        return score
 
-    def stats(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        return fit_stats(cache.stats[tr], y[tr]).logit(cache.stats[te])
-
-    def mlp(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        return predict_mlp(fit_mlp(cache.stats[tr], y[tr])[0], cache.stats[te])
-
-    def fusion(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        if cache.encoded is None:
-            raise ValueError("the fusion approach needs encoder features: with_encoder_features")
-        model = fit_fusion(cache.stats[tr], cache.encoded[tr], y[tr])
-        return model.logit(cache.stats[te], cache.encoded[te])
-
-    def baseline(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        if cache.summary is None:
-            raise ValueError("the baseline needs its summary features: with_summary_features")
-        return fit_baseline(cache.summary[tr], y[tr]).logit(cache.summary[te])
-
-    return {"cnn": cnn, "stats": stats, "mlp": mlp, "fusion": fusion, "baseline": baseline}
+    return {approach: scorer(approach) for approach in APPROACHES}
 
 
 def training_windows(

