@@ -65,6 +65,7 @@ def reproduce_fold(
     exclude: tuple[str, ...],
     reference: tuple[str, ...],
 ) -> dict[str, object]:
+    """Export each approach's model of one fold, write the fold's manifest, score both ways."""
     fold_dir = out / slug(fold)
     manifest = fold_dir / "manifest.csv"
     row: dict[str, object] = {"fold": fold, "manifest": str(manifest)}
@@ -73,18 +74,18 @@ def reproduce_fold(
         export = export_fold(cache, approach, protocol, fold, model_dir, exclude, reference)
         write_manifest([cache.clips[i] for i in export.held_clips], manifest)
         ids, scores = clip_scores(cache, export.model, export.held_windows)
-        labels = np.array([cache.clips[i].label for i in ids])
+        cache_eer = 100.0 * eer(scores, np.array([cache.clips[i].label for i in ids]))
         report = evaluate(read_manifest(manifest), SpoofDetector(model_dir=model_dir))
         row[approach] = {
             "eval_cm": report.to_dict(),
-            "cache_eer": 100.0 * eer(scores, labels),
+            "cache_eer": cache_eer,
             "command": f"voxguard eval cm --manifest {shlex.quote(str(manifest))} "
             f"--model-dir {shlex.quote(str(model_dir))} --json",
         }
         row["n_bonafide"], row["n_spoof"] = report.n_bonafide, report.n_spoof
         print(
             f"{fold} / {approach}: eval cm EER {100 * report.eer:.1f}% "
-            f"(cached windows {100 * eer(scores, labels):.1f}%)",
+            f"(cached windows {cache_eer:.1f}%)",
             file=sys.stderr,
             flush=True,
         )
