@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'voxguard.db'}"
 
+    def spoof_threshold_for(self, model_threshold: float) -> float:
+        """VOXGUARD_SPOOF_THRESHOLD when it is set, else the spoof model's own calibrated
+        threshold: detector verdicts and the risk rule resolve it the same way."""
+        return (
+            self.spoof_threshold if "spoof_threshold" in self.model_fields_set else model_threshold
+        )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if not self.is_development:

@@ -74,9 +74,11 @@ class RiskPolicy:
         """Policy from Settings. The spoof threshold is the detector's own calibrated default
         (``detector_threshold``, from its sidecar) unless VOXGUARD_SPOOF_THRESHOLD is set, so
         the risk rule and ``/v1/detect`` verdicts cannot drift apart."""
-        spoof_threshold = settings.spoof_threshold
-        if detector_threshold is not None and "spoof_threshold" not in settings.model_fields_set:
-            spoof_threshold = detector_threshold
+        spoof_threshold = (
+            settings.spoof_threshold
+            if detector_threshold is None
+            else settings.spoof_threshold_for(detector_threshold)
+        )
         return cls(
             weight_voice=settings.risk_weight_voice,
             weight_behavior=settings.risk_weight_behavior,

@@ -96,13 +96,7 @@ class SpoofDetector:
             require_librosa()
         self._vad = vad or SpeechDetector(threads=self.settings.inference_threads)
         self.params = self.sidecar.features
-        # VOXGUARD_SPOOF_THRESHOLD, when set, moves the operating point of every verdict (the
-        # risk engine follows the same rule); unset, the model's own threshold applies.
-        self.threshold = (
-            self.settings.spoof_threshold
-            if "spoof_threshold" in self.settings.model_fields_set
-            else self.sidecar.threshold
-        )
+        self.threshold = self.settings.spoof_threshold_for(self.sidecar.threshold)
 
     def window_logits(self, windows: list[FloatArray]) -> FloatArray:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
