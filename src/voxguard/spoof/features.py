@@ -179,17 +179,6 @@ def spectral_statistics(spec: FloatArray) -> FloatArray:
     return out
 
 
-SUMMARY_FEATURE_NAMES = (
-    "chroma_stft",
-    "rms",
-    "spectral_centroid",
-    "spectral_bandwidth",
-    "rolloff",
-    "zero_crossing_rate",
-    *(f"mfcc{i}" for i in range(1, 21)),
-)
-
-
 def require_librosa() -> ModuleType:
     """librosa, or ModelUnavailable saying how to install it (checked when a model loads)."""
     try:
