@@ -135,6 +135,12 @@ def scored_windows(cache: FeatureCache, held: np.ndarray) -> np.ndarray:
     return np.nonzero(held[cache.window_clip] & (cache.window_aug == 0))[0]
 
 
+def clip_means(owners: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(clip indices, mean window logit per clip): the detector's documented aggregation."""
+    clip_ids = np.unique(owners)
+    return clip_ids, np.array([float(np.mean(logits[owners == c])) for c in clip_ids])
+
+
 def run_protocol(
     cache: FeatureCache,
     protocol: str,
@@ -157,9 +163,8 @@ def run_protocol(
         if te.size == 0:
             continue
         t0 = time.time()
-        logits = scorer(tr, te)
-        for clip in np.unique(cache.window_clip[te]):
-            rows.append((int(clip), name, float(np.mean(logits[cache.window_clip[te] == clip]))))
+        clip_ids, means = clip_means(cache.window_clip[te], scorer(tr, te))
+        rows += [(int(c), name, float(m)) for c, m in zip(clip_ids, means, strict=True)]
         print(f"  fold {name}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
     return score_rows(cache, rows)
 

@@ -47,6 +47,7 @@ from voxguard.training.detector.export import export
 from voxguard.training.detector.models import Detector, FusionModel
 from voxguard.training.detector.protocols import (
     PROTOCOLS,
+    clip_means,
     ensure_features,
     folds_for,
     make_scorers,
@@ -169,10 +170,7 @@ def clip_scores(
     cache: FeatureCache, model: Detector, windows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(clip indices, mean window logit per clip) of a fitted model over the given windows."""
-    logits = window_logits(model, cache, windows)
-    owners = cache.window_clip[windows]
-    clip_ids = np.unique(owners)
-    return clip_ids, np.array([float(np.mean(logits[owners == c])) for c in clip_ids])
+    return clip_means(cache.window_clip[windows], window_logits(model, cache, windows))
 
 
 def slug(text: str) -> str:
