@@ -69,13 +69,21 @@ def reproduce_fold(
     fold_dir = out / slug(fold)
     manifest = fold_dir / "manifest.csv"
     row: dict[str, object] = {"fold": fold, "manifest": str(manifest)}
-    for approach in approaches:
+    exports = {
+        approach: export_fold(
+            cache, approach, protocol, fold, fold_dir / approach, exclude, reference
+        )
+        for approach in approaches
+    }
+    # Every approach holds out the same clips: one manifest serves them all.
+    held_clips = next(iter(exports.values())).held_clips
+    write_manifest([cache.clips[i] for i in held_clips], manifest)
+    manifest_rows = read_manifest(manifest)
+    for approach, export in exports.items():
         model_dir = fold_dir / approach
-        export = export_fold(cache, approach, protocol, fold, model_dir, exclude, reference)
-        write_manifest([cache.clips[i] for i in export.held_clips], manifest)
         ids, scores = clip_scores(cache, export.model, export.held_windows)
         cache_eer = 100.0 * eer(scores, np.array([cache.clips[i].label for i in ids]))
-        report = evaluate(read_manifest(manifest), SpoofDetector(model_dir=model_dir))
+        report = evaluate(manifest_rows, SpoofDetector(model_dir=model_dir))
         row[approach] = {
             "eval_cm": report.to_dict(),
             "cache_eer": cache_eer,
