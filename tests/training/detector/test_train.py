@@ -12,6 +12,7 @@ from voxguard.spoof.features import (
     spectral_statistics,
     summary_features,
 )
+from voxguard.training.detector.data import Clip, FeatureCache
 from voxguard.training.detector.export import export
 from voxguard.training.detector.models import (
     Detector,
@@ -22,6 +23,7 @@ from voxguard.training.detector.models import (
     predict_cnn,
     predict_mlp,
 )
+from voxguard.training.detector.train import cross_fitted_calibration, fit_calibration
 
 P = FeatureParams()
 
@@ -101,3 +103,49 @@ def test_baseline_forest_exports_and_matches_scikit_learn(tmp_path: Path) -> Non
     expected = model.logit(np.stack([summary_features(w, P) for w in probe]))
     np.testing.assert_allclose(detector.window_logits(probe), expected, rtol=1e-4, atol=1e-4)
     assert expected[0] > 0 > expected[1]  # the white probe looks like the "spoofs"
+
+
+def _grouped_cache(signal: float, groups: int = 4, per_class: int = 20) -> FeatureCache:
+    """One window per clip; 200 noise statistics, the first shifted by ``signal`` for spoofs."""
+    rng = np.random.default_rng(0)
+    clips = [
+        Clip(Path(f"{g}-{label}-{i}.wav"), label, "human" if not label else "tts", f"demos:r{g}")
+        for g in range(groups)
+        for label in (0, 1)
+        for i in range(per_class)
+    ]
+    stats = rng.standard_normal((len(clips), 200)).astype(np.float32)
+    stats[:, 0] += signal * np.array([c.label for c in clips], np.float32)
+    n = len(clips)
+    return FeatureCache(
+        specs=np.zeros((n, 1, 1), np.float16),
+        waves=np.zeros((n, 1), np.int16),
+        stats=stats,
+        window_clip=np.arange(n),
+        window_aug=np.zeros(n, int),
+        clips=clips,
+    )
+
+
+def test_calibration_on_noise_is_uninformative_out_of_fold_but_not_in_sample() -> None:
+    cache = _grouped_cache(signal=0.0)
+    windows = np.arange(len(cache.clips))
+    scale, _, fitted_on = cross_fitted_calibration(cache, "stats", windows)
+    assert "out-of-fold" in fitted_on and "4 folds" in fitted_on
+    model = fit_stats(cache.stats, np.array([c.label for c in cache.clips]))
+    in_sample_scale, _ = fit_calibration(
+        model.logit(cache.stats), np.array([c.label for c in cache.clips])
+    )
+    # In sample, 160 clips x 200 noise dimensions look separable; out of fold they are not.
+    assert in_sample_scale > 1.0
+    assert abs(scale) < 0.3 * in_sample_scale
+
+
+def test_calibration_keeps_real_signal_and_falls_back_with_one_group() -> None:
+    informative = _grouped_cache(signal=3.0)
+    windows = np.arange(len(informative.clips))
+    scale, _, _ = cross_fitted_calibration(informative, "stats", windows)
+    assert scale > 0.5
+    single = _grouped_cache(signal=3.0, groups=1)
+    _, _, fitted_on = cross_fitted_calibration(single, "stats", np.arange(len(single.clips)))
+    assert "in sample" in fitted_on

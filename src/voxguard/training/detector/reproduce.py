@@ -103,23 +103,22 @@ def reproduce_fold(
 def markdown(rows: list[dict[str, object]], approaches: list[str]) -> str:
     head = ["held-out fold", "genuine", "spoof"]
     for a in approaches:
-        head += [f"{a} EER % (eval cm)", f"{a} (cached)"]
+        head += [f"{a} EER % (eval cm)", f"{a} (cached)", f"{a} Cllr"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         cells = [str(r["fold"]), str(r["n_bonafide"]), str(r["n_spoof"])]
         for a in approaches:
             res = r[a]
             assert isinstance(res, dict)
-            cells += [f"{res['eval_cm']['eer']:.1f}", f"{res['cache_eer']:.1f}"]
+            cm = res["eval_cm"]
+            cells += [f"{cm['eer']:.1f}", f"{res['cache_eer']:.1f}", f"{cm['cllr']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     means = ["mean over folds", "", ""]
     for a in approaches:
-        for key in ("eval_cm", "cache"):
-            values = [
-                r[a]["eval_cm"]["eer"] if key == "eval_cm" else r[a]["cache_eer"]  # type: ignore[index]
-                for r in rows
-            ]
-            means.append(f"{np.mean(values):.1f}")
+        results = [r[a] for r in rows]
+        means.append(f"{np.mean([res['eval_cm']['eer'] for res in results]):.1f}")  # type: ignore[index]
+        means.append(f"{np.mean([res['cache_eer'] for res in results]):.1f}")  # type: ignore[index]
+        means.append(f"{np.mean([res['eval_cm']['cllr'] for res in results]):.2f}")  # type: ignore[index]
     lines.append("| " + " | ".join(means) + " |")
     return "\n".join(lines) + "\n"
 

@@ -92,6 +92,62 @@ def fit_model(
     return model, ARCHITECTURES[approach]
 
 
+CALIBRATION_FOLDS = 5
+
+
+def cross_fitted_calibration(
+    cache: FeatureCache,
+    approach: str,
+    windows: np.ndarray,
+    epochs: int = 6,
+    seed: int = 0,
+    max_folds: int = CALIBRATION_FOLDS,
+) -> tuple[float, float, str]:
+    """Calibration (scale, offset, what it was fitted on) from out-of-fold clip scores.
+
+    The training clips are split by source group (demo repository, corpus family), up to
+    ``max_folds`` folds; each fold's clips are scored by a model trained on the others and
+    the logistic calibration is fitted on the pooled scores. This is how the bundled model is
+    calibrated (on demos-loso), so a fold model's calibration is tested on its held-out
+    fold as the bundled one would be on new sources. Scores of a model on its own training
+    clips are overconfident: calibrating on them makes the Cllr of a held-out fold
+    meaningless. With fewer than two groups it falls back to in-sample and says so.
+    """
+    clean = windows[cache.window_aug[windows] == 0]
+    owners = cache.window_clip[windows]
+    groups = np.array([cache.clips[i].group for i in owners])
+    names = sorted(set(groups.tolist()))
+    if len(names) < 2:
+        model = fit_approach(approach, cache, windows, epochs, seed)
+        clip_ids, scores = clip_scores(cache, model, clean)
+        labels = np.array([cache.clips[i].label for i in clip_ids])
+        scale, offset = fit_calibration(scores, labels)
+        return scale, offset, "this fold's training clips, in sample (one source group only)"
+    folds = min(max_folds, len(names))
+    # Deterministic assignment of whole groups to folds, round robin in sorted order.
+    fold_of = {name: k % folds for k, name in enumerate(names)}
+    window_fold = np.array([fold_of[g] for g in groups])
+    clean_fold = window_fold[cache.window_aug[windows] == 0]
+    ids: list[np.ndarray] = []
+    scores_out: list[np.ndarray] = []
+    for k in range(folds):
+        inner = fit_approach(approach, cache, windows[window_fold != k], epochs, seed)
+        clip_ids, scores = clip_scores(cache, inner, clean[clean_fold == k])
+        ids.append(clip_ids)
+        scores_out.append(scores)
+    all_ids = np.concatenate(ids)
+    labels = np.array([cache.clips[i].label for i in all_ids])
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("calibration needs genuine and spoof training clips")
+    scale, offset = fit_calibration(np.concatenate(scores_out), labels)
+    return (
+        scale,
+        offset,
+        f"out-of-fold clip scores of this fold's training clips ({folds} folds by source "
+        "group), balanced class weights",
+    )
+
+
 @dataclass(frozen=True)
 class FoldExport:
     model: Detector
@@ -112,9 +168,9 @@ def export_fold(
 ) -> FoldExport:
     """Train ``approach`` without one fold's held-out clips and export it to ``out``.
 
-    Returns the model and the fold's held-out clips (what the protocol scores). The calibration is
-    fitted on the fold's own training clips, in sample: fold models exist to be compared by
-    EER, minDCF and AUC, which no monotonic calibration changes.
+    Returns the model and the fold's held-out clips (what the protocol scores). The
+    calibration is cross-fitted on the fold's training clips (``cross_fitted_calibration``),
+    so the Cllr of the held-out fold measures calibration on unseen sources.
     """
     folds = dict(folds_for(cache, protocol, reference))
     if fold not in folds:
@@ -122,17 +178,14 @@ def export_fold(
     held = folds[fold]
     windows = training_windows(cache, held, exclude)
     model, arch = fit_model(approach, cache, windows, epochs, seed)
-    clean = windows[cache.window_aug[windows] == 0]
-    clip_ids, train_scores = clip_scores(cache, model, clean)
-    labels = np.array([cache.clips[i].label for i in clip_ids])
-    scale, offset = fit_calibration(train_scores, labels)
+    calibration = cross_fitted_calibration(cache, approach, windows, epochs, seed)
     trained_on = np.zeros(len(cache.clips), bool)
     trained_on[cache.window_clip[windows]] = True
     trained_clips = [c for c, t in zip(cache.clips, trained_on, strict=True) if t]
     write_model(
         model,
         out,
-        (scale, offset, "this fold's training clips, in sample (a model for evaluation)"),
+        calibration,
         version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
         architecture=arch,
         training_data=summarize(trained_clips),
