@@ -4,6 +4,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -12,12 +13,15 @@ pytest.importorskip("skl2onnx", reason="the baseline's ONNX export needs skl2onn
 from tests.conftest import shared_data
 from voxguard.spoof.features import FeatureParams
 from voxguard.training.detector.data import (
+    Clip,
+    FeatureCache,
     build_cache,
     demo_clips,
     librispeech_clips,
     with_summary_features,
 )
-from voxguard.training.detector.reproduce import reproduce_fold
+from voxguard.training.detector.protocols import folds_for
+from voxguard.training.detector.reproduce import one_class_folds, reproduce_fold
 
 
 def test_a_fold_model_scored_by_eval_cm_matches_its_cached_score(tmp_path: Path) -> None:
@@ -57,3 +61,25 @@ def test_a_fold_model_scored_by_eval_cm_matches_its_cached_score(tmp_path: Path)
         trained_groups = {key.split("/")[0] for key in sidecar["training_data"]["sources"]}
         assert trained_groups == {"demos:mindslab-ai"}  # neither the fold nor the reference
         assert sidecar["metrics"]["held_out"] == "demos:FastDiff"
+
+
+def test_folds_without_genuine_clips_are_named_before_any_training() -> None:
+    clips = [
+        Clip(Path("a0.wav"), 0, "human", "demos:A"),
+        Clip(Path("a1.wav"), 1, "tts", "demos:A"),
+        Clip(Path("b1.wav"), 1, "tts", "demos:B"),  # a page with no genuine clip
+        Clip(Path("l0.wav"), 0, "human", "librispeech"),
+    ]
+    n = len(clips)
+    cache = FeatureCache(
+        specs=np.zeros((n, 1, 1), np.float16),
+        waves=np.zeros((n, 1), np.int16),
+        stats=np.zeros((n, 1), np.float32),
+        window_clip=np.arange(n),
+        window_aug=np.zeros(n, int),
+        clips=clips,
+    )
+    assert one_class_folds(cache, folds_for(cache, "demos-loso")) == ["demos:B"]
+    assert one_class_folds(cache, folds_for(cache, "demos-loso"), ("demos:A",)) == []
+    with_reference = folds_for(cache, "demos-loso", ("librispeech",))
+    assert one_class_folds(cache, with_reference) == []

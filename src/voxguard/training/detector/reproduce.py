@@ -100,6 +100,18 @@ def reproduce_fold(
     return row
 
 
+def one_class_folds(
+    cache: FeatureCache, folds: list[tuple[str, np.ndarray]], wanted: tuple[str, ...] = ()
+) -> list[str]:
+    """Names of the (wanted) folds whose held-out clips are all genuine or all spoof."""
+    labels = np.array([c.label for c in cache.clips])
+    return [
+        name
+        for name, held in folds
+        if (not wanted or name in wanted) and len(set(labels[held].tolist())) < 2
+    ]
+
+
 def markdown(rows: list[dict[str, object]], approaches: list[str]) -> str:
     head = ["held-out fold", "genuine", "spoof"]
     for a in approaches:
@@ -141,11 +153,19 @@ def main(argv: list[str] | None = None) -> None:
     ensure_cache(ap, args)
     cache = ensure_features(args.cache, approaches)
     exclude, reference = split_prefixes(args.exclude), split_prefixes(args.reference)
-    names = [name for name, _ in folds_for(cache, args.protocol, reference)]
+    folds = folds_for(cache, args.protocol, reference)
+    names = [name for name, _ in folds]
     wanted = split_prefixes(args.folds)
     unknown = set(wanted) - set(names)
     if unknown:
         ap.error(f"unknown folds {sorted(unknown)}; {args.protocol} has: {', '.join(names)}")
+    one_class = one_class_folds(cache, folds, wanted)
+    if one_class:
+        ap.error(
+            f"folds {', '.join(one_class)} hold out clips of one class only, so eval cm has no "
+            "EER for them; hold genuine clips out of every fold with --reference (e.g. "
+            "--reference librispeech with --librispeech DIR), or pick other --folds"
+        )
     rows = []
     args.out.mkdir(parents=True, exist_ok=True)
     for name in names:
