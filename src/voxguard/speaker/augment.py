@@ -58,11 +58,26 @@ def _codec_round_trip(samples_8k: FloatArray, codec: str, bit_rate: int | None) 
     return decoded[: samples_8k.size].astype(np.float32)
 
 
-def phone_channel(samples: FloatArray, codec: str = "libopencore_amrnb") -> FloatArray:
-    """16 kHz in, 16 kHz out, through a simulated narrowband phone call."""
+AMR_NB_BITRATES = (4_750, 5_150, 5_900, 6_700, 7_400, 7_950, 10_200, 12_200)
+
+
+def phone_channel(
+    samples: FloatArray, codec: str = "libopencore_amrnb", bit_rate: int | None = None
+) -> FloatArray:
+    """16 kHz in, 16 kHz out, through a simulated narrowband phone call.
+
+    ``codec``: any 8 kHz FFmpeg speech encoder (``libopencore_amrnb``, ``pcm_mulaw`` and
+    ``pcm_alaw`` for G.711, ``g726``, ``g723_1`` at 6300 bit/s). ``bit_rate``: for AMR-NB one
+    of ``AMR_NB_BITRATES`` (default 12.2 kbit/s, the mode of a good GSM call); for the others
+    passed to the encoder as is (default: the encoder's own).
+    """
+    if "amr" in codec:
+        bit_rate = bit_rate or _AMR_BITRATE
+        if bit_rate not in AMR_NB_BITRATES:
+            raise ValueError(f"AMR-NB bit rate {bit_rate} is not one of {AMR_NB_BITRATES}")
     limited = band_pass(samples, *PHONE_BAND_HZ)
     narrow = signal.resample_poly(limited, 1, 2).astype(np.float32)
-    coded = _codec_round_trip(narrow, codec, _AMR_BITRATE if "amr" in codec else None)
+    coded = _codec_round_trip(narrow, codec, bit_rate)
     wide: FloatArray = signal.resample_poly(coded, 2, 1).astype(np.float32)
     return wide[: samples.size]
 

@@ -59,7 +59,7 @@ from voxguard.training.detector.protocols import (
 
 AUGMENTATION = (
     "one copy per clip through 1-2 random channel effects (band limit, noise, reverberation, "
-    "MP3/Opus round trip), both classes alike"
+    "MP3/Opus round trip, 8 kHz phone line through AMR-NB, G.711 or G.726), both classes alike"
 )
 
 
