@@ -27,16 +27,10 @@ import numpy as np
 from voxguard.audio import load_audio
 from voxguard.audio.types import FloatArray
 from voxguard.errors import VoxGuardError
-from voxguard.speaker.augment import phone_channel
 from voxguard.spoof import SpoofDetector
+from voxguard.training.detector.augment import TEST_PHONE_LINES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {
-    "amr-nb": phone_channel,
-    "g711": lambda x: phone_channel(x, codec="pcm_mulaw"),
-    "g723": lambda x: phone_channel(x, codec="g723_1", bit_rate=6300),
-}
 
 
 def main() -> None:
@@ -48,13 +42,15 @@ def main() -> None:
     ap.add_argument(
         "--channels",
         default="clean",
-        help=f"comma-separated: clean and/or {', '.join(CHANNELS)} (LibriSpeech through them)",
+        help=f"comma-separated: clean and/or LibriSpeech through {', '.join(TEST_PHONE_LINES)}",
     )
     args = ap.parse_args()
     channels = [c for c in args.channels.split(",") if c]
-    unknown = set(channels) - {"clean", *CHANNELS}
+    unknown = set(channels) - {"clean", *TEST_PHONE_LINES}
     if unknown:
-        ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(CHANNELS)}")
+        ap.error(
+            f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(TEST_PHONE_LINES)}"
+        )
     detector = SpoofDetector(model_dir=args.model_dir)
     librispeech = sorted((SHARED / "librispeech").glob("*.flac"))
     sources: dict[str, tuple[list[Path], Callable[[FloatArray], FloatArray] | None]] = {}
@@ -63,7 +59,7 @@ def main() -> None:
         sources["fsdd"] = (sorted((SHARED / "fsdd").glob("*.wav"))[:: args.fsdd_step], None)
     for channel in channels:
         if channel != "clean":
-            sources[f"librispeech+{channel}"] = (librispeech, CHANNELS[channel])
+            sources[f"librispeech+{channel}"] = (librispeech, TEST_PHONE_LINES[channel])
     report: dict[str, object] = {
         "model": detector.sidecar.version,
         "threshold": detector.sidecar.threshold,

@@ -5,8 +5,10 @@ import pytest
 
 pytest.importorskip("torch")
 
+from tests.conftest import shared_data
 from voxguard.spoof.features import FeatureParams
-from voxguard.training.detector.data import short_excerpt
+from voxguard.training.detector.augment import TEST_PHONE_LINES
+from voxguard.training.detector.data import build_cache, librispeech_clips, short_excerpt
 
 P = FeatureParams()
 
@@ -25,3 +27,14 @@ def test_ashort_excerpt_is_a_1_to_3_s_stretch_repeated_to_one_window() -> None:
         np.testing.assert_array_equal(
             window[length : 2 * length], window[: min(length, P.window_samples - length)]
         )
+
+
+def test_a_channel_is_applied_to_every_file_before_featurising() -> None:
+    clips = librispeech_clips(shared_data("librispeech"))[:1]
+    clean = build_cache(clips, P, augment_copies=0)
+    phone = build_cache(clips, P, augment_copies=0, channel=TEST_PHONE_LINES["g711"])
+    assert (phone.window_aug == 0).all()
+    high = slice(int(4200 / (P.sample_rate / 2) * clean.specs.shape[1]), None)  # above 4.2 kHz
+    clean_high = float(clean.specs[:, high].astype(np.float32).mean())
+    phone_high = float(phone.specs[:, high].astype(np.float32).mean())
+    assert phone_high < clean_high - 20.0  # dB: the narrowband line leaves nothing up there

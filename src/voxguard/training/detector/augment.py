@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -107,6 +108,15 @@ PHONE_CODECS: tuple[tuple[str, tuple[int | None, ...]], ...] = (
     ("pcm_alaw", (None,)),
     ("g726", (16_000, 24_000, 32_000, 40_000)),
 )
+
+
+# The phone lines the detector is tested through (bench/spoof_false_alarms.py and
+# bench/spoof_phone_channels.py): a GSM call, a landline, and a codec it never trained on.
+TEST_PHONE_LINES: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "amr-nb": lambda x: phone_channel(x, codec="libopencore_amrnb", bit_rate=12_200),
+    "g711": lambda x: phone_channel(x, codec="pcm_mulaw"),
+    "g723": lambda x: phone_channel(x, codec="g723_1", bit_rate=6_300),
+}
 
 
 def phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:

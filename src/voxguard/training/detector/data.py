@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from voxguard.audio import load_audio
+from voxguard.audio.types import FloatArray
 from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
 from voxguard.spoof.features import (
     FeatureParams,
@@ -157,8 +159,12 @@ def build_cache(
     seed: int = 0,
     max_windows_per_clip: int = 6,
     short_excerpts: int = 0,
+    channel: Callable[[FloatArray], FloatArray] | None = None,
 ) -> FeatureCache:
     """Decode, VAD, window and featurise every clip (clean plus augmented copies).
+
+    ``channel``: applied to each decoded file before the VAD, to test the clips as heard
+    through it (a phone line, say); the windows keep ``window_aug`` 0.
 
     ``short_excerpts``: per clip variant with at least one full window of speech, that many
     extra windows made the way a short clip reaches the model, from a random 1-3 s excerpt
@@ -175,6 +181,8 @@ def build_cache(
             print(f"features: {i}/{len(clips)}", file=sys.stderr, flush=True)
         try:
             samples = load_audio(clip.path).samples
+            if channel is not None:
+                samples = channel(samples)
         except Exception as exc:  # a broken file must not stop a long run
             print(f"skip {clip.path}: {exc}", file=sys.stderr)
             continue
