@@ -23,7 +23,11 @@ from voxguard.training.detector.models import (
     predict_cnn,
     predict_mlp,
 )
-from voxguard.training.detector.train import cross_fitted_calibration, fit_calibration
+from voxguard.training.detector.train import (
+    MIN_CALIBRATION_SCALE,
+    cross_fitted_calibration,
+    fit_calibration,
+)
 
 P = FeatureParams()
 
@@ -149,3 +153,15 @@ def test_calibration_keeps_real_signal_and_falls_back_with_one_group() -> None:
     single = _grouped_cache(signal=3.0, groups=1)
     _, _, fitted_on = cross_fitted_calibration(single, "stats", np.arange(len(single.clips)))
     assert "in sample" in fitted_on
+
+
+def test_calibration_never_inverts_the_detector() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    scores = rng.standard_normal(400) - 0.8 * labels  # spoofs score lower: inverted evidence
+    scale, offset = fit_calibration(scores, labels)
+    assert scale == MIN_CALIBRATION_SCALE
+    probabilities = 1 / (1 + np.exp(-(scale * scores + offset)))
+    assert np.all(np.abs(probabilities - 0.5) < 0.05)  # no usable evidence: near the prior
+    ordinary_scale, _ = fit_calibration(-scores, labels)
+    assert ordinary_scale > 0.5

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
 from voxguard import __version__
@@ -63,11 +64,33 @@ AUGMENTATION = (
 )
 
 
+# A calibration must not invert its detector. When the scores it is fitted on rank genuine
+# above spoof (a model whose ranking does not carry over to other sources), the honest reading
+# is "no usable evidence", not "the opposite evidence": the slope is floored near zero, so the
+# probabilities stay near 0.5 while the model's own ranking (EER, AUC, minDCF) is kept.
+MIN_CALIBRATION_SCALE = 0.01
+
+
 def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Logistic calibration at equal class priors (balanced weights): P = sigmoid(a*s + b)."""
+    """Logistic calibration at equal class priors (balanced weights): P = sigmoid(a*s + b).
+
+    The slope ``a`` is at least ``MIN_CALIBRATION_SCALE``; where the unconstrained fit is
+    flatter or negative, the offset is refitted for the floored slope.
+    """
     lr = LogisticRegression(C=1e4, class_weight="balanced")
     lr.fit(scores.reshape(-1, 1), labels)
-    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    scale, offset = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if scale >= MIN_CALIBRATION_SCALE:
+        return scale, offset
+    spoof, genuine = scores[labels == 1], scores[labels == 0]
+
+    def balanced_log_loss(b: float) -> float:
+        return float(
+            np.mean(np.logaddexp(0.0, -(MIN_CALIBRATION_SCALE * spoof + b)))
+            + np.mean(np.logaddexp(0.0, MIN_CALIBRATION_SCALE * genuine + b))
+        )
+
+    return MIN_CALIBRATION_SCALE, float(minimize_scalar(balanced_log_loss).x)
 
 
 def summarize(clips: list[Clip]) -> dict[str, Any]:
