@@ -3,8 +3,9 @@
 For each demos-loso fold (one source repository held out), the fold model is trained on the
 windows of ``--cache`` exactly as ``protocols.py`` trains it, and scores its held-out clips
 clean and through each phone line of ``TEST_PHONE_LINES`` (AMR-NB 12.2 kbit/s, G.711
-mu-law, and G.723.1 at 6.3 kbit/s, a codec the training augmentation leaves out). The phone
-line is applied to the whole file before the VAD, as a call would deliver it.
+mu-law, and G.723.1 at 6.3 kbit/s, a codec the training augmentation leaves out; each also
+"+16bit", stored as a 16 kHz 16-bit file). The phone line is applied to the whole file
+before the VAD, as a call would deliver it.
 
 Per condition it prints the pooled out-of-fold EER and AUC and, through a calibration fitted
 on the clean out-of-fold scores (the shipped recipe), the share of genuine clips flagged and
@@ -81,11 +82,16 @@ def main() -> None:
     ap.add_argument("--demos", type=Path, default=SHARED / "demos")
     ap.add_argument("--work", type=Path, default=Path("artifacts/phone_channels"))
     ap.add_argument("--approach", choices=APPROACHES, default="fusion")
+    ap.add_argument("--lines", default=",".join(TEST_PHONE_LINES), help="comma-separated")
     args = ap.parse_args()
+    lines = [line for line in args.lines.split(",") if line]
+    unknown = set(lines) - set(TEST_PHONE_LINES)
+    if unknown:
+        ap.error(f"unknown lines {sorted(unknown)}; accepted: {', '.join(TEST_PHONE_LINES)}")
     args.work.mkdir(parents=True, exist_ok=True)
     train = ensure_features(args.cache, [args.approach])
     tests = {"clean": train} | {
-        line: phone_cache(args.demos, line, args.work / f"{line}.npz") for line in TEST_PHONE_LINES
+        line: phone_cache(args.demos, line, args.work / f"{line}.npz") for line in lines
     }
     for line, cache in tests.items():
         if line != "clean" and cache.encoded is None:

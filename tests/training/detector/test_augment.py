@@ -5,7 +5,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from voxguard.training.detector.augment import EFFECTS, phone_line, random_channel
+from voxguard.training.detector.augment import (
+    EFFECTS,
+    TEST_PHONE_LINES,
+    phone_line,
+    quantize_16bit,
+    random_channel,
+)
 
 
 def test_every_effect_keeps_length_and_the_random_channel_stays_in_range() -> None:
@@ -29,3 +35,11 @@ def test_phone_line_is_narrowband() -> None:
     spectrum = np.abs(np.fft.rfft(y)) ** 2
     freqs = np.fft.rfftfreq(y.size, 1 / 16000)
     assert spectrum[freqs > 4500].sum() < 0.01 * spectrum[(freqs > 300) & (freqs < 3400)].sum()
+
+
+def test_16bit_storage_rounds_to_the_int16_grid_and_clips() -> None:
+    x = np.array([0.0, 0.3, -0.7, 1.5, -2.0, 1e-6], np.float32)
+    y = quantize_16bit(x)
+    np.testing.assert_allclose(y * 32767.0, np.round(y * 32767.0), atol=1e-3)
+    assert y[3] == 1.0 and y[4] == -1.0 and y[5] == 0.0
+    assert "amr-nb+16bit" in TEST_PHONE_LINES
