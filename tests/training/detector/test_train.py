@@ -27,6 +27,7 @@ from voxguard.training.detector.train import (
     MIN_CALIBRATION_SCALE,
     cross_fitted_calibration,
     fit_calibration,
+    recording_key,
 )
 
 P = FeatureParams()
@@ -165,3 +166,29 @@ def test_calibration_never_inverts_the_detector() -> None:
     assert np.all(np.abs(probabilities - 0.5) < 0.05)  # no usable evidence: near the prior
     ordinary_scale, _ = fit_calibration(-scores, labels)
     assert ordinary_scale > 0.5
+
+
+def test_genuine_only_sources_are_spread_over_the_calibration_folds() -> None:
+    """Corpus-style groups: genuine speech in a group of its own, each family spoof-only."""
+    rng = np.random.default_rng(1)
+    clips = [Clip(Path(f"libri/{i}.wav"), 0, "human", "corpus:bonafide:libri") for i in range(40)]
+    clips += [
+        Clip(Path(f"libri/{i}_aug.wav"), 0, "human", "corpus:bonafide:libri") for i in range(40)
+    ]
+    for family in ("tts", "vocoder", "neural"):
+        clips += [Clip(Path(f"{family}/{i}.wav"), 1, family, f"corpus:{family}") for i in range(30)]
+    n = len(clips)
+    stats = rng.standard_normal((n, 20)).astype(np.float32)
+    stats[:, 0] += 3.0 * np.array([c.label for c in clips], np.float32)
+    cache = FeatureCache(
+        specs=np.zeros((n, 1, 1), np.float16),
+        waves=np.zeros((n, 1), np.int16),
+        stats=stats,
+        window_clip=np.arange(n),
+        window_aug=np.zeros(n, int),
+        clips=clips,
+    )
+    # Holding the genuine group out whole would leave an inner model with spoofs only.
+    scale, _, fitted_on = cross_fitted_calibration(cache, "stats", np.arange(n))
+    assert "3 folds" in fitted_on and scale > 0.5
+    assert recording_key(clips[0]) == recording_key(clips[40])  # a clip and its augmented copy

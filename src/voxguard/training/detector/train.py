@@ -23,6 +23,7 @@ import argparse
 import collections
 import json
 import sys
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,29 +129,40 @@ def cross_fitted_calibration(
 ) -> tuple[float, float, str]:
     """Calibration (scale, offset, what it was fitted on) from out-of-fold clip scores.
 
-    The training clips are split by source group (demo repository, corpus family), up to
-    ``max_folds`` folds; each fold's clips are scored by a model trained on the others and
-    the logistic calibration is fitted on the pooled scores. This is how the bundled model is
-    calibrated (on demos-loso), so a fold model's calibration is tested on its held-out
-    fold as the bundled one would be on new sources. Scores of a model on its own training
-    clips are overconfident: calibrating on them makes the Cllr of a held-out fold
-    meaningless. With fewer than two groups it falls back to in-sample and says so.
+    The training clips are split into up to ``max_folds`` folds; each fold's clips are
+    scored by a model trained on the others and the logistic calibration is fitted on the
+    pooled scores. This is how the bundled model is calibrated (on demos-loso), so a fold
+    model's calibration is tested on its held-out fold as the bundled one would be on new
+    sources. Scores of a model on its own training clips are overconfident: calibrating on
+    them makes the Cllr of a held-out fold meaningless.
+
+    A source group with spoofs in it (a demo repository, a corpus family) goes to one fold
+    whole, so the scores come from models that never saw that source. A group of genuine
+    clips only (LibriSpeech, FSDD) is spread over every fold by recording: holding all of
+    a corpus's genuine speech out would calibrate on a model that never heard its channel,
+    which no protocol asks of a fold model. With fewer than two spoof groups it falls back
+    to in-sample calibration and says so.
     """
     clean = windows[cache.window_aug[windows] == 0]
     owners = cache.window_clip[windows]
-    groups = np.array([cache.clips[i].group for i in owners])
-    names = sorted(set(groups.tolist()))
-    if len(names) < 2:
+    spoof_groups = sorted({c.group for c in cache.clips if c.label} & _groups(cache, owners))
+    if len(spoof_groups) < 2:
         model = fit_approach(approach, cache, windows, epochs, seed)
         clip_ids, scores = clip_scores(cache, model, clean)
         labels = np.array([cache.clips[i].label for i in clip_ids])
         scale, offset = fit_calibration(scores, labels)
-        return scale, offset, "this fold's training clips, in sample (one source group only)"
-    folds = min(max_folds, len(names))
-    # Deterministic assignment of whole groups to folds, round robin in sorted order.
-    fold_of = {name: k % folds for k, name in enumerate(names)}
-    window_fold = np.array([fold_of[g] for g in groups])
-    clean_fold = window_fold[cache.window_aug[windows] == 0]
+        return scale, offset, "this fold's training clips, in sample (one spoof source only)"
+    folds = min(max_folds, len(spoof_groups))
+    # Deterministic: spoof groups round robin in sorted order, genuine-only groups by recording.
+    group_fold = {name: k % folds for k, name in enumerate(spoof_groups)}
+    clip_fold = np.array(
+        [
+            group_fold.get(c.group, zlib.crc32(recording_key(c).encode()) % folds)
+            for c in cache.clips
+        ]
+    )
+    window_fold = clip_fold[owners]
+    clean_fold = clip_fold[cache.window_clip[clean]]
     ids: list[np.ndarray] = []
     scores_out: list[np.ndarray] = []
     for k in range(folds):
@@ -166,9 +178,18 @@ def cross_fitted_calibration(
     return (
         scale,
         offset,
-        f"out-of-fold clip scores of this fold's training clips ({folds} folds by source "
-        "group), balanced class weights",
+        f"out-of-fold clip scores of this fold's training clips ({folds} folds: spoof sources "
+        "whole, genuine-only sources by recording), balanced class weights",
     )
+
+
+def _groups(cache: FeatureCache, owners: np.ndarray) -> set[str]:
+    return {cache.clips[i].group for i in np.unique(owners)}
+
+
+def recording_key(clip: Clip) -> str:
+    """One key for a recording and its augmented copy (``x.wav`` and ``x_aug.wav``)."""
+    return f"{clip.group}/{clip.path.parent.name}/{clip.path.stem.removesuffix('_aug')}"
 
 
 @dataclass(frozen=True)
