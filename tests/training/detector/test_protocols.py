@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from tests.training.detector.caches import one_window_cache
 from voxguard.training.detector.data import Clip, FeatureCache
 from voxguard.training.detector.protocols import folds_for, run_protocol, training_windows
 
@@ -22,15 +23,7 @@ def _cache() -> FeatureCache:
     clips += [
         Clip(Path(f"b{i}.wav"), 1, "vocoder/b", "corpus:vocoder", split="test") for i in range(4)
     ]
-    n = len(clips)
-    return FeatureCache(
-        specs=np.zeros((n, 1, 1), np.float16),
-        waves=np.zeros((n, 1), np.int16),
-        stats=np.zeros((n, 1), np.float32),
-        window_clip=np.arange(n),
-        window_aug=np.zeros(n, int),
-        clips=clips,
-    )
+    return one_window_cache(clips)
 
 
 def test_each_generator_is_scored_against_the_genuine_scores_of_its_own_fold() -> None:

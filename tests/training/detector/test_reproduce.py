@@ -4,17 +4,16 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("skl2onnx", reason="the baseline's ONNX export needs skl2onnx")
 
 from tests.conftest import shared_data
+from tests.training.detector.caches import one_window_cache
 from voxguard.spoof.features import FeatureParams
 from voxguard.training.detector.data import (
     Clip,
-    FeatureCache,
     build_cache,
     demo_clips,
     librispeech_clips,
@@ -70,15 +69,7 @@ def test_folds_without_genuine_clips_are_named_before_any_training() -> None:
         Clip(Path("b1.wav"), 1, "tts", "demos:B"),  # a page with no genuine clip
         Clip(Path("l0.wav"), 0, "human", "librispeech"),
     ]
-    n = len(clips)
-    cache = FeatureCache(
-        specs=np.zeros((n, 1, 1), np.float16),
-        waves=np.zeros((n, 1), np.int16),
-        stats=np.zeros((n, 1), np.float32),
-        window_clip=np.arange(n),
-        window_aug=np.zeros(n, int),
-        clips=clips,
-    )
+    cache = one_window_cache(clips)
     assert one_class_folds(cache, folds_for(cache, "demos-loso")) == ["demos:B"]
     assert one_class_folds(cache, folds_for(cache, "demos-loso"), ("demos:A",)) == []
     with_reference = folds_for(cache, "demos-loso", ("librispeech",))

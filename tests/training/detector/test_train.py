@@ -5,6 +5,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from tests.training.detector.caches import one_window_cache
 from voxguard.spoof import SpoofDetector
 from voxguard.spoof.features import (
     FeatureParams,
@@ -121,15 +122,7 @@ def _grouped_cache(signal: float, groups: int = 4, per_class: int = 20) -> Featu
     ]
     stats = rng.standard_normal((len(clips), 200)).astype(np.float32)
     stats[:, 0] += signal * np.array([c.label for c in clips], np.float32)
-    n = len(clips)
-    return FeatureCache(
-        specs=np.zeros((n, 1, 1), np.float16),
-        waves=np.zeros((n, 1), np.int16),
-        stats=stats,
-        window_clip=np.arange(n),
-        window_aug=np.zeros(n, int),
-        clips=clips,
-    )
+    return one_window_cache(clips, stats)
 
 
 def test_calibration_on_noise_is_uninformative_out_of_fold_but_not_in_sample() -> None:
@@ -180,14 +173,7 @@ def test_genuine_only_sources_are_spread_over_the_calibration_folds() -> None:
     n = len(clips)
     stats = rng.standard_normal((n, 20)).astype(np.float32)
     stats[:, 0] += 3.0 * np.array([c.label for c in clips], np.float32)
-    cache = FeatureCache(
-        specs=np.zeros((n, 1, 1), np.float16),
-        waves=np.zeros((n, 1), np.int16),
-        stats=stats,
-        window_clip=np.arange(n),
-        window_aug=np.zeros(n, int),
-        clips=clips,
-    )
+    cache = one_window_cache(clips, stats)
     # Holding the genuine group out whole would leave an inner model with spoofs only.
     scale, _, fitted_on = cross_fitted_calibration(cache, "stats", np.arange(n))
     assert "3 folds" in fitted_on and scale > 0.5
