@@ -45,7 +45,7 @@ def fit_approach(
     approach: str, cache: FeatureCache, windows: np.ndarray, epochs: int = 6, seed: int = 0
 ) -> Detector:
     """Train one approach on the given cache windows."""
-    labels = np.array([cache.clips[i].label for i in cache.window_clip[windows]])
+    labels = cache.clip_labels(cache.window_clip[windows])
     if approach == "fusion":
         return fit_fusion(cache.stats[windows], _encoded(cache)[windows], labels)
     if approach == "baseline":

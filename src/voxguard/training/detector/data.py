@@ -101,6 +101,10 @@ class FeatureCache:
     encoded: np.ndarray | None = None  # (windows, 768) speech-encoder activations, on demand
     summary: np.ndarray | None = None  # (windows, 26) the baseline's features, on demand
 
+    def clip_labels(self, clip_ids: np.ndarray) -> np.ndarray:
+        """Label (0 genuine, 1 spoof) of each given clip index."""
+        return np.array([self.clips[i].label for i in clip_ids])
+
     def save(self, path: Path) -> None:
         optional: dict[str, Any] = {
             name: value

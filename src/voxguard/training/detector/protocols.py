@@ -174,7 +174,7 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
     idx = np.array([r[0] for r in rows], dtype=int)
     folds = np.array([r[1] for r in rows])
     s = np.array([r[2] for r in rows])
-    lab = np.array([cache.clips[i].label for i in idx])
+    lab = cache.clip_labels(idx)
     systems = np.array([cache.clips[i].system for i in idx])
     bona = lab == 0
     shared_genuine = len(set(idx[bona].tolist())) < int(bona.sum())

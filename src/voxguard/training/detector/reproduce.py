@@ -82,7 +82,7 @@ def reproduce_fold(
     for approach, export in exports.items():
         model_dir = fold_dir / approach
         ids, scores = clip_scores(cache, export.model, export.held_windows)
-        cache_eer = 100.0 * eer(scores, np.array([cache.clips[i].label for i in ids]))
+        cache_eer = 100.0 * eer(scores, cache.clip_labels(ids))
         report = evaluate(manifest_rows, SpoofDetector(model_dir=model_dir))
         row[approach] = {
             "eval_cm": report.to_dict(),

@@ -145,46 +145,39 @@ def cross_fitted_calibration(
     """
     clean = windows[cache.window_aug[windows] == 0]
     owners = cache.window_clip[windows]
-    spoof_groups = sorted({c.group for c in cache.clips if c.label} & _groups(cache, owners))
+    spoof_groups = sorted({cache.clips[i].group for i in np.unique(owners) if cache.clips[i].label})
     if len(spoof_groups) < 2:
-        model = fit_approach(approach, cache, windows, epochs, seed)
-        clip_ids, scores = clip_scores(cache, model, clean)
-        labels = np.array([cache.clips[i].label for i in clip_ids])
-        scale, offset = fit_calibration(scores, labels)
-        return scale, offset, "this fold's training clips, in sample (one spoof source only)"
-    folds = min(max_folds, len(spoof_groups))
-    # Deterministic: spoof groups round robin in sorted order, genuine-only groups by recording.
-    group_fold = {name: k % folds for k, name in enumerate(spoof_groups)}
-    clip_fold = np.array(
-        [
-            group_fold.get(c.group, zlib.crc32(recording_key(c).encode()) % folds)
-            for c in cache.clips
-        ]
-    )
-    window_fold = clip_fold[owners]
-    clean_fold = clip_fold[cache.window_clip[clean]]
+        splits = [(windows, clean)]
+        fitted_on = "this fold's training clips, in sample (one spoof source only)"
+    else:
+        folds = min(max_folds, len(spoof_groups))
+        # Deterministic: spoof groups round robin in sorted order, genuine-only ones by recording.
+        group_fold = {name: k % folds for k, name in enumerate(spoof_groups)}
+        clip_fold = np.array(
+            [
+                group_fold.get(c.group, zlib.crc32(recording_key(c).encode()) % folds)
+                for c in cache.clips
+            ]
+        )
+        window_fold = clip_fold[owners]
+        clean_fold = clip_fold[cache.window_clip[clean]]
+        splits = [(windows[window_fold != k], clean[clean_fold == k]) for k in range(folds)]
+        fitted_on = (
+            f"out-of-fold clip scores of this fold's training clips ({folds} folds: spoof "
+            "sources whole, genuine-only sources by recording), balanced class weights"
+        )
     ids: list[np.ndarray] = []
-    scores_out: list[np.ndarray] = []
-    for k in range(folds):
-        inner = fit_approach(approach, cache, windows[window_fold != k], epochs, seed)
-        clip_ids, scores = clip_scores(cache, inner, clean[clean_fold == k])
+    scores: list[np.ndarray] = []
+    for train_windows, scored in splits:
+        model = fit_approach(approach, cache, train_windows, epochs, seed)
+        clip_ids, clip_logits = clip_scores(cache, model, scored)
         ids.append(clip_ids)
-        scores_out.append(scores)
-    all_ids = np.concatenate(ids)
-    labels = np.array([cache.clips[i].label for i in all_ids])
+        scores.append(clip_logits)
+    labels = cache.clip_labels(np.concatenate(ids))
     if len(set(labels.tolist())) < 2:
         raise ValueError("calibration needs genuine and spoof training clips")
-    scale, offset = fit_calibration(np.concatenate(scores_out), labels)
-    return (
-        scale,
-        offset,
-        f"out-of-fold clip scores of this fold's training clips ({folds} folds: spoof sources "
-        "whole, genuine-only sources by recording), balanced class weights",
-    )
-
-
-def _groups(cache: FeatureCache, owners: np.ndarray) -> set[str]:
-    return {cache.clips[i].group for i in np.unique(owners)}
+    scale, offset = fit_calibration(np.concatenate(scores), labels)
+    return scale, offset, fitted_on
 
 
 def recording_key(clip: Clip) -> str:
