@@ -28,7 +28,7 @@ import numpy as np
 
 from voxguard.evaluation.metrics import eer, roc_auc
 from voxguard.spoof.features import FeatureParams
-from voxguard.training.detector.approaches import APPROACHES, fit_approach, window_logits
+from voxguard.training.detector.approaches import APPROACHES, fit_approach
 from voxguard.training.detector.augment import TEST_PHONE_LINES
 from voxguard.training.detector.data import (
     FeatureCache,
@@ -38,12 +38,12 @@ from voxguard.training.detector.data import (
 )
 from voxguard.training.detector.models import Detector
 from voxguard.training.detector.protocols import (
-    clip_means,
     ensure_features,
     folds_for,
+    scored_windows,
     training_windows,
 )
-from voxguard.training.detector.train import fit_calibration
+from voxguard.training.detector.train import clip_scores, fit_calibration
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -62,9 +62,8 @@ def held_out_scores(
     model: Detector, cache: FeatureCache, group: str
 ) -> dict[str, tuple[int, float]]:
     """(label, mean window logit) per held-out clip of ``group``, keyed by folder/file name."""
-    in_group = np.array([c.group == group for c in cache.clips])
-    windows = np.nonzero(in_group[cache.window_clip] & (cache.window_aug == 0))[0]
-    ids, means = clip_means(cache.window_clip[windows], window_logits(model, cache, windows))
+    held = np.array([c.group == group for c in cache.clips])
+    ids, means = clip_scores(cache, model, scored_windows(cache, held))
     return {
         f"{cache.clips[i].path.parent.name}/{cache.clips[i].path.name}": (
             cache.clips[i].label,

@@ -110,17 +110,6 @@ PHONE_CODECS: tuple[tuple[str, tuple[int | None, ...]], ...] = (
 )
 
 
-# The phone lines the detector is tested through (bench/spoof_false_alarms.py and
-# bench/spoof_phone_channels.py): a GSM call, a landline, and a codec it never trained on,
-# each as an 8 kHz recording reaches the detector (decoded, resampled to 16 kHz in floating
-# point) and, "+16bit", as a 16 kHz 16-bit recording of the call.
-_PHONE_LINES: dict[str, Callable[[FloatArray], FloatArray]] = {
-    "amr-nb": lambda x: phone_channel(x, codec="libopencore_amrnb", bit_rate=12_200),
-    "g711": lambda x: phone_channel(x, codec="pcm_mulaw"),
-    "g723": lambda x: phone_channel(x, codec="g723_1", bit_rate=6_300),
-}
-
-
 def phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:
     """A narrowband call: 300-3400 Hz, 8 kHz, a random call codec and rate, back to 16 kHz.
 
@@ -138,18 +127,6 @@ def phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:
 EFFECTS = (band_limit, add_noise, reverb, codec_round_trip, phone_line)
 
 
-def quantize_16bit(x: FloatArray) -> FloatArray:
-    """The audio as a 16-bit file stores it.
-
-    After a band limit, the empty band holds nothing in floating point but int16 rounding noise
-    once the audio is written to a file; a detector trained without phone lines read that
-    difference as evidence (model card), so phone lines are tested both ways. Storing half
-    the augmented training copies this way was measured and made every condition worse.
-    """
-    out: FloatArray = (np.round(np.clip(x, -1.0, 1.0) * 32767.0) / 32767.0).astype(np.float32)
-    return out
-
-
 def random_channel(x: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, str]:
     """One or two random effects; returns the audio and a short description."""
     k = 1 if rng.random() < 0.6 else 2
@@ -162,6 +139,29 @@ def random_channel(x: FloatArray, rng: np.random.Generator) -> tuple[FloatArray,
     if peak > 1.0:
         x = x / peak
     return x.astype(np.float32), "+".join(names)
+
+
+# The phone lines the detector is tested through (bench/spoof_false_alarms.py and
+# bench/spoof_phone_channels.py): a GSM call, a landline, and a codec it never trained on,
+# each as an 8 kHz recording reaches the detector (decoded, resampled to 16 kHz in floating
+# point) and, "+16bit", as a 16 kHz 16-bit recording of the call.
+_PHONE_LINES: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "amr-nb": lambda x: phone_channel(x, codec="libopencore_amrnb", bit_rate=12_200),
+    "g711": lambda x: phone_channel(x, codec="pcm_mulaw"),
+    "g723": lambda x: phone_channel(x, codec="g723_1", bit_rate=6_300),
+}
+
+
+def quantize_16bit(x: FloatArray) -> FloatArray:
+    """The audio as a 16-bit file stores it.
+
+    After a band limit, the empty band holds nothing in floating point but int16 rounding noise
+    once the audio is written to a file; a detector trained without phone lines read that
+    difference as evidence (model card), so phone lines are tested both ways. Storing half
+    the augmented training copies this way was measured and made every condition worse.
+    """
+    out: FloatArray = (np.round(np.clip(x, -1.0, 1.0) * 32767.0) / 32767.0).astype(np.float32)
+    return out
 
 
 def _stored_16bit(line: Callable[[FloatArray], FloatArray]) -> Callable[[FloatArray], FloatArray]:
