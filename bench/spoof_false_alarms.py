@@ -2,7 +2,8 @@
 
 Scores every LibriSpeech file and every 10th FSDD file in ../shared/data with
 ``SpoofDetector().detect`` and prints, per source, the share flagged at the sidecar's
-threshold and the median calibrated probability. Genuine-only sets have no EER; this is the
+threshold, the median calibrated probability and the share the detector took for a phone
+line (and scored with its narrowband calibration). Genuine-only sets have no EER; this is the
 false-alarm side that ``voxguard eval cm`` cannot show.
 
 ``--channels`` also scores LibriSpeech through simulated phone lines (300-3400 Hz, 8 kHz):
@@ -65,15 +66,18 @@ def main() -> None:
         "threshold": detector.sidecar.threshold,
     }
     for name, (paths, channel) in sources.items():
-        probabilities, refused = [], 0
+        probabilities, refused, narrowband = [], 0, 0
         for path in paths:
             try:
                 clip = load_audio(path)
                 if channel is not None:
                     clip = dataclasses.replace(clip, samples=channel(clip.samples))
-                probabilities.append(detector.detect_clip(clip).probability)
+                result = detector.detect_clip(clip)
             except VoxGuardError:  # too little speech for a window
                 refused += 1
+                continue
+            probabilities.append(result.probability)
+            narrowband += result.channel == "narrowband"
         p = np.array(probabilities)
         report[name] = {
             "files": len(paths),
@@ -83,6 +87,8 @@ def main() -> None:
             if p.size
             else None,
             "median_probability": round(float(np.median(p)), 3) if p.size else None,
+            # scored with the model's phone-line calibration (sidecar calibration.narrowband)
+            "narrowband_share": round(narrowband / p.size, 3) if p.size else None,
         }
     print(json.dumps(report, indent=1))
 

@@ -129,3 +129,59 @@ def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
     assert strict.detect(path).verdict == "bonafide"
     result = lenient.detect(path)
     assert result.verdict == "spoof" and result.threshold == 0.001
+
+
+def _with_narrowband_calibration(tmp_path: Path, narrowband: object) -> Path:
+    model_dir = tmp_path / "model"
+    shutil.copytree(bundled_model_path("spoof"), model_dir)
+    sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
+    sidecar["calibration"]["narrowband"] = narrowband
+    (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
+    return model_dir
+
+
+def test_phone_line_speech_gets_the_narrowband_calibration(tmp_path: Path) -> None:
+    from scipy.signal import resample_poly
+
+    narrowband = {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
+    detector = SpoofDetector(model_dir=_with_narrowband_calibration(tmp_path, narrowband))
+    wideband = shared_data("librispeech", "103-1240-0000.flac")
+    wide = detector.detect(wideband)
+    assert wide.channel == "wideband"
+    assert wide.probability == pytest.approx(float(detector.calibrate(wide.score)))
+    # The same speech through an 8 kHz line, delivered as a 16 kHz file.
+    phone = resample_poly(resample_poly(wide_samples(wideband), 1, 2), 2, 1)
+    narrow = detector.detect_clip(_clip(phone))
+    assert narrow.channel == "narrowband"
+    expected = 1.0 / (1.0 + np.exp(-(0.5 * narrow.score - 2.0)))
+    assert narrow.probability == pytest.approx(expected, abs=1e-6)
+    assert narrow.probability != pytest.approx(float(detector.calibrate(narrow.score)))
+
+
+def wide_samples(path: Path) -> np.ndarray:
+    from voxguard.audio import load_audio
+
+    return load_audio(path).samples
+
+
+def test_without_a_narrowband_calibration_phone_speech_is_calibrated_as_wideband(
+    tmp_path: Path,
+) -> None:
+    from scipy.signal import resample_poly
+
+    model_dir = _with_narrowband_calibration(tmp_path, None)
+    sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
+    del sidecar["calibration"]["narrowband"]
+    (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
+    detector = SpoofDetector(model_dir=model_dir)
+    assert detector.sidecar.calibration.narrowband is None
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    result = detector.detect_clip(_clip(resample_poly(resample_poly(samples, 1, 2), 2, 1)))
+    assert result.channel == "wideband"
+    assert result.probability == pytest.approx(float(detector.calibrate(result.score)))
+
+
+def test_a_malformed_narrowband_calibration_is_named(tmp_path: Path) -> None:
+    model_dir = _with_narrowband_calibration(tmp_path, {"scale": 1.0})
+    with pytest.raises(ModelMismatch, match=r"calibration\.narrowband needs"):
+        SpoofDetector(model_dir=model_dir)

@@ -59,3 +59,16 @@ def test_too_little_vad_speech_falls_back_to_the_non_silent_samples() -> None:
     assert used_vad and speech is enough
     speech, used_vad = speech_or_fallback(clip, enough[:4000], p)  # 0.25 s: too little
     assert not used_vad and speech.size == 12000
+
+
+def test_high_band_level_tells_a_phone_line_from_wideband_audio() -> None:
+    from scipy.signal import butter, sosfilt
+
+    from voxguard.spoof.features import high_band_db
+
+    noise = np.random.default_rng(0).standard_normal(16000 * 2).astype(np.float32)
+    assert high_band_db(noise, 16000) > -3.0  # white noise: as much above 4 kHz as below
+    # A phone line's band limit (the detector test runs real speech through 8 kHz).
+    phone = sosfilt(butter(12, 3400, fs=16000, output="sos"), noise)
+    assert high_band_db(phone, 16000) < -40.0
+    assert high_band_db(noise[:100], 16000) == 0.0  # shorter than one frame: no reading

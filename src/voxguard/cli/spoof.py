@@ -73,6 +73,7 @@ def detect(
             "score": round(result.score, 4),
             "speech_s": result.speech_s,
             "used_vad": result.used_vad,
+            "channel": result.channel,
             "windows": [
                 {
                     "start_s": w.start_s,
@@ -90,7 +91,8 @@ def detect(
         console.print(
             f"[bold]{file}[/]: [{colour}]{result.verdict}[/] "
             f"P(spoof)={result.probability:.3f} (threshold {result.threshold:g}, "
-            f"{result.speech_s:.1f} s speech)",
+            f"{result.speech_s:.1f} s speech"
+            f"{', phone line' if result.channel == 'narrowband' else ''})",
             highlight=False,
         )
         table = Table("window (s of speech)", "logit", "P(spoof)", box=None)

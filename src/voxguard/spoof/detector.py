@@ -21,6 +21,7 @@ from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof.features import (
+    high_band_db,
     log_spectrogram,
     make_windows,
     power_spectrogram,
@@ -51,6 +52,9 @@ class SpoofResult:
     speech_s: float
     used_vad: bool  # False when too little speech was found and the whole clip was used
     windows: list[WindowScore]
+    # "narrowband" when the speech went through a phone line and the model's narrowband
+    # calibration was applied; "wideband" otherwise (or when the model has none).
+    channel: str = "wideband"
 
     @property
     def verdict(self) -> str:
@@ -121,8 +125,20 @@ class SpoofDetector:
         (out,) = self._session.run([self.sidecar.output_name], feeds)
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
-    def calibrate(self, score: float | np.ndarray) -> np.ndarray:
+    def channel_of(self, speech: FloatArray) -> str:
+        """ "narrowband" when the model has a calibration for phone lines and the speech
+        sounds like one (nothing above the telephone band), else "wideband"."""
+        narrow = self.sidecar.calibration.narrowband
+        if narrow is None:
+            return "wideband"
+        level = high_band_db(speech, self.params.sample_rate)
+        return "narrowband" if level < narrow.below_high_band_db else "wideband"
+
+    def calibrate(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
         cal = self.sidecar.calibration
+        if channel == "narrowband" and cal.narrowband is not None:
+            narrow = cal.narrowband
+            return _sigmoid(narrow.scale * np.asarray(score) + narrow.offset)
         return _sigmoid(cal.scale * np.asarray(score) + cal.offset)
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
@@ -146,8 +162,9 @@ class SpoofDetector:
             )
         logits = self.window_logits([w for _, w in windows])
         score = float(np.mean(logits))
-        probability = float(self.calibrate(score))
-        win_probs = self.calibrate(logits)
+        channel = self.channel_of(speech)
+        probability = float(self.calibrate(score, channel))
+        win_probs = self.calibrate(logits, channel)
         return SpoofResult(
             probability=probability,
             is_spoof=probability >= self.threshold,
@@ -155,6 +172,7 @@ class SpoofDetector:
             score=score,
             speech_s=round(speech.size / self.params.sample_rate, 3),
             used_vad=used_vad,
+            channel=channel,
             windows=[
                 WindowScore(
                     start_s=round(start, 3),

@@ -30,10 +30,23 @@ class ModelInput:
 
 @dataclass(frozen=True)
 class Calibration:
-    """probability = sigmoid(scale * aggregated_logit + offset)."""
+    """probability = sigmoid(scale * aggregated_logit + offset).
+
+    ``narrowband``, when the model has one, replaces it for speech heard through a phone
+    line (``high_band_db`` below its ``below_high_band_db``): a phone line shifts the
+    scores of both classes, so one mapping cannot put the threshold right for both.
+    """
 
     scale: float
     offset: float
+    narrowband: NarrowbandCalibration | None = None
+
+
+@dataclass(frozen=True)
+class NarrowbandCalibration:
+    scale: float
+    offset: float
+    below_high_band_db: float
 
 
 @dataclass(frozen=True)
@@ -112,10 +125,28 @@ def load_sidecar(path: Path) -> Sidecar:
         labels=labels,
         features=params,
         aggregation=aggregation,
-        calibration=Calibration(float(cal["scale"]), float(cal["offset"])),
+        calibration=_calibration(cal, path),
         threshold=float(_require(data, "threshold", path)),
         raw=data,
     )
+
+
+def _calibration(cal: dict[str, Any], path: Path) -> Calibration:
+    scale, offset = float(_require(cal, "scale", path)), float(_require(cal, "offset", path))
+    narrow = cal.get("narrowband")
+    if narrow is None:
+        return Calibration(scale, offset)
+    try:
+        narrowband = NarrowbandCalibration(
+            float(narrow["scale"]), float(narrow["offset"]), float(narrow["below_high_band_db"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelMismatch(
+            f"spoof model sidecar {path}: calibration.narrowband needs numbers scale, offset "
+            f"and below_high_band_db ({exc!r})",
+            field="calibration.narrowband",
+        ) from exc
+    return Calibration(scale, offset, narrowband)
 
 
 def check_model_file(sidecar: Sidecar, model_path: Path) -> None:

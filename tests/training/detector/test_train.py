@@ -178,3 +178,39 @@ def test_genuine_only_sources_are_spread_over_the_calibration_folds() -> None:
     scale, _, fitted_on = cross_fitted_calibration(cache, "stats", np.arange(n))
     assert "3 folds" in fitted_on and scale > 0.5
     assert recording_key(clips[0]) == recording_key(clips[40])  # a clip and its augmented copy
+
+
+def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector.train import (
+        NARROWBAND_BELOW_DB,
+        NARROWBAND_CALIBRATION_LINES,
+        demos_loso_scores,
+        narrowband_calibration,
+    )
+
+    train = _grouped_cache(signal=3.0)
+    # A phone line that makes every clip look more synthetic (the informative statistic up).
+    phone = _grouped_cache(signal=3.0)
+    phone.stats[:, 0] += 2.0
+    phone.encoded = np.zeros((len(phone.clips), 1), np.float32)
+    for line in NARROWBAND_CALIBRATION_LINES:
+        phone.save(tmp_path / f"{line}.npz")  # phone_line_cache reads what exists
+    narrow = narrowband_calibration(train, tmp_path / "no-demos", tmp_path, "stats")
+    assert narrow["below_high_band_db"] == NARROWBAND_BELOW_DB
+    assert all(line in narrow["fitted_on"] for line in NARROWBAND_CALIBRATION_LINES)
+    assert narrow["scale"] > 0.0
+
+    scores = demos_loso_scores(train, {"clean": train, "phone": phone}, "stats")
+    clean = np.array(list(scores["clean"].values()))
+    line = np.array(list(scores["phone"].values()))
+    scale, offset = fit_calibration(clean[:, 1], clean[:, 0])
+    genuine_phone = line[line[:, 0] == 0, 1]
+
+    def flagged(a: float, b: float) -> float:
+        return float(np.mean(a * genuine_phone + b >= 0.0))
+
+    # The clean calibration flags the shifted genuine calls; the phone-line one does not.
+    assert flagged(scale, offset) > 0.6, flagged(scale, offset)
+    assert flagged(narrow["scale"], narrow["offset"]) < min(0.4, flagged(scale, offset) - 0.3)

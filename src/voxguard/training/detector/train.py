@@ -43,7 +43,16 @@ from voxguard.training.detector.approaches import (
     fit_approach,
     window_logits,
 )
-from voxguard.training.detector.data import Clip, FeatureCache, add_source_arguments, ensure_cache
+from voxguard.training.detector.augment import TEST_PHONE_LINES
+from voxguard.training.detector.data import (
+    Clip,
+    FeatureCache,
+    add_source_arguments,
+    build_cache,
+    demo_clips,
+    ensure_cache,
+    with_encoder_features,
+)
 from voxguard.training.detector.encoder import load_whisper_prefix
 from voxguard.training.detector.export import export
 from voxguard.training.detector.models import Detector, FusionModel
@@ -180,6 +189,84 @@ def cross_fitted_calibration(
     return scale, offset, fitted_on
 
 
+# The narrowband calibration is fitted on the phone lines the training augmentation uses
+# (AMR-NB, G.711), delivered as 8 kHz files and as 16 kHz 16-bit files; G.723.1 stays
+# unseen so that the bench can tell whether it carries over to another codec.
+NARROWBAND_CALIBRATION_LINES = ("amr-nb", "g711", "amr-nb+16bit", "g711+16bit")
+# high_band_db below this counts as a phone line: clean demo-page windows measured -37 dB
+# or more, windows through AMR-NB / G.711 / G.723.1 -49 dB or less in 99 cases out of 100.
+NARROWBAND_BELOW_DB = -45.0
+
+
+def phone_line_cache(demos: Path, line: str, path: Path) -> FeatureCache:
+    """The demo-page clips through one of ``TEST_PHONE_LINES`` (no augmentation), cached."""
+    if not path.exists():
+        params = FeatureParams()
+        cache = build_cache(
+            demo_clips(demos), params, augment_copies=0, channel=TEST_PHONE_LINES[line]
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with_encoder_features(cache, params).save(path)
+    cache = FeatureCache.load(path)
+    if cache.encoded is None:
+        raise ValueError(f"{path} has no encoder features: delete it and run again")
+    return cache
+
+
+def held_out_scores(
+    model: Detector, cache: FeatureCache, group: str
+) -> dict[str, tuple[int, float]]:
+    """(label, mean window logit) per held-out clip of ``group``, keyed by folder/file name
+    (the same key in every phone-line cache of the same clips)."""
+    held = np.array([c.group == group for c in cache.clips])
+    ids, means = clip_scores(cache, model, scored_windows(cache, held))
+    return {
+        f"{cache.clips[i].path.parent.name}/{cache.clips[i].path.name}": (
+            cache.clips[i].label,
+            float(m),
+        )
+        for i, m in zip(ids, means, strict=True)
+    }
+
+
+def demos_loso_scores(
+    train: FeatureCache, tests: dict[str, FeatureCache], approach: str = "fusion"
+) -> dict[str, dict[str, tuple[int, float]]]:
+    """Out-of-fold clip scores of each test cache (the same clips through other channels):
+    each demos-loso fold model scores its held-out repository in every cache."""
+    scores: dict[str, dict[str, tuple[int, float]]] = {name: {} for name in tests}
+    for group, held in folds_for(train, "demos-loso"):
+        model = fit_approach(approach, train, training_windows(train, held))
+        for name, cache in tests.items():
+            scores[name] |= held_out_scores(model, cache, group)
+    return scores
+
+
+def narrowband_calibration(
+    train: FeatureCache, demos: Path, work: Path, approach: str
+) -> dict[str, Any]:
+    """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
+    demos-loso scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES``."""
+    tests = {
+        line: phone_line_cache(demos, line, work / f"{line}.npz")
+        for line in NARROWBAND_CALIBRATION_LINES
+    }
+    scores = demos_loso_scores(train, tests, approach)
+    pooled = [v for line in NARROWBAND_CALIBRATION_LINES for v in scores[line].values()]
+    labels = np.array([label for label, _ in pooled])
+    scale, offset = fit_calibration(np.array([s for _, s in pooled]), labels)
+    return {
+        "scale": scale,
+        "offset": offset,
+        "below_high_band_db": NARROWBAND_BELOW_DB,
+        "fitted_on": (
+            "out-of-fold demos-loso clip scores of the demo clips through "
+            f"{', '.join(NARROWBAND_CALIBRATION_LINES)} ({len(pooled)} scores), balanced "
+            "class weights"
+        ),
+    }
+
+
 def recording_key(clip: Clip) -> str:
     """One key for a recording and its augmented copy (``x.wav`` and ``x_aug.wav``)."""
     return f"{clip.group}/{clip.path.parent.name}/{clip.path.stem.removesuffix('_aug')}"
@@ -237,9 +324,11 @@ def write_model(
     model: Detector,
     out: Path,
     calibration: tuple[float, float, str],
+    narrowband: dict[str, Any] | None = None,
     **sidecar: Any,
 ) -> None:
-    """Export with a logistic calibration (scale, offset, what it was fitted on) at 0.5."""
+    """Export with a logistic calibration (scale, offset, what it was fitted on) at 0.5,
+    plus the one for phone lines when given (``narrowband_calibration``)."""
     scale, offset, fitted_on = calibration
     export(
         model,
@@ -250,6 +339,7 @@ def write_model(
             "scale": scale,
             "offset": offset,
             "fitted_on": fitted_on,
+            **({"narrowband": narrowband} if narrowband else {}),
         },
         threshold=0.5,
         extra={**sidecar, "created": datetime.now(UTC).isoformat(timespec="seconds")},
@@ -280,6 +370,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fold", help="the held-out fold, e.g. demos:FastDiff or tts_neural/piper")
     ap.add_argument("--exclude", default="", help="group prefixes never trained on (folds)")
     ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
+    ap.add_argument(
+        "--phone-lines",
+        type=Path,
+        default=Path("artifacts/phone_channels"),
+        help="where the demo clips through phone lines are cached (narrowband calibration)",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if (args.protocol is None) != (args.fold is None):
@@ -323,6 +419,12 @@ def main(argv: list[str] | None = None) -> None:
         "per_source_repo_eer": {k: round(v, 4) for k, v in oof["per_group"].items()},
     }
     print(json.dumps(metrics), file=sys.stderr)
+    narrowband = None
+    if args.demos is not None:
+        narrowband = narrowband_calibration(cache, args.demos, args.phone_lines, args.approach)
+        print(f"narrowband calibration: {json.dumps(narrowband)}", file=sys.stderr)
+    else:
+        print("no --demos: exported without a narrowband (phone-line) calibration", file=sys.stderr)
 
     model, arch = fit_model(
         args.approach, cache, np.arange(len(cache.window_clip)), args.epochs, args.seed
@@ -331,6 +433,7 @@ def main(argv: list[str] | None = None) -> None:
         model,
         args.out,
         (scale, offset, "out-of-fold clip scores of demos-loso, balanced class weights"),
+        narrowband,
         version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
         architecture=arch,
         training_data=summarize(cache.clips),
