@@ -80,9 +80,12 @@ class SpectralTestEngine:
 class FixedSpoofDetector:
     """Stands in for ``voxguard.spoof.detector.SpoofDetector``: one fixed probability."""
 
-    def __init__(self, probability: float, threshold: float = 0.5) -> None:
+    def __init__(
+        self, probability: float, threshold: float = 0.5, channel: str = "wideband"
+    ) -> None:
         self.probability = probability
         self.threshold = threshold
+        self.channel = channel
         self.model_version = "test-fixed-spoof"
 
     def detect_clip(self, clip: AudioClip) -> SimpleNamespace:
@@ -92,4 +95,5 @@ class FixedSpoofDetector:
             is_spoof=self.probability >= self.threshold,
             threshold=self.threshold,
             windows=[window],
+            channel=self.channel,
         )

@@ -14,9 +14,9 @@ from tests.doubles import FixedSpoofDetector
 from voxguard.services.engines import Loaded, SpoofAdapter
 
 
-def _api(tmp_path: Path, probability: float) -> Iterator[Api]:
+def _api(tmp_path: Path, probability: float, channel: str = "wideband") -> Iterator[Api]:
     with database_url("sqlite", tmp_path) as url:
-        spoof = Loaded(SpoofAdapter(FixedSpoofDetector(probability)))
+        spoof = Loaded(SpoofAdapter(FixedSpoofDetector(probability, channel=channel)))
         yield from open_api(make_settings(tmp_path, url), spoof=spoof)
 
 
@@ -50,6 +50,7 @@ def test_detect_and_batch_return_windows(cloned: Api) -> None:
         "/v1/detect", files={"file": ("a.wav", audio, "audio/wav")}, headers=cloned.headers()
     ).json()
     assert one["spoof"]["status"] == "ok" and one["spoof"]["is_synthetic"] is True
+    assert one["spoof"]["channel"] == "wideband"
     assert one["spoof"]["windows"][0]["probability"] == pytest.approx(0.93)
     batch = cloned.client.post(
         "/v1/detect/batch",
@@ -76,3 +77,12 @@ def test_genuine_voice_with_spoof_check_is_normal(tmp_path: Path) -> None:
         assert check["spoof"]["status"] == "ok"
         assert (check["risk_level"], check["verdict"]) == ("LOW", "Normal"), check
         assert check["alert_id"] is None
+
+
+def test_detect_says_when_the_phone_line_calibration_was_used(tmp_path: Path) -> None:
+    for api in _api(tmp_path, 0.2, channel="narrowband"):
+        audio, _ = speaker_halves(0)
+        spoof = api.client.post(
+            "/v1/detect", files={"file": ("call.wav", audio, "audio/wav")}, headers=api.headers()
+        ).json()["spoof"]
+        assert (spoof["channel"], spoof["is_synthetic"]) == ("narrowband", False)

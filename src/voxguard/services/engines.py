@@ -45,6 +45,7 @@ class SpoofVerdict:
     is_synthetic: bool
     threshold: float
     windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
+    channel: str = "wideband"  # "narrowband": heard as a phone line, calibrated as one
 
 
 class SpoofDetectorLike(Protocol):
@@ -93,6 +94,7 @@ class SpoofAdapter:
                 {"start_s": w.start_s, "end_s": w.end_s, "probability": round(w.probability, 6)}
                 for w in result.windows
             ],
+            channel=result.channel,
         )
 
 

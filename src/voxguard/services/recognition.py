@@ -234,6 +234,7 @@ class RecognitionService:
             is_synthetic=verdict.is_synthetic,
             threshold=verdict.threshold,
             windows=verdict.windows,
+            channel="narrowband" if verdict.channel == "narrowband" else "wideband",
             model_version=detector.model_version,
         )
 

@@ -101,6 +101,9 @@ class SpoofOut(BaseModel):
     is_synthetic: bool | None = None
     threshold: float | None = None
     windows: list[dict[str, float]] = Field(default_factory=list)
+    # "narrowband" when the speech sounded like a phone line and the model's phone-line
+    # calibration gave the probability; "wideband" otherwise.
+    channel: Literal["wideband", "narrowband"] | None = None
     model_version: str | None = None
     reason: str | None = None
 
