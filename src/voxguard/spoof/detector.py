@@ -134,12 +134,16 @@ class SpoofDetector:
         level = high_band_db(speech, self.params.sample_rate)
         return "narrowband" if level < narrow.below_high_band_db else "wideband"
 
-    def calibrate(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
+    def log_odds(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
+        """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
         cal = self.sidecar.calibration
         if channel == "narrowband" and cal.narrowband is not None:
             narrow = cal.narrowband
-            return _sigmoid(narrow.scale * np.asarray(score) + narrow.offset)
-        return _sigmoid(cal.scale * np.asarray(score) + cal.offset)
+            return np.asarray(narrow.scale * np.asarray(score) + narrow.offset)
+        return np.asarray(cal.scale * np.asarray(score) + cal.offset)
+
+    def calibrate(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
+        return _sigmoid(self.log_odds(score, channel))
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
         samples = clip.samples

@@ -88,15 +88,15 @@ def evaluate(
     labels: list[int] = []
     systems: list[str] = []
     failures: dict[str, str] = {}
-    cal = detector.sidecar.calibration
     for row in rows:
         try:
             result = detector.detect(row.path)
         except VoxGuardError as exc:
             failures[str(row.path)] = exc.message
         else:
-            # Calibrated log-odds at equal priors, i.e. a log-likelihood ratio (for Cllr).
-            scores.append(cal.scale * result.score + cal.offset)
+            # Calibrated log-odds at equal priors, i.e. a log-likelihood ratio (for Cllr),
+            # through the calibration detect applied (phone lines have their own).
+            scores.append(float(detector.log_odds(result.score, result.channel)))
             labels.append(row.label)
             systems.append(row.system)
         if progress is not None:
