@@ -57,7 +57,6 @@ def main() -> None:
     unknown = set(lines) - set(TEST_PHONE_LINES)
     if unknown:
         ap.error(f"unknown lines {sorted(unknown)}; accepted: {', '.join(TEST_PHONE_LINES)}")
-    args.work.mkdir(parents=True, exist_ok=True)
     train = ensure_features(args.cache, [args.approach])
     tests = {"clean": train} | {
         line: phone_line_cache(args.demos, line, args.work / f"{line}.npz") for line in lines

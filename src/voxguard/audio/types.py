@@ -13,6 +13,10 @@ import numpy.typing as npt
 AudioSource = str | Path | bytes | bytearray | memoryview | BinaryIO | io.BytesIO
 FloatArray = npt.NDArray[np.float32]
 
+# The telephone band (300-3400 Hz): all a narrowband call carries. Channel simulation
+# (speaker.augment) and phone-line detection (spoof.features) share it.
+PHONE_BAND_HZ = (300.0, 3400.0)
+
 
 @dataclass(frozen=True)
 class AudioMetadata:

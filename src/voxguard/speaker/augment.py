@@ -13,10 +13,9 @@ import av
 import numpy as np
 from scipy import signal
 
-from voxguard.audio.types import FloatArray
+from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
 
 SAMPLE_RATE = 16_000
-PHONE_BAND_HZ = (300.0, 3400.0)
 _AMR_BITRATE = 12_200
 
 

@@ -12,7 +12,7 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 
-from voxguard.audio.types import FloatArray
+from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,6 @@ def speech_or_fallback(
 # A phone line (8 kHz sampling, 300-3400 Hz) leaves nothing above 4 kHz; wideband speech,
 # even band-limited by a low-bit-rate codec, keeps something there. The upper band starts at
 # 4.6 kHz, clear of the 4 kHz transition band an 8 kHz file's resampling to 16 kHz leaks.
-PHONE_BAND_HZ = (300.0, 3400.0)
 ABOVE_PHONE_BAND_HZ = (4600.0, 7600.0)
 
 
@@ -90,8 +89,7 @@ def high_band_db(speech: FloatArray, sample_rate: int, n_fft: int = 512) -> floa
     count = speech.size // n_fft
     if count == 0:
         return 0.0
-    frames = speech[: count * n_fft].reshape(count, n_fft).astype(np.float64) * _hann(n_fft)
-    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    power = np.mean(_frame_power(speech.astype(np.float64), n_fft, n_fft, count), axis=0)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
 
     def band(edges: tuple[float, float]) -> float:

@@ -21,8 +21,8 @@ from scipy import signal
 
 from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.audio.decode import load_audio
-from voxguard.audio.types import AudioClip, AudioMetadata, FloatArray
-from voxguard.speaker.augment import PHONE_BAND_HZ, add_noise, band_pass, phone_channel
+from voxguard.audio.types import PHONE_BAND_HZ, AudioClip, AudioMetadata, FloatArray
+from voxguard.speaker.augment import add_noise, band_pass, phone_channel
 from voxguard.speaker.encoder import Ge2eEncoder
 
 SAMPLE_RATE = 16_000
