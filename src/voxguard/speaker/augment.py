@@ -7,12 +7,10 @@
 
 from __future__ import annotations
 
-import io
-
-import av
 import numpy as np
 from scipy import signal
 
+from voxguard.audio.codec import encode_decode
 from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
 
 SAMPLE_RATE = 16_000
@@ -25,36 +23,6 @@ def band_pass(
     sos = signal.butter(6, [low_hz, high_hz], btype="bandpass", fs=rate, output="sos")
     out: FloatArray = signal.sosfilt(sos, samples).astype(np.float32)
     return out
-
-
-def _codec_round_trip(samples_8k: FloatArray, codec: str, bit_rate: int | None) -> FloatArray:
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="amr" if "amr" in codec else "wav") as out:
-        stream: av.AudioStream = out.add_stream(codec, rate=8000, layout="mono")  # type: ignore[assignment]
-        if bit_rate:
-            stream.bit_rate = bit_rate
-        pcm = np.clip(samples_8k * 32767, -32768, 32767).astype(np.int16)
-        frame_size = stream.codec_context.frame_size or 160
-        for start in range(0, pcm.size, frame_size):
-            chunk = pcm[start : start + frame_size]
-            if chunk.size < frame_size:
-                chunk = np.pad(chunk, (0, frame_size - chunk.size))
-            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="s16", layout="mono")
-            frame.sample_rate = 8000
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    buffer.seek(0)
-    pieces = []
-    with av.open(buffer, mode="r") as container:
-        for frame in container.decode(audio=0):
-            array = frame.to_ndarray()
-            scale = 32768.0 if np.issubdtype(array.dtype, np.integer) else 1.0
-            pieces.append(array.astype(np.float32).reshape(-1) / scale)
-    decoded = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return decoded[: samples_8k.size].astype(np.float32)
 
 
 AMR_NB_BITRATES = (4_750, 5_150, 5_900, 6_700, 7_400, 7_950, 10_200, 12_200)
@@ -76,7 +44,8 @@ def phone_channel(
             raise ValueError(f"AMR-NB bit rate {bit_rate} is not one of {AMR_NB_BITRATES}")
     limited = band_pass(samples, *PHONE_BAND_HZ)
     narrow = signal.resample_poly(limited, 1, 2).astype(np.float32)
-    coded = _codec_round_trip(narrow, codec, bit_rate)
+    container = "amr" if "amr" in codec else "wav"
+    coded = encode_decode(narrow, 8000, codec, container, bit_rate)[: narrow.size]
     wide: FloatArray = signal.resample_poly(coded, 2, 1).astype(np.float32)
     return wide[: samples.size]
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
-from typing import Any
 
-import av
 import numpy as np
 from scipy import signal
 
+from voxguard.audio.codec import encode_decode, fit_length
 from voxguard.audio.types import FloatArray
 from voxguard.speaker.augment import AMR_NB_BITRATES, phone_channel
 
@@ -69,34 +67,11 @@ def codec_round_trip(x: FloatArray, rng: np.random.Generator) -> FloatArray:
 
 
 def _encode_decode(x: FloatArray, codec: str, container: str, bit_rate: int) -> FloatArray:
-    out_rate = 48000 if codec == "libopus" else SR
-    src = signal.resample_poly(x, 3, 1) if out_rate == 48000 else x
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format=container) as out:
-        stream: Any = out.add_stream(codec, rate=out_rate, layout="mono")
-        stream.bit_rate = bit_rate
-        pcm = np.clip(src * 32767, -32768, 32767).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = out_rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    buf.seek(0)
-    pieces = []
-    with av.open(buf, mode="r") as inp:
-        for fr in inp.decode(audio=0):
-            arr = fr.to_ndarray().astype(np.float32)
-            if arr.dtype.kind == "i" or np.abs(arr).max() > 1.5:
-                arr = arr / 32768.0
-            pieces.append(arr.reshape(-1) if arr.shape[0] == 1 else arr.mean(axis=0))
-    y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-    if out_rate == 48000:
-        y = signal.resample_poly(y, 1, 3)
-    y = np.asarray(y, dtype=np.float32)
-    if y.size < x.size:
-        y = np.pad(y, (0, x.size - y.size))
-    return y[: x.size]
+    if codec != "libopus":
+        return fit_length(encode_decode(x, SR, codec, container, bit_rate, False), x.size)
+    # libopus takes 48 kHz (or 8/12/16/24 kHz, which this recipe never used).
+    y = encode_decode(signal.resample_poly(x, 3, 1), 48000, codec, container, bit_rate, False)
+    return fit_length(signal.resample_poly(y, 1, 3), x.size)
 
 
 # Narrowband call codecs the detector trains on: mobile (AMR-NB, every mode), landline and
