@@ -1,4 +1,5 @@
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from voxguard.spoof.features import (
     spectral_statistics,
     summary_features,
 )
+from voxguard.training.detector.approaches import fit_approach
 from voxguard.training.detector.data import Clip, FeatureCache
 from voxguard.training.detector.export import export
 from voxguard.training.detector.models import (
@@ -147,6 +149,17 @@ def test_calibration_keeps_real_signal_and_falls_back_with_one_group() -> None:
     single = _grouped_cache(signal=3.0, groups=1)
     _, _, fitted_on = cross_fitted_calibration(single, "stats", np.arange(len(single.clips)))
     assert "in sample" in fitted_on
+
+
+def test_in_sample_fallback_scores_the_model_already_fitted() -> None:
+    single = _grouped_cache(signal=3.0, groups=1)
+    windows = np.arange(len(single.clips))
+    trained = fit_approach("stats", single, windows)
+    refitted = cross_fitted_calibration(single, "stats", windows)
+    with patch("voxguard.training.detector.train.fit_approach") as fit:
+        reused = cross_fitted_calibration(single, "stats", windows, trained=trained)
+    fit.assert_not_called()
+    assert reused == pytest.approx(refitted)
 
 
 def test_calibration_never_inverts_the_detector() -> None:

@@ -135,6 +135,7 @@ def cross_fitted_calibration(
     epochs: int = 6,
     seed: int = 0,
     max_folds: int = CALIBRATION_FOLDS,
+    trained: Detector | None = None,
 ) -> tuple[float, float, str]:
     """Calibration (scale, offset, what it was fitted on) from out-of-fold clip scores.
 
@@ -150,7 +151,8 @@ def cross_fitted_calibration(
     clips only (LibriSpeech, FSDD) is spread over every fold by recording: holding all of
     a corpus's genuine speech out would calibrate on a model that never heard its channel,
     which no protocol asks of a fold model. With fewer than two spoof groups it falls back
-    to in-sample calibration and says so.
+    to in-sample calibration and says so; ``trained`` (the model already fitted on
+    ``windows``) is then scored instead of fitting the same model again.
     """
     clean = windows[cache.window_aug[windows] == 0]
     owners = cache.window_clip[windows]
@@ -178,7 +180,11 @@ def cross_fitted_calibration(
     ids: list[np.ndarray] = []
     scores: list[np.ndarray] = []
     for train_windows, scored in splits:
-        model = fit_approach(approach, cache, train_windows, epochs, seed)
+        model = (
+            trained
+            if trained is not None and train_windows is windows
+            else fit_approach(approach, cache, train_windows, epochs, seed)
+        )
         clip_ids, clip_logits = clip_scores(cache, model, scored)
         ids.append(clip_ids)
         scores.append(clip_logits)
@@ -302,7 +308,7 @@ def export_fold(
     held = folds[fold]
     windows = training_windows(cache, held, exclude)
     model, arch = fit_model(approach, cache, windows, epochs, seed)
-    calibration = cross_fitted_calibration(cache, approach, windows, epochs, seed)
+    calibration = cross_fitted_calibration(cache, approach, windows, epochs, seed, trained=model)
     trained_on = np.zeros(len(cache.clips), bool)
     trained_on[cache.window_clip[windows]] = True
     trained_clips = [c for c, t in zip(cache.clips, trained_on, strict=True) if t]
