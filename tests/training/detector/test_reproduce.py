@@ -20,7 +20,7 @@ from voxguard.training.detector.data import (
     with_summary_features,
 )
 from voxguard.training.detector.protocols import folds_for
-from voxguard.training.detector.reproduce import one_class_folds, reproduce_fold
+from voxguard.training.detector.reproduce import markdown, one_class_folds, reproduce_fold
 
 
 def test_a_fold_model_scored_by_eval_cm_matches_its_cached_score(tmp_path: Path) -> None:
@@ -74,3 +74,22 @@ def test_folds_without_genuine_clips_are_named_before_any_training() -> None:
     assert one_class_folds(cache, folds_for(cache, "demos-loso"), ("demos:A",)) == []
     with_reference = folds_for(cache, "demos-loso", ("librispeech",))
     assert one_class_folds(cache, with_reference) == []
+
+
+def test_markdown_table_has_three_columns_per_approach_and_the_fold_means() -> None:
+    def result(eer: float, cached: float, cllr: float) -> dict[str, object]:
+        return {"eval_cm": {"eer": eer, "cllr": cllr}, "cache_eer": cached}
+
+    rows: list[dict[str, object]] = [
+        {"fold": "a", "n_bonafide": 10, "n_spoof": 20, "fusion": result(10.0, 9.0, 0.8)},
+        {"fold": "b", "n_bonafide": 5, "n_spoof": 7, "fusion": result(20.0, 19.0, 0.9)},
+    ]
+    lines = markdown(rows, ["fusion"]).splitlines()
+    assert lines[0] == (
+        "| held-out fold | genuine | spoof | fusion EER % (eval cm) | fusion (cached) "
+        "| fusion Cllr |"
+    )
+    assert lines[2] == "| a | 10 | 20 | 10.0 | 9.0 | 0.80 |"
+    assert lines[-1] == "| mean over folds |  |  | 15.0 | 14.0 | 0.85 |"
+    with pytest.raises(TypeError, match="no result for baseline"):
+        markdown(rows, ["fusion", "baseline"])

@@ -26,7 +26,9 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -112,27 +114,41 @@ def one_class_folds(
     ]
 
 
+# The table's columns per approach: header suffix, the value in a fold result, its format.
+_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], float], str], ...] = (
+    ("EER % (eval cm)", lambda res: float(res["eval_cm"]["eer"]), ".1f"),
+    ("(cached)", lambda res: float(res["cache_eer"]), ".1f"),
+    ("Cllr", lambda res: float(res["eval_cm"]["cllr"]), ".2f"),
+)
+
+
 def markdown(rows: list[dict[str, object]], approaches: list[str]) -> str:
     head = ["held-out fold", "genuine", "spoof"]
-    for a in approaches:
-        head += [f"{a} EER % (eval cm)", f"{a} (cached)", f"{a} Cllr"]
+    head += [f"{a} {suffix}" for a in approaches for suffix, _, _ in _COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         cells = [str(r["fold"]), str(r["n_bonafide"]), str(r["n_spoof"])]
-        for a in approaches:
-            res = r[a]
-            assert isinstance(res, dict)
-            cm = res["eval_cm"]
-            cells += [f"{cm['eer']:.1f}", f"{res['cache_eer']:.1f}", f"{cm['cllr']:.2f}"]
+        cells += [
+            format(value(_fold_result(r, a)), spec)
+            for a in approaches
+            for _, value, spec in _COLUMNS
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     means = ["mean over folds", "", ""]
-    for a in approaches:
-        results = [r[a] for r in rows]
-        means.append(f"{np.mean([res['eval_cm']['eer'] for res in results]):.1f}")  # type: ignore[index]
-        means.append(f"{np.mean([res['cache_eer'] for res in results]):.1f}")  # type: ignore[index]
-        means.append(f"{np.mean([res['eval_cm']['cllr'] for res in results]):.2f}")  # type: ignore[index]
+    means += [
+        format(float(np.mean([value(_fold_result(r, a)) for r in rows])), spec)
+        for a in approaches
+        for _, value, spec in _COLUMNS
+    ]
     lines.append("| " + " | ".join(means) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _fold_result(row: dict[str, object], approach: str) -> dict[str, Any]:
+    result = row.get(approach)
+    if not isinstance(result, dict):
+        raise TypeError(f"fold {row['fold']}: no result for {approach}")
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
