@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,10 @@ FloatArray = npt.NDArray[np.float32]
 # The telephone band (300-3400 Hz): all a narrowband call carries. Channel simulation
 # (speaker.augment) and phone-line detection (spoof.features) share it.
 PHONE_BAND_HZ = (300.0, 3400.0)
+
+# How a recording reached us: "narrowband" = through a phone line (nothing above the
+# telephone band), "wideband" = anything else. The spoof detector calibrates each its own way.
+Channel = Literal["wideband", "narrowband"]
 
 
 @dataclass(frozen=True)

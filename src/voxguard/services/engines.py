@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.audio.types import Channel
 from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
@@ -45,7 +46,7 @@ class SpoofVerdict:
     is_synthetic: bool
     threshold: float
     windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
-    channel: str = "wideband"  # "narrowband": heard as a phone line, calibrated as one
+    channel: Channel = "wideband"  # "narrowband": heard as a phone line, calibrated as one
 
 
 class SpoofDetectorLike(Protocol):

@@ -234,7 +234,7 @@ class RecognitionService:
             is_synthetic=verdict.is_synthetic,
             threshold=verdict.threshold,
             windows=verdict.windows,
-            channel="narrowband" if verdict.channel == "narrowband" else "wideband",
+            channel=verdict.channel,
             model_version=detector.model_version,
         )
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voxguard.audio.types import Channel
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -103,7 +105,7 @@ class SpoofOut(BaseModel):
     windows: list[dict[str, float]] = Field(default_factory=list)
     # "narrowband" when the speech sounded like a phone line and the model's phone-line
     # calibration gave the probability; "wideband" otherwise.
-    channel: Literal["wideband", "narrowband"] | None = None
+    channel: Channel | None = None
     model_version: str | None = None
     reason: str | None = None
 

@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
-from voxguard.audio.types import FloatArray
+from voxguard.audio.types import Channel, FloatArray
 from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
@@ -54,7 +54,7 @@ class SpoofResult:
     windows: list[WindowScore]
     # "narrowband" when the speech went through a phone line and the model's narrowband
     # calibration was applied; "wideband" otherwise (or when the model has none).
-    channel: str = "wideband"
+    channel: Channel = "wideband"
 
     @property
     def verdict(self) -> str:
@@ -125,7 +125,7 @@ class SpoofDetector:
         (out,) = self._session.run([self.sidecar.output_name], feeds)
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
-    def channel_of(self, speech: FloatArray) -> str:
+    def channel_of(self, speech: FloatArray) -> Channel:
         """ "narrowband" when the model has a calibration for phone lines and the speech
         sounds like one (nothing above the telephone band), else "wideband"."""
         narrow = self.sidecar.calibration.narrowband
@@ -134,7 +134,7 @@ class SpoofDetector:
         level = high_band_db(speech, self.params.sample_rate)
         return "narrowband" if level < narrow.below_high_band_db else "wideband"
 
-    def log_odds(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
+    def log_odds(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
         """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
         cal = self.sidecar.calibration
         if channel == "narrowband" and cal.narrowband is not None:
@@ -142,7 +142,7 @@ class SpoofDetector:
             return np.asarray(narrow.scale * np.asarray(score) + narrow.offset)
         return np.asarray(cal.scale * np.asarray(score) + cal.offset)
 
-    def calibrate(self, score: float | np.ndarray, channel: str = "wideband") -> np.ndarray:
+    def calibrate(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
         return _sigmoid(self.log_odds(score, channel))
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
