@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from voxguard.audio.analysis import AnalyzedAudio
-from voxguard.audio.types import AudioClip
+from voxguard.audio.types import AudioClip, Channel
 from voxguard.errors import AudioTooShort
 from voxguard.speaker.types import (
     Candidate,
@@ -81,7 +81,7 @@ class FixedSpoofDetector:
     """Stands in for ``voxguard.spoof.detector.SpoofDetector``: one fixed probability."""
 
     def __init__(
-        self, probability: float, threshold: float = 0.5, channel: str = "wideband"
+        self, probability: float, threshold: float = 0.5, channel: Channel = "wideband"
     ) -> None:
         self.probability = probability
         self.threshold = threshold

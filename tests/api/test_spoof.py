@@ -11,10 +11,11 @@ from tests.api.audio import speaker_halves
 from tests.api.conftest import Api, make_settings, open_api
 from tests.databases import database_url
 from tests.doubles import FixedSpoofDetector
+from voxguard.audio.types import Channel
 from voxguard.services.engines import Loaded, SpoofAdapter
 
 
-def _api(tmp_path: Path, probability: float, channel: str = "wideband") -> Iterator[Api]:
+def _api(tmp_path: Path, probability: float, channel: Channel = "wideband") -> Iterator[Api]:
     with database_url("sqlite", tmp_path) as url:
         spoof = Loaded(SpoofAdapter(FixedSpoofDetector(probability, channel=channel)))
         yield from open_api(make_settings(tmp_path, url), spoof=spoof)
