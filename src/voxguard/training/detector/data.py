@@ -38,7 +38,9 @@ class Clip:
     path: Path
     label: int  # 1 spoof, 0 bona fide
     system: str  # generator, or "human"
-    group: str  # source: demo repository, "librispeech", or "corpus:<generator family>"
+    # source: demo repository, "librispeech", "corpus:<generator family>", or for a vocoded
+    # copy "vocoded:<its original's group>"
+    group: str
     license: str = ""
     augmented: bool = False  # already a channel-augmented copy (the corpus ships its own)
     split: str = ""  # the corpus's speaker split (train / dev / test)
@@ -56,6 +58,35 @@ def demo_clips(root: Path) -> list[Clip]:
             license=r.get("license", ""),
         )
         for r in rows
+    ]
+
+
+# Group prefix of a copy made from another source's genuine clip (``vocoded.py``): the copy
+# belongs to that source for every fold, so no fold trains on copies of what it holds out.
+DERIVED_PREFIX = "vocoded:"
+
+
+def source_group(group: str) -> str:
+    """The source a clip's group belongs to: its own, or for a vocoded copy its original's."""
+    return group.removeprefix(DERIVED_PREFIX)
+
+
+def vocoded_clips(root: Path) -> list[Clip]:
+    """HiFi-GAN copies of the demo pages' genuine clips (``vocoded.py``'s manifest.csv)."""
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"{manifest} not found: build it with python -m voxguard.training.detector.vocoded"
+        )
+    return [
+        Clip(
+            path=root / r["path"],
+            label=1,
+            system=r["system"],
+            group=DERIVED_PREFIX + r["source_group"],
+            license=r.get("license", ""),
+        )
+        for r in csv.DictReader(manifest.open())
     ]
 
 
@@ -320,6 +351,8 @@ def collect(args: argparse.Namespace) -> list[Clip]:
         clips += demo_clips(args.demos)
     if args.librispeech:
         clips += librispeech_clips(args.librispeech)
+    if args.vocoded:
+        clips += vocoded_clips(args.vocoded)
     return clips
 
 
@@ -328,6 +361,11 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
     ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
     ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
+    ap.add_argument(
+        "--vocoded",
+        type=Path,
+        help="HiFi-GAN copies of the demo genuine clips (voxguard.training.detector.vocoded)",
+    )
     ap.add_argument(
         "--cache",
         type=Path,
@@ -350,7 +388,10 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         return
     clips = collect(args)
     if not clips:
-        ap.error(f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech")
+        ap.error(
+            f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech, "
+            "--vocoded"
+        )
     cache = build_cache(
         clips, FeatureParams(), args.augment_copies, args.seed, short_excerpts=args.short_excerpts
     )

@@ -39,10 +39,12 @@ from voxguard.evaluation.metrics import eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
 from voxguard.training.detector.approaches import APPROACHES, fit_approach, window_logits
 from voxguard.training.detector.data import (
+    DERIVED_PREFIX,
     FeatureCache,
     add_source_arguments,
     ensure_cache,
     refresh_stats,
+    source_group,
     with_encoder_features,
     with_summary_features,
 )
@@ -121,8 +123,16 @@ def training_windows(
     cache: FeatureCache, held: np.ndarray, exclude: tuple[str, ...] = ()
 ) -> np.ndarray:
     """Indices of the windows a fold trains on: every window of a clip that is not held out,
-    not in an excluded group, and not in the corpus's test split (clean and augmented)."""
-    excluded = np.array([bool(exclude) and c.group.startswith(exclude) for c in cache.clips])
+    not in an excluded group, not a vocoded copy of a held-out source's clip, and not in the
+    corpus's test split (clean and augmented)."""
+    held_groups = {c.group for c, h in zip(cache.clips, held, strict=True) if h}
+    excluded = np.array(
+        [
+            (bool(exclude) and c.group.startswith(exclude))
+            or (c.group.startswith(DERIVED_PREFIX) and source_group(c.group) in held_groups)
+            for c in cache.clips
+        ]
+    )
     test_split = np.array(
         [c.group.startswith("corpus:") and c.split == "test" for c in cache.clips]
     )

@@ -1,9 +1,14 @@
 """Train the spoof detector and export it (ONNX + sidecar) in one command.
 
+    python -m voxguard.training.detector.vocoded --demos ../shared/data/demos \
+        --out artifacts/vocoded
     python -m voxguard.training.detector.train --demos ../shared/data/demos \
-        --cache artifacts/cache_demos.npz --out src/voxguard/models/spoof
+        --vocoded artifacts/vocoded --cache artifacts/cache_demos_vocoded.npz \
+        --out src/voxguard/models/spoof
 
-(``--librispeech`` and ``--corpus`` add more data; both made the held-out demo result worse
+(``make spoof-model`` runs both. ``--vocoded``: HiFi-GAN copies of the demo genuine clips,
+trained on as spoofs; a fold never trains on copies of the clips it holds out.
+``--librispeech`` and ``--corpus`` add more data; both made the held-out demo result worse
 for the shipped approach, see the model card.)
 
 ``--protocol P --fold NAME`` exports the model of one fold of a protocol instead (trained
@@ -51,6 +56,7 @@ from voxguard.training.detector.data import (
     build_cache,
     demo_clips,
     ensure_cache,
+    source_group,
     with_encoder_features,
 )
 from voxguard.training.detector.encoder import load_whisper_prefix
@@ -156,7 +162,10 @@ def cross_fitted_calibration(
     """
     clean = windows[cache.window_aug[windows] == 0]
     owners = cache.window_clip[windows]
-    spoof_groups = sorted({cache.clips[i].group for i in np.unique(owners) if cache.clips[i].label})
+    # A vocoded copy goes with the source of its original, like a held-out fold.
+    spoof_groups = sorted(
+        {source_group(cache.clips[i].group) for i in np.unique(owners) if cache.clips[i].label}
+    )
     if len(spoof_groups) < 2:
         splits = [(windows, clean)]
         fitted_on = "this fold's training clips, in sample (one spoof source only)"
@@ -166,7 +175,7 @@ def cross_fitted_calibration(
         group_fold = {name: k % folds for k, name in enumerate(spoof_groups)}
         clip_fold = np.array(
             [
-                group_fold.get(c.group, zlib.crc32(recording_key(c).encode()) % folds)
+                group_fold.get(source_group(c.group), zlib.crc32(recording_key(c).encode()) % folds)
                 for c in cache.clips
             ]
         )
