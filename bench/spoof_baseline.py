@@ -7,7 +7,7 @@ RMS, spectral centroid / bandwidth / rolloff, zero-crossing rate, 20 MFCC means;
 speech windows as the detector, its window probabilities become logits that are averaged per
 file, and both are trained and scored on the same folds in the same run.
 
-    python bench/spoof_baseline.py --cache artifacts/cache_demos.npz --protocol demos-loso
+    python bench/spoof_baseline.py --cache artifacts/cache_demos_vocoded.npz --protocol demos-loso
 
 Needs the ``train`` extra and a feature cache from ``voxguard.training.detector.train``.
 ``voxguard.training.detector.reproduce`` exports the same fold models for ``voxguard eval cm``.

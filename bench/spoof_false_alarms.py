@@ -32,6 +32,7 @@ from voxguard.spoof import SpoofDetector
 from voxguard.training.detector.augment import TEST_PHONE_LINES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OPERATING_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def main() -> None:
@@ -87,6 +88,12 @@ def main() -> None:
             if p.size
             else None,
             "median_probability": round(float(np.median(p)), 3) if p.size else None,
+            # the same at other VOXGUARD_SPOOF_THRESHOLD settings (the model card's table)
+            "flagged_share_at": {
+                f"{t:.1f}": round(float((p >= t).mean()), 3) for t in OPERATING_POINTS
+            }
+            if p.size
+            else None,
             # scored with the model's phone-line calibration (sidecar calibration.narrowband)
             "narrowband_share": round(narrowband / p.size, 3) if p.size else None,
         }
