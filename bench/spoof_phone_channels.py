@@ -15,8 +15,8 @@ what it applies to phone lines; G.723.1 is never fitted on). The baseline is the
 condition: the same fold models, the same clips, in the same run. ``cllr_*`` measures each
 calibration as a whole (1.0 = no information; lower is better).
 
-    OMP_NUM_THREADS=1 python bench/spoof_phone_channels.py --cache artifacts/cache_demos_vocoded.npz \
-        --work artifacts/phone_channels
+    OMP_NUM_THREADS=1 python bench/spoof_phone_channels.py \
+        --cache artifacts/cache_demos_vocoded.npz --work artifacts/phone_channels
 
 The phone-line caches (``--work``/<line>.npz, a few minutes each) are built on first use.
 """
