@@ -137,10 +137,8 @@ class SpoofDetector:
     def log_odds(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
         """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
         cal = self.sidecar.calibration
-        if channel == "narrowband" and cal.narrowband is not None:
-            narrow = cal.narrowband
-            return np.asarray(narrow.scale * np.asarray(score) + narrow.offset)
-        return np.asarray(cal.scale * np.asarray(score) + cal.offset)
+        mapping = cal.narrowband if channel == "narrowband" and cal.narrowband else cal
+        return np.asarray(mapping.scale * np.asarray(score) + mapping.offset)
 
     def calibrate(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
         return _sigmoid(self.log_odds(score, channel))
