@@ -37,6 +37,7 @@ from voxguard.training.detector.train import (
     NARROWBAND_CALIBRATION_LINES,
     demos_loso_scores,
     fit_calibration,
+    line_calibration,
     phone_line_cache,
 )
 
@@ -61,7 +62,7 @@ def main() -> None:
     tests = {"clean": train} | {
         line: phone_line_cache(args.demos, line, args.work / f"{line}.npz") for line in lines
     }
-    scores = demos_loso_scores(train, tests, args.approach)
+    scores = demos_loso_scores(train, tests, args.approach).by_cache
     # Clips every condition scored (a phone line can leave a clip too little speech).
     common = sorted(set.intersection(*(set(s) for s in scores.values())))
     labels = np.array([scores["clean"][k][0] for k in common])
@@ -70,8 +71,8 @@ def main() -> None:
     calibrations = {"clean": (scale, offset)}
     fitted = [line for line in NARROWBAND_CALIBRATION_LINES if line in tests]
     if fitted:
-        pooled = np.concatenate([[scores[line][k][1] for k in common] for line in fitted])
-        calibrations["narrowband"] = fit_calibration(pooled, np.tile(labels, len(fitted)))
+        scale, offset, _ = line_calibration(scores, fitted, common)
+        calibrations["narrowband"] = (scale, offset)
     report: dict[str, object] = {
         "cache": str(args.cache),
         "approach": args.approach,

@@ -193,9 +193,7 @@ def test_genuine_only_sources_are_spread_over_the_calibration_folds() -> None:
     assert recording_key(clips[0]) == recording_key(clips[40])  # a clip and its augmented copy
 
 
-def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold(
-    tmp_path: Path,
-) -> None:
+def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold() -> None:
     from voxguard.training.detector.train import (
         NARROWBAND_BELOW_DB,
         NARROWBAND_CALIBRATION_LINES,
@@ -208,16 +206,15 @@ def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold(
     phone = _grouped_cache(signal=3.0)
     phone.stats[:, 0] += 2.0
     phone.encoded = np.zeros((len(phone.clips), 1), np.float32)
-    for line in NARROWBAND_CALIBRATION_LINES:
-        phone.save(tmp_path / f"{line}.npz")  # phone_line_cache reads what exists
-    narrow = narrowband_calibration(train, tmp_path / "no-demos", tmp_path, "stats")
+    lines = dict.fromkeys(NARROWBAND_CALIBRATION_LINES, phone)
+    passed = demos_loso_scores(train, {"clean": train} | lines, "stats")
+    narrow = narrowband_calibration(passed)
     assert narrow["below_high_band_db"] == NARROWBAND_BELOW_DB
     assert all(line in narrow["fitted_on"] for line in NARROWBAND_CALIBRATION_LINES)
     assert narrow["scale"] > 0.0
 
-    scores = demos_loso_scores(train, {"clean": train, "phone": phone}, "stats")
-    clean = np.array(list(scores["clean"].values()))
-    line = np.array(list(scores["phone"].values()))
+    clean = np.array(list(passed.by_cache["clean"].values()))
+    line = np.array(list(passed.by_cache[NARROWBAND_CALIBRATION_LINES[0]].values()))
     scale, offset = fit_calibration(clean[:, 1], clean[:, 0])
     genuine_phone = line[line[:, 0] == 0, 1]
 
@@ -227,3 +224,18 @@ def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold(
     # The clean calibration flags the shifted genuine calls; the phone-line one does not.
     assert flagged(scale, offset) > 0.6, flagged(scale, offset)
     assert flagged(narrow["scale"], narrow["offset"]) < min(0.4, flagged(scale, offset) - 0.3)
+
+
+def test_one_demos_loso_pass_gives_the_protocol_scores_with_one_fit_per_fold() -> None:
+    from voxguard.training.detector import train as train_module
+    from voxguard.training.detector.protocols import make_scorers, run_protocol, score_rows
+
+    cache = _grouped_cache(signal=1.0)
+    protocol = run_protocol(cache, "demos-loso", make_scorers(cache, 6)["stats"])
+    with patch.object(train_module, "fit_approach", wraps=fit_approach) as fits:
+        passed = train_module.demos_loso_scores(cache, {"line": cache}, "stats")
+    assert fits.call_count == 4  # one model per held-out repository, shared by both caches
+    assert score_rows(cache, passed.rows)["scores"] == protocol["scores"]
+    by_name = {f"{c.path.parent.name}/{c.path.name}": str(c.path) for c in cache.clips}
+    line = {by_name[k]: score for k, (_, score) in passed.by_cache["line"].items()}
+    assert line == protocol["scores"]

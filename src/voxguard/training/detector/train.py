@@ -32,7 +32,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -67,8 +67,7 @@ from voxguard.training.detector.protocols import (
     clip_means,
     ensure_features,
     folds_for,
-    make_scorers,
-    run_protocol,
+    score_rows,
     scored_windows,
     split_prefixes,
     training_windows,
@@ -244,39 +243,65 @@ def held_out_scores(
     }
 
 
+@dataclass(frozen=True)
+class DemosLosoScores:
+    """Out-of-fold scores of one demos-loso pass, in which each fold model is trained once."""
+
+    # (clip, fold, clip score) of the training cache's held-out clips on their clean windows:
+    # the rows ``score_rows`` turns into the protocol's metrics.
+    rows: list[tuple[int, str, float]]
+    # Per extra cache (the same clips through other channels): folder/file -> (label, score).
+    by_cache: dict[str, dict[str, tuple[int, float]]]
+
+
 def demos_loso_scores(
-    train: FeatureCache, tests: dict[str, FeatureCache], approach: str = "fusion"
-) -> dict[str, dict[str, tuple[int, float]]]:
-    """Out-of-fold clip scores of each test cache (the same clips through other channels):
-    each demos-loso fold model scores its held-out repository in every cache."""
-    scores: dict[str, dict[str, tuple[int, float]]] = {name: {} for name in tests}
+    train: FeatureCache,
+    tests: dict[str, FeatureCache],
+    approach: str = "fusion",
+    epochs: int = 6,
+) -> DemosLosoScores:
+    """Each demos-loso fold model scores its held-out repository in the training cache and in
+    every test cache, so the clean metrics and the phone-line scores come from one set of fits
+    (the same models ``run_protocol`` would train)."""
+    rows: list[tuple[int, str, float]] = []
+    by_cache: dict[str, dict[str, tuple[int, float]]] = {name: {} for name in tests}
     for group, held in folds_for(train, "demos-loso"):
-        model = fit_approach(approach, train, training_windows(train, held))
+        model = fit_approach(approach, train, training_windows(train, held), epochs)
+        clean = scored_windows(train, held)
+        if clean.size:
+            ids, means = clip_scores(train, model, clean)
+            rows += [(int(i), group, float(m)) for i, m in zip(ids, means, strict=True)]
         for name, cache in tests.items():
-            scores[name] |= held_out_scores(model, cache, group)
-    return scores
+            by_cache[name] |= held_out_scores(model, cache, group)
+    return DemosLosoScores(rows, by_cache)
 
 
-def narrowband_calibration(
-    train: FeatureCache, demos: Path, work: Path, approach: str
-) -> dict[str, Any]:
-    """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
-    demos-loso scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES``."""
-    tests = {
-        line: phone_line_cache(demos, line, work / f"{line}.npz")
-        for line in NARROWBAND_CALIBRATION_LINES
-    }
-    scores = demos_loso_scores(train, tests, approach)
-    pooled = [v for line in NARROWBAND_CALIBRATION_LINES for v in scores[line].values()]
+def line_calibration(
+    scores: dict[str, dict[str, tuple[int, float]]],
+    lines: tuple[str, ...] | list[str],
+    keys: list[str] | None = None,
+) -> tuple[float, float, int]:
+    """(scale, offset, scores fitted on): ``fit_calibration`` on the pooled clip scores of
+    ``lines`` (only the clips in ``keys`` when given, e.g. those every condition scored)."""
+    pooled = [
+        scores[line][k] for line in lines for k in (keys if keys is not None else scores[line])
+    ]
     labels = np.array([label for label, _ in pooled])
     scale, offset = fit_calibration(np.array([s for _, s in pooled]), labels)
+    return scale, offset, len(pooled)
+
+
+def narrowband_calibration(scores: DemosLosoScores) -> dict[str, Any]:
+    """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
+    demos-loso scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES``."""
+    scale, offset, fitted = line_calibration(scores.by_cache, NARROWBAND_CALIBRATION_LINES)
     return {
         "scale": scale,
         "offset": offset,
         "below_high_band_db": NARROWBAND_BELOW_DB,
         "fitted_on": (
             "out-of-fold demos-loso clip scores of the demo clips through "
-            f"{', '.join(NARROWBAND_CALIBRATION_LINES)} ({len(pooled)} scores), balanced "
+            f"{', '.join(NARROWBAND_CALIBRATION_LINES)} ({fitted} scores), balanced "
             "class weights"
         ),
     }
@@ -380,7 +405,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--approach", choices=APPROACHES, default="fusion")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cv-report", type=Path, help="reuse out-of-fold scores from protocols.py")
     ap.add_argument("--protocol", choices=PROTOCOLS, help="export one fold's model (--fold)")
     ap.add_argument("--fold", help="the held-out fold, e.g. demos:FastDiff or tts_neural/piper")
     ap.add_argument("--exclude", default="", help="group prefixes never trained on (folds)")
@@ -414,29 +438,38 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(fold.held_clips)} held-out clips", file=sys.stderr)
         return
 
-    # Out-of-fold scores on held-out demo source repositories -> calibration and metrics.
-    if args.cv_report:
-        oof = json.loads(args.cv_report.read_text())[args.approach]
-    else:
-        oof = run_protocol(cache, "demos-loso", make_scorers(cache, args.epochs)[args.approach])
+    # One demos-loso pass: out-of-fold scores of the held-out source repositories, clean (->
+    # calibration and metrics) and through phone lines (-> the narrowband calibration).
+    phone_lines = (
+        {
+            line: phone_line_cache(args.demos, line, args.phone_lines / f"{line}.npz")
+            for line in NARROWBAND_CALIBRATION_LINES
+        }
+        if args.demos is not None
+        else {}
+    )
+    passed = demos_loso_scores(cache, phone_lines, args.approach, args.epochs)
+    oof = score_rows(cache, passed.rows)
     path_label = {str(c.path): c.label for c in cache.clips}
-    paths = sorted(oof["scores"])
-    s = np.array([oof["scores"][p] for p in paths])
+    scores = cast(dict[str, float], oof["scores"])
+    paths = sorted(scores)
+    s = np.array([scores[p] for p in paths])
     y = np.array([path_label[p] for p in paths])
     scale, offset = fit_calibration(s, y)
     llr = scale * s + offset
+    per_group = cast(dict[str, float], oof["per_group"])
     metrics = {
         "protocol": "demos-loso (leave one demo source repository out, pooled out-of-fold)",
         "eer": round(eer(s, y), 4),
         "min_dcf": round(min_dcf(s, y), 4),
         "auc": round(roc_auc(s, y), 4),
         "cllr_calibrated_in_sample": round(cllr(llr, y), 4),
-        "per_source_repo_eer": {k: round(v, 4) for k, v in oof["per_group"].items()},
+        "per_source_repo_eer": {k: round(v, 4) for k, v in per_group.items()},
     }
     print(json.dumps(metrics), file=sys.stderr)
     narrowband = None
-    if args.demos is not None:
-        narrowband = narrowband_calibration(cache, args.demos, args.phone_lines, args.approach)
+    if phone_lines:
+        narrowband = narrowband_calibration(passed)
         print(f"narrowband calibration: {json.dumps(narrowband)}", file=sys.stderr)
     else:
         print("no --demos: exported without a narrowband (phone-line) calibration", file=sys.stderr)
