@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 from unittest.mock import patch
 
@@ -239,3 +240,35 @@ def test_one_demos_loso_pass_gives_the_protocol_scores_with_one_fit_per_fold() -
     by_name = {f"{c.path.parent.name}/{c.path.name}": str(c.path) for c in cache.clips}
     line = {by_name[k]: score for k, (_, score) in passed.by_cache["line"].items()}
     assert line == protocol["scores"]
+
+
+def test_train_leaves_excluded_groups_and_the_corpus_test_split_out_of_the_model(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector import train as train_module
+
+    specs, labels = _toy_windows(96)
+    groups = [f"demos:r{i % 4}" for i in range(64)] + ["corpus:classical_tts"] * 16
+    groups += ["corpus:neural_tts"] * 16
+    splits = [""] * 64 + ["train"] * 16 + ["test"] * 16
+    labels[64:] = 1  # the corpus clips are generated speech
+    clips = [
+        Clip(Path(f"{g}/{i}.wav"), int(y), "tts" if y else "human", g, split=split)
+        for i, (g, y, split) in enumerate(zip(groups, labels, splits, strict=True))
+    ]
+    cache = one_window_cache(clips, np.stack([spectral_statistics(s) for s in specs]))
+    cache.specs = specs.astype(np.float16)
+    cache.save(tmp_path / "cache.npz")
+    out = tmp_path / "model"
+    with patch.object(train_module, "fit_model", wraps=train_module.fit_model) as fit:
+        train_module.main(
+            [
+                *("--cache", str(tmp_path / "cache.npz"), "--approach", "stats"),
+                *("--exclude", "corpus:classical_tts", "--out", str(out)),
+            ]
+        )
+    final_windows = fit.call_args.args[2]
+    assert set(final_windows.tolist()) == set(range(64))  # demos only: excluded + test split out
+    sidecar = json.loads((out / "spoof_detector.json").read_text())
+    assert sidecar["training_data"]["clips"] == 64
+    assert sidecar["metrics"]["excluded"] == ["corpus:classical_tts"]

@@ -259,14 +259,16 @@ def demos_loso_scores(
     tests: dict[str, FeatureCache],
     approach: str = "fusion",
     epochs: int = 6,
+    exclude: tuple[str, ...] = (),
 ) -> DemosLosoScores:
     """Each demos-loso fold model scores its held-out repository in the training cache and in
     every test cache, so the clean metrics and the phone-line scores come from one set of fits
-    (the same models ``run_protocol`` would train)."""
+    (the same models ``run_protocol`` would train; ``exclude``: group prefixes never trained
+    on)."""
     rows: list[tuple[int, str, float]] = []
     by_cache: dict[str, dict[str, tuple[int, float]]] = {name: {} for name in tests}
     for group, held in folds_for(train, "demos-loso"):
-        model = fit_approach(approach, train, training_windows(train, held), epochs)
+        model = fit_approach(approach, train, training_windows(train, held, exclude), epochs)
         clean = scored_windows(train, held)
         if clean.size:
             ids, means = clip_scores(train, model, clean)
@@ -343,16 +345,13 @@ def export_fold(
     windows = training_windows(cache, held, exclude)
     model, arch = fit_model(approach, cache, windows, epochs, seed)
     calibration = cross_fitted_calibration(cache, approach, windows, epochs, seed, trained=model)
-    trained_on = np.zeros(len(cache.clips), bool)
-    trained_on[cache.window_clip[windows]] = True
-    trained_clips = [c for c, t in zip(cache.clips, trained_on, strict=True) if t]
     write_model(
         model,
         out,
         calibration,
         version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
         architecture=arch,
-        training_data=summarize(trained_clips),
+        training_data=summarize(clips_of(cache, windows)),
         augmentation=AUGMENTATION,
         metrics={"protocol": protocol, "held_out": fold, "excluded": list(exclude)},
     )
@@ -393,6 +392,11 @@ def clip_scores(
     return clip_means(cache.window_clip[windows], window_logits(model, cache, windows))
 
 
+def clips_of(cache: FeatureCache, windows: np.ndarray) -> list[Clip]:
+    """The clips that own the given windows, in cache order."""
+    return [cache.clips[i] for i in np.unique(cache.window_clip[windows])]
+
+
 def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-").lower()
 
@@ -407,7 +411,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--protocol", choices=PROTOCOLS, help="export one fold's model (--fold)")
     ap.add_argument("--fold", help="the held-out fold, e.g. demos:FastDiff or tts_neural/piper")
-    ap.add_argument("--exclude", default="", help="group prefixes never trained on (folds)")
+    ap.add_argument(
+        "--exclude",
+        default="",
+        help="comma-separated group prefixes never trained on, e.g. corpus:classical_tts",
+    )
     ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
     ap.add_argument(
         "--phone-lines",
@@ -448,7 +456,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.demos is not None
         else {}
     )
-    passed = demos_loso_scores(cache, phone_lines, args.approach, args.epochs)
+    exclude = split_prefixes(args.exclude)
+    passed = demos_loso_scores(cache, phone_lines, args.approach, args.epochs, exclude)
     oof = score_rows(cache, passed.rows)
     path_label = {str(c.path): c.label for c in cache.clips}
     scores = cast(dict[str, float], oof["scores"])
@@ -465,6 +474,7 @@ def main(argv: list[str] | None = None) -> None:
         "auc": round(roc_auc(s, y), 4),
         "cllr_calibrated_in_sample": round(cllr(llr, y), 4),
         "per_source_repo_eer": {k: round(v, 4) for k, v in per_group.items()},
+        **({"excluded": list(exclude)} if exclude else {}),
     }
     print(json.dumps(metrics), file=sys.stderr)
     narrowband = None
@@ -474,9 +484,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print("no --demos: exported without a narrowband (phone-line) calibration", file=sys.stderr)
 
-    model, arch = fit_model(
-        args.approach, cache, np.arange(len(cache.window_clip)), args.epochs, args.seed
-    )
+    # Everything but the excluded groups and the corpus's test split (kept unseen for eval cm).
+    trained = training_windows(cache, np.zeros(len(cache.clips), bool), exclude)
+    model, arch = fit_model(args.approach, cache, trained, args.epochs, args.seed)
     write_model(
         model,
         args.out,
@@ -484,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
         narrowband,
         version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
         architecture=arch,
-        training_data=summarize(cache.clips),
+        training_data=summarize(clips_of(cache, trained)),
         augmentation=AUGMENTATION
         + (
             "; spectrogram frequency/time masking and random band-limiting during training"
