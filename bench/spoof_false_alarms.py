@@ -2,9 +2,10 @@
 
 Scores every LibriSpeech file and every 10th FSDD file in ../shared/data with
 ``SpoofDetector().detect`` and prints, per source, the share flagged at the sidecar's
-threshold, the median calibrated probability and the share the detector took for a phone
-line (and scored with its narrowband calibration). Genuine-only sets have no EER; this is the
-false-alarm side that ``voxguard eval cm`` cannot show.
+threshold, the median calibrated probability, the share the detector took for a phone
+line (and scored with its narrowband calibration) and the share it scored with its
+short-speech calibration (less than ``below_speech_s`` of speech). Genuine-only sets have
+no EER; this is the false-alarm side that ``voxguard eval cm`` cannot show.
 
 ``--channels`` also scores LibriSpeech through simulated phone lines (300-3400 Hz, 8 kHz):
 ``amr-nb`` (AMR-NB 12.2 kbit/s, a GSM call), ``g711`` (mu-law, a landline) and ``g723``
@@ -67,7 +68,7 @@ def main() -> None:
         "threshold": detector.sidecar.threshold,
     }
     for name, (paths, channel) in sources.items():
-        probabilities, refused, narrowband = [], 0, 0
+        probabilities, refused, narrowband, short = [], 0, 0, 0
         for path in paths:
             try:
                 clip = load_audio(path)
@@ -79,6 +80,7 @@ def main() -> None:
                 continue
             probabilities.append(result.probability)
             narrowband += result.channel == "narrowband"
+            short += result.short_speech
         p = np.array(probabilities)
         report[name] = {
             "files": len(paths),
@@ -96,6 +98,9 @@ def main() -> None:
             else None,
             # scored with the model's phone-line calibration (sidecar calibration.narrowband)
             "narrowband_share": round(narrowband / p.size, 3) if p.size else None,
+            # scored with its short-speech calibration (sidecar calibration.short_speech),
+            # which takes precedence over the phone-line one
+            "short_speech_share": round(short / p.size, 3) if p.size else None,
         }
     print(json.dumps(report, indent=1))
 

@@ -35,10 +35,10 @@ from voxguard.training.detector.augment import TEST_PHONE_LINES
 from voxguard.training.detector.protocols import ensure_features
 from voxguard.training.detector.train import (
     NARROWBAND_CALIBRATION_LINES,
+    demo_test_cache,
     demos_loso_scores,
     fit_calibration,
     line_calibration,
-    phone_line_cache,
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -60,7 +60,7 @@ def main() -> None:
         ap.error(f"unknown lines {sorted(unknown)}; accepted: {', '.join(TEST_PHONE_LINES)}")
     train = ensure_features(args.cache, [args.approach])
     tests = {"clean": train} | {
-        line: phone_line_cache(args.demos, line, args.work / f"{line}.npz") for line in lines
+        line: demo_test_cache(args.demos, args.work / f"{line}.npz", line) for line in lines
     }
     scores = demos_loso_scores(train, tests, args.approach).by_cache
     # Clips every condition scored (a phone line can leave a clip too little speech).

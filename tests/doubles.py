@@ -81,11 +81,16 @@ class FixedSpoofDetector:
     """Stands in for ``voxguard.spoof.detector.SpoofDetector``: one fixed probability."""
 
     def __init__(
-        self, probability: float, threshold: float = 0.5, channel: Channel = "wideband"
+        self,
+        probability: float,
+        threshold: float = 0.5,
+        channel: Channel = "wideband",
+        short_speech: bool = False,
     ) -> None:
         self.probability = probability
         self.threshold = threshold
         self.channel = channel
+        self.short_speech = short_speech
         self.model_version = "test-fixed-spoof"
 
     def detect_clip(self, clip: AudioClip) -> SimpleNamespace:
@@ -96,4 +101,5 @@ class FixedSpoofDetector:
             threshold=self.threshold,
             windows=[window],
             channel=self.channel,
+            short_speech=self.short_speech,
         )

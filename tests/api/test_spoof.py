@@ -15,9 +15,15 @@ from voxguard.audio.types import Channel
 from voxguard.services.engines import Loaded, SpoofAdapter
 
 
-def _api(tmp_path: Path, probability: float, channel: Channel = "wideband") -> Iterator[Api]:
+def _api(
+    tmp_path: Path, probability: float, channel: Channel = "wideband", short_speech: bool = False
+) -> Iterator[Api]:
     with database_url("sqlite", tmp_path) as url:
-        spoof = Loaded(SpoofAdapter(FixedSpoofDetector(probability, channel=channel)))
+        spoof = Loaded(
+            SpoofAdapter(
+                FixedSpoofDetector(probability, channel=channel, short_speech=short_speech)
+            )
+        )
         yield from open_api(make_settings(tmp_path, url), spoof=spoof)
 
 
@@ -87,3 +93,13 @@ def test_detect_says_when_the_phone_line_calibration_was_used(tmp_path: Path) ->
             "/v1/detect", files={"file": ("call.wav", audio, "audio/wav")}, headers=api.headers()
         ).json()["spoof"]
         assert (spoof["channel"], spoof["is_synthetic"]) == ("narrowband", False)
+        assert spoof["short_speech"] is False
+
+
+def test_detect_says_when_the_short_speech_calibration_was_used(tmp_path: Path) -> None:
+    for api in _api(tmp_path, 0.6, short_speech=True):
+        audio, _ = speaker_halves(0)
+        spoof = api.client.post(
+            "/v1/detect", files={"file": ("hello.wav", audio, "audio/wav")}, headers=api.headers()
+        ).json()["spoof"]
+        assert (spoof["short_speech"], spoof["is_synthetic"]) == (True, True)

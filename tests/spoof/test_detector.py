@@ -132,10 +132,15 @@ def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
 
 
 def _with_narrowband_calibration(tmp_path: Path, narrowband: object) -> Path:
+    return _with_calibration_block(tmp_path, "narrowband", narrowband)
+
+
+def _with_calibration_block(tmp_path: Path, block: str, value: object) -> Path:
     model_dir = tmp_path / "model"
-    shutil.copytree(bundled_model_path("spoof"), model_dir)
+    if not model_dir.exists():
+        shutil.copytree(bundled_model_path("spoof"), model_dir)
     sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
-    sidecar["calibration"]["narrowband"] = narrowband
+    sidecar["calibration"][block] = value
     (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
     return model_dir
 
@@ -184,4 +189,40 @@ def test_without_a_narrowband_calibration_phone_speech_is_calibrated_as_wideband
 def test_a_malformed_narrowband_calibration_is_named(tmp_path: Path) -> None:
     model_dir = _with_narrowband_calibration(tmp_path, {"scale": 1.0})
     with pytest.raises(ModelMismatch, match=r"calibration\.narrowband needs"):
+        SpoofDetector(model_dir=model_dir)
+
+
+def test_short_speech_gets_the_short_speech_calibration_before_the_phone_line_one(
+    tmp_path: Path,
+) -> None:
+    from scipy.signal import resample_poly
+
+    _with_calibration_block(
+        tmp_path, "narrowband", {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
+    )
+    model_dir = _with_calibration_block(
+        tmp_path, "short_speech", {"scale": 0.25, "offset": 1.0, "below_speech_s": 2.0}
+    )
+    detector = SpoofDetector(model_dir=model_dir)
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    short = samples[16000 * 2 : int(16000 * 3.5)]  # 1.5 s of continuous reading
+    for clip, channel in (
+        (short, "wideband"),
+        (resample_poly(resample_poly(short, 1, 2), 2, 1), "narrowband"),
+    ):
+        result = detector.detect_clip(_clip(clip))
+        assert (result.channel, result.short_speech) == (channel, True)
+        assert result.speech_s < 2.0
+        expected = 1.0 / (1.0 + np.exp(-(0.25 * result.score + 1.0)))
+        assert result.probability == pytest.approx(expected, abs=1e-6)
+        assert result.windows[0].probability == pytest.approx(expected, abs=1e-6)
+    # Long speech keeps its channel's calibration.
+    long = detector.detect_clip(_clip(samples))
+    assert (long.channel, long.short_speech) == ("wideband", False)
+    assert long.probability == pytest.approx(float(detector.calibrate(long.score)))
+
+
+def test_a_malformed_short_speech_calibration_is_named(tmp_path: Path) -> None:
+    model_dir = _with_calibration_block(tmp_path, "short_speech", {"scale": 1.0, "offset": "x"})
+    with pytest.raises(ModelMismatch, match=r"calibration\.short_speech needs numbers"):
         SpoofDetector(model_dir=model_dir)

@@ -74,6 +74,7 @@ def detect(
             "speech_s": result.speech_s,
             "used_vad": result.used_vad,
             "channel": result.channel,
+            "short_speech": result.short_speech,
             "windows": [
                 {
                     "start_s": w.start_s,
@@ -92,7 +93,8 @@ def detect(
             f"[bold]{file}[/]: [{colour}]{result.verdict}[/] "
             f"P(spoof)={result.probability:.3f} (threshold {result.threshold:g}, "
             f"{result.speech_s:.1f} s speech"
-            f"{', phone line' if result.channel == 'narrowband' else ''})",
+            f"{', phone line' if result.channel == 'narrowband' else ''}"
+            f"{', short speech' if result.short_speech else ''})",
             highlight=False,
         )
         table = Table("window (s of speech)", "logit", "P(spoof)", box=None)

@@ -47,6 +47,7 @@ class SpoofVerdict:
     threshold: float
     windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
     channel: Channel = "wideband"  # "narrowband": heard as a phone line, calibrated as one
+    short_speech: bool = False  # too little speech for the usual calibration: a flatter one
 
 
 class SpoofDetectorLike(Protocol):
@@ -96,6 +97,7 @@ class SpoofAdapter:
                 for w in result.windows
             ],
             channel=result.channel,
+            short_speech=bool(result.short_speech),
         )
 
 

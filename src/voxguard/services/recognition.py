@@ -235,6 +235,7 @@ class RecognitionService:
             threshold=verdict.threshold,
             windows=verdict.windows,
             channel=verdict.channel,
+            short_speech=verdict.short_speech,
             model_version=detector.model_version,
         )
 

@@ -106,6 +106,9 @@ class SpoofOut(BaseModel):
     # "narrowband" when the speech sounded like a phone line and the model's phone-line
     # calibration gave the probability; "wideband" otherwise.
     channel: Channel | None = None
+    # True when the speech was shorter than the model's short-speech limit and that flatter
+    # calibration (short clips carry less evidence) gave the probability.
+    short_speech: bool | None = None
     model_version: str | None = None
     reason: str | None = None
 

@@ -30,7 +30,14 @@ from voxguard.spoof.features import (
     speech_or_fallback,
     summary_features,
 )
-from voxguard.spoof.sidecar import Sidecar, check_model_file, load_sidecar
+from voxguard.spoof.sidecar import (
+    Calibration,
+    NarrowbandCalibration,
+    ShortSpeechCalibration,
+    Sidecar,
+    check_model_file,
+    load_sidecar,
+)
 
 SIDECAR_NAME = "spoof_detector.json"
 
@@ -55,6 +62,9 @@ class SpoofResult:
     # "narrowband" when the speech went through a phone line and the model's narrowband
     # calibration was applied; "wideband" otherwise (or when the model has none).
     channel: Channel = "wideband"
+    # True when the speech was shorter than the model's short-speech limit and its
+    # short-speech calibration gave the probability (it takes precedence over the channel's).
+    short_speech: bool = False
 
     @property
     def verdict(self) -> str:
@@ -134,14 +144,33 @@ class SpoofDetector:
         level = high_band_db(speech, self.params.sample_rate)
         return "narrowband" if level < narrow.below_high_band_db else "wideband"
 
-    def log_odds(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
+    def is_short(self, speech_s: float) -> bool:
+        """True when the model has a short-speech calibration and the speech is under its limit."""
+        short = self.sidecar.calibration.short_speech
+        return short is not None and speech_s < short.below_speech_s
+
+    def log_odds(
+        self,
+        score: float | np.ndarray,
+        channel: Channel = "wideband",
+        short_speech: bool = False,
+    ) -> np.ndarray:
         """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
         cal = self.sidecar.calibration
-        mapping = cal.narrowband if channel == "narrowband" and cal.narrowband else cal
+        mapping: Calibration | NarrowbandCalibration | ShortSpeechCalibration = cal
+        if short_speech and cal.short_speech:
+            mapping = cal.short_speech
+        elif channel == "narrowband" and cal.narrowband:
+            mapping = cal.narrowband
         return np.asarray(mapping.scale * np.asarray(score) + mapping.offset)
 
-    def calibrate(self, score: float | np.ndarray, channel: Channel = "wideband") -> np.ndarray:
-        return _sigmoid(self.log_odds(score, channel))
+    def calibrate(
+        self,
+        score: float | np.ndarray,
+        channel: Channel = "wideband",
+        short_speech: bool = False,
+    ) -> np.ndarray:
+        return _sigmoid(self.log_odds(score, channel, short_speech))
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
         samples = clip.samples
@@ -165,16 +194,19 @@ class SpoofDetector:
         logits = self.window_logits([w for _, w in windows])
         score = float(np.mean(logits))
         channel = self.channel_of(speech)
-        probability = float(self.calibrate(score, channel))
-        win_probs = self.calibrate(logits, channel)
+        speech_s = speech.size / self.params.sample_rate
+        short = self.is_short(speech_s)
+        probability = float(self.calibrate(score, channel, short))
+        win_probs = self.calibrate(logits, channel, short)
         return SpoofResult(
             probability=probability,
             is_spoof=probability >= self.threshold,
             threshold=self.threshold,
             score=score,
-            speech_s=round(speech.size / self.params.sample_rate, 3),
+            speech_s=round(speech_s, 3),
             used_vad=used_vad,
             channel=channel,
+            short_speech=short,
             windows=[
                 WindowScore(
                     start_s=round(start, 3),

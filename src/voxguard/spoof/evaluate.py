@@ -96,7 +96,9 @@ def evaluate(
         else:
             # Calibrated log-odds at equal priors, i.e. a log-likelihood ratio (for Cllr),
             # through the calibration detect applied (phone lines have their own).
-            scores.append(float(detector.log_odds(result.score, result.channel)))
+            scores.append(
+                float(detector.log_odds(result.score, result.channel, result.short_speech))
+            )
             labels.append(row.label)
             systems.append(row.system)
         if progress is not None:

@@ -35,11 +35,15 @@ class Calibration:
     ``narrowband``, when the model has one, replaces it for speech heard through a phone
     line (``high_band_db`` below its ``below_high_band_db``): a phone line shifts the
     scores of both classes, so one mapping cannot put the threshold right for both.
+    ``short_speech``, when the model has one, replaces both for speech shorter than its
+    ``below_speech_s``: a short clip carries less evidence, so its scores separate the
+    classes less well and deserve a flatter mapping, on a wideband or a phone line alike.
     """
 
     scale: float
     offset: float
     narrowband: NarrowbandCalibration | None = None
+    short_speech: ShortSpeechCalibration | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,13 @@ class NarrowbandCalibration:
     scale: float
     offset: float
     below_high_band_db: float
+
+
+@dataclass(frozen=True)
+class ShortSpeechCalibration:
+    scale: float
+    offset: float
+    below_speech_s: float
 
 
 @dataclass(frozen=True)
@@ -133,20 +144,31 @@ def load_sidecar(path: Path) -> Sidecar:
 
 def _calibration(cal: dict[str, Any], path: Path) -> Calibration:
     scale, offset = float(_require(cal, "scale", path)), float(_require(cal, "offset", path))
-    narrow = cal.get("narrowband")
-    if narrow is None:
-        return Calibration(scale, offset)
+    narrow = _numbers(cal, "narrowband", ("scale", "offset", "below_high_band_db"), path)
+    short = _numbers(cal, "short_speech", ("scale", "offset", "below_speech_s"), path)
+    return Calibration(
+        scale,
+        offset,
+        NarrowbandCalibration(*narrow) if narrow else None,
+        ShortSpeechCalibration(*short) if short else None,
+    )
+
+
+def _numbers(
+    cal: dict[str, Any], block: str, names: tuple[str, ...], path: Path
+) -> tuple[float, ...] | None:
+    """The named numbers of an optional calibration block, or None when it is absent."""
+    values = cal.get(block)
+    if values is None:
+        return None
     try:
-        narrowband = NarrowbandCalibration(
-            float(narrow["scale"]), float(narrow["offset"]), float(narrow["below_high_band_db"])
-        )
+        return tuple(float(values[name]) for name in names)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelMismatch(
-            f"spoof model sidecar {path}: calibration.narrowband needs numbers scale, offset "
-            f"and below_high_band_db ({exc!r})",
-            field="calibration.narrowband",
+            f"spoof model sidecar {path}: calibration.{block} needs numbers "
+            f"{', '.join(names[:-1])} and {names[-1]} ({exc!r})",
+            field=f"calibration.{block}",
         ) from exc
-    return Calibration(scale, offset, narrowband)
 
 
 def check_model_file(sidecar: Sidecar, model_path: Path) -> None:

@@ -38,3 +38,19 @@ def test_a_channel_is_applied_to_every_file_before_featurising() -> None:
     clean_high = float(clean.specs[:, high].astype(np.float32).mean())
     phone_high = float(phone.specs[:, high].astype(np.float32).mean())
     assert phone_high < clean_high - 20.0  # dB: the narrowband line leaves nothing up there
+
+
+def test_an_excerpt_cache_holds_one_short_repeated_window_per_clip() -> None:
+    clips = librispeech_clips(shared_data("librispeech"))[:3]
+    cache = build_cache(clips, P, augment_copies=1, excerpt_s=(0.5, 2.0))
+    # One window per clip and no augmented copy, whatever the clip's length.
+    assert cache.window_clip.tolist() == [0, 1, 2]
+    assert (cache.window_aug == 0).all()
+    for wave in cache.waves.astype(np.float32):
+        # A 0.5-2 s excerpt repeated to 4 s: the window is periodic with that length.
+        period = next(
+            n
+            for n in range(P.sample_rate // 2, 2 * P.sample_rate + 1)
+            if np.array_equal(wave[n : 2 * n], wave[:n])
+        )
+        assert 0.5 * P.sample_rate <= period <= 2.0 * P.sample_rate

@@ -272,3 +272,31 @@ def test_train_leaves_excluded_groups_and_the_corpus_test_split_out_of_the_model
     sidecar = json.loads((out / "spoof_detector.json").read_text())
     assert sidecar["training_data"]["clips"] == 64
     assert sidecar["metrics"]["excluded"] == ["corpus:classical_tts"]
+
+
+def test_short_speech_calibration_pools_the_short_excerpt_conditions() -> None:
+    from voxguard.training.detector.train import (
+        SHORT_SPEECH_BELOW_S,
+        SHORT_SPEECH_CONDITIONS,
+        DemosLosoScores,
+        short_speech_calibration,
+    )
+
+    rng = np.random.default_rng(0)
+    # Short excerpts: the classes overlap more than on whole clips, so the slope is flatter.
+    by_cache = {
+        name: {f"c/{i}": (i % 2, float(i % 2 + rng.normal(0.0, 1.0))) for i in range(200)}
+        for name in SHORT_SPEECH_CONDITIONS
+    }
+    whole = {f"c/{i}": (i % 2, float(4 * (i % 2) + rng.normal(0.0, 1.0))) for i in range(200)}
+    passed = DemosLosoScores([], by_cache | {"amr-nb": whole})
+    short = short_speech_calibration(passed)
+    assert short["below_speech_s"] == SHORT_SPEECH_BELOW_S
+    assert "600 scores" in short["fitted_on"] and "amr-nb, g711" in short["fitted_on"]
+    assert 0.3 < short["scale"] < 1.5  # about 1 / variance for unit-spaced classes
+    assert (
+        short["scale"]
+        < fit_calibration(
+            np.array([s for _, s in whole.values()]), np.array([y for y, _ in whole.values()])
+        )[0]
+    )

@@ -195,6 +195,7 @@ def build_cache(
     max_windows_per_clip: int = 6,
     short_excerpts: int = 0,
     channel: Callable[[FloatArray], FloatArray] | None = None,
+    excerpt_s: tuple[float, float] | None = None,
 ) -> FeatureCache:
     """Decode, VAD, window and featurise every clip (clean plus augmented copies).
 
@@ -206,6 +207,11 @@ def build_cache(
     repeated to the window length (``window_aug`` 2, training only). Short genuine clips
     otherwise look synthetic to the model: the repetition seams are a cue it never saw on
     genuine speech of both classes alike.
+
+    ``excerpt_s`` (test caches): each clip becomes one window instead, a speech excerpt of a
+    random length in that range (seconds) repeated to the window length, as a short clip of
+    that length reaches the model (``window_aug`` 0, no augmented copies); clips with less
+    speech than the drawn length are left out.
     """
     rng = np.random.default_rng(seed)
     excerpt_rng = np.random.default_rng(seed + 1)  # leaves the augmented copies unchanged
@@ -227,6 +233,12 @@ def build_cache(
         variants = [(int(clip.augmented), speech)]
         for _ in range(0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies):
             variants.append((1, random_channel(speech, rng)[0]))
+        if excerpt_s is not None:
+            length = int(excerpt_rng.uniform(*excerpt_s) * params.sample_rate)
+            if speech.size < length:
+                continue
+            start = int(excerpt_rng.integers(0, speech.size - length + 1))
+            variants = [(0, speech[start : start + length])]
         for tag, audio in variants:
             windows = make_windows(audio, params)
             if len(windows) > max_windows_per_clip:
