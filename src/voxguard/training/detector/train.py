@@ -285,7 +285,8 @@ class DemosLosoScores:
     # (clip, fold, clip score) of the training cache's held-out clips on their clean windows:
     # the rows ``score_rows`` turns into the protocol's metrics.
     rows: list[tuple[int, str, float]]
-    # Per extra cache (the same clips through other channels): folder/file -> (label, score).
+    # Per extra cache (the same clips through other channels, or short excerpts of them):
+    # folder/file -> (label, score).
     by_cache: dict[str, dict[str, tuple[int, float]]]
 
 
@@ -347,18 +348,17 @@ def narrowband_calibration(scores: DemosLosoScores) -> dict[str, Any]:
 def short_speech_calibration(scores: DemosLosoScores) -> dict[str, Any]:
     """The sidecar's ``calibration.short_speech``: a logistic calibration fitted on out-of-fold
     demos-loso scores of short speech excerpts of the demo clips (``SHORT_SPEECH_CONDITIONS``)."""
-    conditions = tuple(SHORT_SPEECH_CONDITIONS)
-    scale, offset, fitted = line_calibration(scores.by_cache, conditions)
+    scale, offset, fitted = line_calibration(scores.by_cache, tuple(SHORT_SPEECH_CONDITIONS))
     low, high = SHORT_SPEECH_EXCERPT_S
+    lines = ", ".join(line for line in SHORT_SPEECH_CONDITIONS.values() if line)
     return {
         "scale": scale,
         "offset": offset,
         "below_speech_s": SHORT_SPEECH_BELOW_S,
         "fitted_on": (
             f"out-of-fold demos-loso clip scores of one {low:g}-{high:g} s speech excerpt per "
-            f"demo clip, clean and through {', '.join(c for c in conditions if c != 'short:clean')}"
-            f" ({fitted} scores), balanced class weights"
-        ).replace("short:", ""),
+            f"demo clip, clean and through {lines} ({fitted} scores), balanced class weights"
+        ),
     }
 
 
