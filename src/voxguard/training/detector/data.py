@@ -230,15 +230,15 @@ def build_cache(
         speech, _ = speech_or_fallback(
             samples, speech_only(samples, vad.segments(samples, VadParams())), params
         )
-        variants = [(int(clip.augmented), speech)]
-        for _ in range(0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies):
-            variants.append((1, random_channel(speech, rng)[0]))
         if excerpt_s is not None:
-            length = int(excerpt_rng.uniform(*excerpt_s) * params.sample_rate)
-            if speech.size < length:
+            stretch = random_stretch(speech, params, excerpt_rng, excerpt_s)
+            if stretch is None:
                 continue
-            start = int(excerpt_rng.integers(0, speech.size - length + 1))
-            variants = [(0, speech[start : start + length])]
+            variants = [(0, stretch)]
+        else:
+            variants = [(int(clip.augmented), speech)]
+            copies = 0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies
+            variants += [(1, random_channel(speech, rng)[0]) for _ in range(copies)]
         for tag, audio in variants:
             windows = make_windows(audio, params)
             if len(windows) > max_windows_per_clip:
@@ -271,11 +271,27 @@ def build_cache(
 EXCERPT_S = (1.0, 3.0)
 
 
+def random_stretch(
+    audio: np.ndarray,
+    params: FeatureParams,
+    rng: np.random.Generator,
+    seconds: tuple[float, float] = EXCERPT_S,
+) -> np.ndarray | None:
+    """A stretch of ``audio`` of a random length in ``seconds`` at a random start, or None
+    when ``audio`` is shorter than the length drawn."""
+    length = int(rng.uniform(*seconds) * params.sample_rate)
+    if audio.size < length:
+        return None
+    start = int(rng.integers(0, audio.size - length + 1))
+    return audio[start : start + length]
+
+
 def short_excerpt(audio: np.ndarray, params: FeatureParams, rng: np.random.Generator) -> np.ndarray:
     """A random 1-3 s stretch of ``audio``, repeated to one window as ``make_windows`` does."""
-    length = int(rng.uniform(EXCERPT_S[0], EXCERPT_S[1]) * params.sample_rate)
-    start = int(rng.integers(0, audio.size - length + 1))
-    ((_, window),) = make_windows(audio[start : start + length].astype(np.float32), params)
+    stretch = random_stretch(audio, params, rng)
+    if stretch is None:
+        raise ValueError(f"a short excerpt needs at least {EXCERPT_S[1]:g} s of audio")
+    ((_, window),) = make_windows(stretch.astype(np.float32), params)
     return window
 
 
