@@ -32,3 +32,29 @@ def test_phone_channel_keeps_length_and_removes_the_wideband_part(bit_rate: int)
 def test_an_unknown_amr_mode_is_refused_with_the_accepted_ones() -> None:
     with pytest.raises(ValueError, match="12200"):
         phone_channel(_voice_like(0.5), bit_rate=8000)
+
+
+@pytest.mark.parametrize("samples", [16_001, 3_333])
+@pytest.mark.parametrize("codec_shortfall", [0, 160, -80])
+def test_phone_channel_keeps_the_timeline_when_the_codec_returns_another_length(
+    monkeypatch: pytest.MonkeyPatch, samples: int, codec_shortfall: int
+) -> None:
+    """A codec that drops or pads a frame must not shorten the call or shift what follows."""
+    import voxguard.speaker.augment as augment
+
+    real = augment.encode_decode
+
+    def drifting_codec(*args: object, **kwargs: object) -> np.ndarray:
+        coded = real(*args, **kwargs)  # type: ignore[arg-type]
+        if codec_shortfall >= 0:
+            return coded[: coded.size - codec_shortfall]
+        return np.concatenate([coded, np.zeros(-codec_shortfall, dtype=np.float32)])
+
+    x = _voice_like(samples / 16000)
+    faithful = phone_channel(x, codec="pcm_mulaw")
+    monkeypatch.setattr(augment, "encode_decode", drifting_codec)
+    drifted = phone_channel(x, codec="pcm_mulaw")
+    assert drifted.shape == x.shape and drifted.dtype == np.float32
+    # everything before the codec's last frame is where it was: no shift in time
+    head = samples - 2_000
+    np.testing.assert_allclose(drifted[:head], faithful[:head], atol=1e-4)

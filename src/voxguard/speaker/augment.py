@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from voxguard.audio.codec import encode_decode
+from voxguard.audio.codec import encode_decode, fit_length
 from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
 
 SAMPLE_RATE = 16_000
@@ -45,9 +45,11 @@ def phone_channel(
     limited = band_pass(samples, *PHONE_BAND_HZ)
     narrow = signal.resample_poly(limited, 1, 2).astype(np.float32)
     container = "amr" if "amr" in codec else "wav"
-    coded = encode_decode(narrow, 8000, codec, container, bit_rate)[: narrow.size]
-    wide: FloatArray = signal.resample_poly(coded, 2, 1).astype(np.float32)
-    return wide[: samples.size]
+    # A codec may return a few samples more or fewer than it was given (frame padding, encoder
+    # delay): fit both legs to length so that the output keeps the input's timeline.
+    coded = fit_length(encode_decode(narrow, 8000, codec, container, bit_rate), narrow.size)
+    wide = signal.resample_poly(coded, 2, 1).astype(np.float32)
+    return fit_length(wide, samples.size)
 
 
 def add_noise(speech: FloatArray, noise: FloatArray, snr_db: float) -> FloatArray:

@@ -1,5 +1,7 @@
 """The feature cache's extra training windows."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,20 @@ def test_an_excerpt_cache_holds_one_short_repeated_window_per_clip() -> None:
             if np.array_equal(wave[n : 2 * n], wave[:n])
         )
         assert 0.5 * P.sample_rate <= period <= 2.0 * P.sample_rate
+
+
+def test_clips_without_a_window_are_refused_with_why(tmp_path: Path) -> None:
+    """Zero windows must say what was wrong, not fail deep inside numpy."""
+    import soundfile as sf
+
+    from voxguard.training.detector.data import Clip
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16_000, dtype=np.float32), 16_000)
+    blip = tmp_path / "blip.wav"  # 0.2 s of tone: below the 0.5 s a window needs
+    sf.write(blip, 0.1 * np.sin(np.arange(3_200) / 5).astype(np.float32), 16_000)
+    clips = [Clip(p, 0, "human", "test") for p in (broken, silent, blip)]
+    with pytest.raises(ValueError, match=r"no window from 3 clips: 1 could not be decoded and 2"):
+        build_cache(clips, P, augment_copies=0)

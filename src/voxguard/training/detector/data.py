@@ -217,6 +217,7 @@ def build_cache(
     excerpt_rng = np.random.default_rng(seed + 1)  # leaves the augmented copies unchanged
     vad = SpeechDetector(threads=1)
     specs, waves, stats, owner, aug = [], [], [], [], []
+    unreadable = 0
     for i, clip in enumerate(clips):
         if i % 100 == 0:
             print(f"features: {i}/{len(clips)}", file=sys.stderr, flush=True)
@@ -226,6 +227,7 @@ def build_cache(
                 samples = channel(samples)
         except Exception as exc:  # a broken file must not stop a long run
             print(f"skip {clip.path}: {exc}", file=sys.stderr)
+            unreadable += 1
             continue
         speech, _ = speech_or_fallback(
             samples, speech_only(samples, vad.segments(samples, VadParams())), params
@@ -257,6 +259,19 @@ def build_cache(
                 stats.append(spectral_statistics(spec))
                 owner.append(i)
                 aug.append(tag)
+    if not specs:
+        # np.stack of nothing says only "need at least one array": name the likely causes.
+        needed = (
+            f"an excerpt needs up to {excerpt_s[1]:g} s"
+            if excerpt_s is not None
+            else f"a window needs {params.min_speech_s:g} s"
+        )
+        raise ValueError(
+            f"no window from {len(clips)} clips: {unreadable} could not be decoded and "
+            f"{len(clips) - unreadable} have too little speech ({needed}; "
+            "speech is what the VAD keeps, or the non-silent samples when it keeps almost "
+            "nothing). Give at least one decodable clip (WAV, FLAC, MP3, OGG...) with speech"
+        )
     return FeatureCache(
         specs=np.stack(specs),
         waves=np.stack(waves),
