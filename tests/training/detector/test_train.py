@@ -274,6 +274,24 @@ def test_train_leaves_excluded_groups_and_the_corpus_test_split_out_of_the_model
     assert sidecar["metrics"]["excluded"] == ["corpus:classical_tts"]
 
 
+def test_the_training_summary_fingerprints_exactly_the_audio_trained_on() -> None:
+    from voxguard.training.detector.train import summarize
+
+    clips = [
+        Clip(Path(f"r/{i}.wav"), i % 2, "tts" if i % 2 else "human", "demos:r") for i in range(4)
+    ]
+    cache = one_window_cache(clips)
+    cache.waves = np.arange(4 * 8, dtype=np.int16).reshape(4, 8)
+    trained = np.array([0, 1, 2])
+    before = summarize(cache, trained)
+    assert before["windows"] == 3 and before["clips"] == 3
+    assert summarize(cache, trained[::-1])["window_audio_sha256"] == before["window_audio_sha256"]
+    cache.waves[3, 0] += 1  # a window the model did not train on
+    assert summarize(cache, trained)["window_audio_sha256"] == before["window_audio_sha256"]
+    cache.waves[1, 5] += 1  # one sample of a trained window
+    assert summarize(cache, trained)["window_audio_sha256"] != before["window_audio_sha256"]
+
+
 def test_short_speech_calibration_pools_the_short_excerpt_conditions() -> None:
     from voxguard.training.detector.train import (
         SHORT_SPEECH_BELOW_S,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import sys
 import zlib
@@ -110,15 +111,30 @@ def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> tuple[float, floa
     return MIN_CALIBRATION_SCALE, float(minimize_scalar(balanced_log_loss).x)
 
 
-def summarize(clips: list[Clip]) -> dict[str, Any]:
+def summarize(cache: FeatureCache, windows: np.ndarray) -> dict[str, Any]:
+    """The sidecar's ``training_data``: clips per source and class, spoof systems, and a
+    fingerprint of the exact audio the model was fitted on.
+
+    ``window_audio_sha256`` hashes the trained windows' cached audio (after decoding, VAD,
+    channel augmentation and level normalisation; int16). Two builds with the same hash saw
+    the same audio, so any difference between their weights comes from training; two with
+    different hashes differ before it (HiFi-GAN copies, codecs or the VAD computed on
+    another CPU, say).
+    """
+    clips = clips_of(cache, windows)
     by_group = collections.Counter((c.group, "spoof" if c.label else "bonafide") for c in clips)
     systems = collections.Counter(c.system for c in clips if c.label)
+    audio = hashlib.sha256()
+    for i in np.sort(windows):
+        audio.update(np.ascontiguousarray(cache.waves[i], dtype="<i2").tobytes())
     return {
         "clips": len(clips),
         "bonafide": sum(1 for c in clips if not c.label),
         "spoof": sum(1 for c in clips if c.label),
         "sources": {f"{g}/{lab}": n for (g, lab), n in sorted(by_group.items())},
         "spoof_systems": dict(sorted(systems.items())),
+        "windows": len(windows),
+        "window_audio_sha256": audio.hexdigest(),
     }
 
 
@@ -404,7 +420,7 @@ def export_fold(
         calibration,
         version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
         architecture=arch,
-        training_data=summarize(clips_of(cache, windows)),
+        training_data=summarize(cache, windows),
         augmentation=AUGMENTATION,
         metrics={"protocol": protocol, "held_out": fold, "excluded": list(exclude)},
     )
@@ -551,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
         short_speech,
         version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
         architecture=arch,
-        training_data=summarize(clips_of(cache, trained)),
+        training_data=summarize(cache, trained),
         augmentation=AUGMENTATION
         + (
             "; spectrogram frequency/time masking and random band-limiting during training"
