@@ -29,7 +29,7 @@ from voxguard.training.detector.models import (
 )
 from voxguard.training.detector.train import (
     MIN_CALIBRATION_SCALE,
-    cross_fitted_calibration,
+    cross_fitted_scores,
     fit_calibration,
     recording_key,
 )
@@ -131,7 +131,7 @@ def _grouped_cache(signal: float, groups: int = 4, per_class: int = 20) -> Featu
 def test_calibration_on_noise_is_uninformative_out_of_fold_but_not_in_sample() -> None:
     cache = _grouped_cache(signal=0.0)
     windows = np.arange(len(cache.clips))
-    scale, _, fitted_on = cross_fitted_calibration(cache, "stats", windows)
+    scale, _, fitted_on = cross_fitted_scores(cache, "stats", windows).calibration()
     assert "out-of-fold" in fitted_on and "4 folds" in fitted_on
     model = fit_stats(cache.stats, np.array([c.label for c in cache.clips]))
     in_sample_scale, _ = fit_calibration(
@@ -145,10 +145,12 @@ def test_calibration_on_noise_is_uninformative_out_of_fold_but_not_in_sample() -
 def test_calibration_keeps_real_signal_and_falls_back_with_one_group() -> None:
     informative = _grouped_cache(signal=3.0)
     windows = np.arange(len(informative.clips))
-    scale, _, _ = cross_fitted_calibration(informative, "stats", windows)
+    scale, _, _ = cross_fitted_scores(informative, "stats", windows).calibration()
     assert scale > 0.5
     single = _grouped_cache(signal=3.0, groups=1)
-    _, _, fitted_on = cross_fitted_calibration(single, "stats", np.arange(len(single.clips)))
+    _, _, fitted_on = cross_fitted_scores(
+        single, "stats", np.arange(len(single.clips))
+    ).calibration()
     assert "in sample" in fitted_on
 
 
@@ -156,9 +158,9 @@ def test_in_sample_fallback_scores_the_model_already_fitted() -> None:
     single = _grouped_cache(signal=3.0, groups=1)
     windows = np.arange(len(single.clips))
     trained = fit_approach("stats", single, windows)
-    refitted = cross_fitted_calibration(single, "stats", windows)
+    refitted = cross_fitted_scores(single, "stats", windows).calibration()
     with patch("voxguard.training.detector.train.fit_approach") as fit:
-        reused = cross_fitted_calibration(single, "stats", windows, trained=trained)
+        reused = cross_fitted_scores(single, "stats", windows, trained=trained).calibration()
     fit.assert_not_called()
     assert reused == pytest.approx(refitted)
 
@@ -189,9 +191,17 @@ def test_genuine_only_sources_are_spread_over_the_calibration_folds() -> None:
     stats[:, 0] += 3.0 * np.array([c.label for c in clips], np.float32)
     cache = one_window_cache(clips, stats)
     # Holding the genuine group out whole would leave an inner model with spoofs only.
-    scale, _, fitted_on = cross_fitted_calibration(cache, "stats", np.arange(n))
+    scale, _, fitted_on = cross_fitted_scores(cache, "stats", np.arange(n)).calibration()
     assert "3 folds" in fitted_on and scale > 0.5
     assert recording_key(clips[0]) == recording_key(clips[40])  # a clip and its augmented copy
+
+
+def _phone_line_of(cache: FeatureCache) -> FeatureCache:
+    """The same clips through a phone line that makes every clip look more synthetic (the
+    informative statistic up)."""
+    phone = one_window_cache(cache.clips, cache.stats.copy())
+    phone.stats[:, 0] += 2.0
+    return phone
 
 
 def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold() -> None:
@@ -203,13 +213,11 @@ def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold() -> 
     )
 
     train = _grouped_cache(signal=3.0)
-    # A phone line that makes every clip look more synthetic (the informative statistic up).
-    phone = _grouped_cache(signal=3.0)
-    phone.stats[:, 0] += 2.0
+    phone = _phone_line_of(train)
     phone.encoded = np.zeros((len(phone.clips), 1), np.float32)
     lines = dict.fromkeys(NARROWBAND_CALIBRATION_LINES, phone)
     passed = demos_loso_scores(train, {"clean": train} | lines, "stats")
-    narrow = narrowband_calibration(passed)
+    narrow = narrowband_calibration(passed.by_cache)
     assert narrow["below_high_band_db"] == NARROWBAND_BELOW_DB
     assert all(line in narrow["fitted_on"] for line in NARROWBAND_CALIBRATION_LINES)
     assert narrow["scale"] > 0.0
@@ -225,6 +233,49 @@ def test_narrowband_calibration_is_fitted_on_phone_line_scores_out_of_fold() -> 
     # The clean calibration flags the shifted genuine calls; the phone-line one does not.
     assert flagged(scale, offset) > 0.6, flagged(scale, offset)
     assert flagged(narrow["scale"], narrow["offset"]) < min(0.4, flagged(scale, offset) - 0.3)
+
+
+def test_a_fold_model_gets_phone_line_and_short_speech_calibrations_from_its_training_clips(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector.protocols import training_windows
+    from voxguard.training.detector.train import (
+        CROSS_FITTED_SCORES,
+        NARROWBAND_CALIBRATION_LINES,
+        SHORT_SPEECH_CONDITIONS,
+        clip_key,
+        cross_fitted_scores,
+        export_fold,
+    )
+
+    cache = _grouped_cache(signal=3.0)
+    tests = dict.fromkeys(NARROWBAND_CALIBRATION_LINES, _phone_line_of(cache))
+    tests |= dict.fromkeys(SHORT_SPEECH_CONDITIONS, cache)
+    out = tmp_path / "fold"
+    export_fold(cache, "stats", "demos-loso", "demos:r0", out, tests=tests)
+
+    calibration = json.loads((out / "spoof_detector.json").read_text())["calibration"]
+    for extra in ("narrowband", "short_speech"):
+        assert calibration[extra]["fitted_on"].startswith(CROSS_FITTED_SCORES)
+    # Genuine calls score higher than genuine clean clips: the line's mapping starts lower.
+    assert calibration["narrowband"]["offset"] < calibration["offset"] - 0.3
+    assert SpoofDetector(model_dir=out).sidecar.calibration.narrowband is not None
+    # Only the fold's training clips are scored for it: the held-out repository never is.
+    held = np.array([c.group == "demos:r0" for c in cache.clips])
+    crossed = cross_fitted_scores(cache, "stats", training_windows(cache, held), tests=tests)
+    expected = {clip_key(c) for c in cache.clips if c.group != "demos:r0"}
+    assert all(set(scores) == expected for scores in crossed.by_cache.values())
+
+
+def test_without_demo_test_caches_a_fold_model_keeps_only_the_wideband_calibration(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector.train import export_fold
+
+    out = tmp_path / "fold"
+    export_fold(_grouped_cache(signal=3.0), "stats", "demos-loso", "demos:r0", out)
+    calibration = json.loads((out / "spoof_detector.json").read_text())["calibration"]
+    assert "narrowband" not in calibration and "short_speech" not in calibration
 
 
 def test_one_demos_loso_pass_gives_the_protocol_scores_with_one_fit_per_fold() -> None:
@@ -308,7 +359,7 @@ def test_short_speech_calibration_pools_the_short_excerpt_conditions() -> None:
     }
     whole = {f"c/{i}": (i % 2, float(4 * (i % 2) + rng.normal(0.0, 1.0))) for i in range(200)}
     passed = DemosLosoScores([], by_cache | {"amr-nb": whole})
-    short = short_speech_calibration(passed)
+    short = short_speech_calibration(passed.by_cache)
     assert short["below_speech_s"] == SHORT_SPEECH_BELOW_S
     assert "600 scores" in short["fitted_on"] and "amr-nb, g711" in short["fitted_on"]
     assert 0.3 < short["scale"] < 1.5  # about 1 / variance for unit-spaced classes

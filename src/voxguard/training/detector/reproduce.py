@@ -43,7 +43,13 @@ from voxguard.training.detector.protocols import (
     folds_for,
     split_prefixes,
 )
-from voxguard.training.detector.train import clip_scores, export_fold, slug
+from voxguard.training.detector.train import (
+    add_phone_lines_argument,
+    clip_scores,
+    demo_test_caches,
+    export_fold,
+    slug,
+)
 
 
 def write_manifest(clips: list[Clip], path: Path) -> None:
@@ -66,14 +72,19 @@ def reproduce_fold(
     out: Path,
     exclude: tuple[str, ...],
     reference: tuple[str, ...],
+    tests: dict[str, FeatureCache] | None = None,
 ) -> dict[str, object]:
-    """Export each approach's model of one fold, write the fold's manifest, score both ways."""
+    """Export each approach's model of one fold, write the fold's manifest, score both ways.
+
+    ``tests`` (``demo_test_caches``): fit each model's phone-line and short-speech
+    calibrations too, so that ``eval cm`` calibrates the fold's short clips as the bundled
+    model would."""
     fold_dir = out / slug(fold)
     manifest = fold_dir / "manifest.csv"
     row: dict[str, object] = {"fold": fold, "manifest": str(manifest)}
     exports = {
         approach: export_fold(
-            cache, approach, protocol, fold, fold_dir / approach, exclude, reference
+            cache, approach, protocol, fold, fold_dir / approach, exclude, reference, tests=tests
         )
         for approach in approaches
     }
@@ -162,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
     ap.add_argument("--folds", default="", help="only these folds (comma-separated)")
     ap.add_argument("--threads", type=int, default=2)
+    add_phone_lines_argument(ap)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -182,13 +194,20 @@ def main(argv: list[str] | None = None) -> None:
             "EER for them; hold genuine clips out of every fold with --reference (e.g. "
             "--reference librispeech with --librispeech DIR), or pick other --folds"
         )
+    tests = (
+        demo_test_caches(args.demos, args.phone_lines, tuple(approaches))
+        if args.demos is not None
+        else {}
+    )
     rows = []
     args.out.mkdir(parents=True, exist_ok=True)
     for name in names:
         if wanted and name not in wanted:
             continue
         rows.append(
-            reproduce_fold(cache, args.protocol, name, approaches, args.out, exclude, reference)
+            reproduce_fold(
+                cache, args.protocol, name, approaches, args.out, exclude, reference, tests
+            )
         )
         summary = {"protocol": args.protocol, "cache": str(args.cache), "folds": rows}
         (args.out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -60,7 +60,6 @@ from voxguard.training.detector.data import (
     demo_clips,
     ensure_cache,
     source_group,
-    with_encoder_features,
 )
 from voxguard.training.detector.encoder import load_whisper_prefix
 from voxguard.training.detector.export import export
@@ -151,7 +150,24 @@ def fit_model(
 CALIBRATION_FOLDS = 5
 
 
-def cross_fitted_calibration(
+@dataclass(frozen=True)
+class CrossFittedScores:
+    """Out-of-fold clip scores of a fold's training clips (``cross_fitted_scores``)."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    fitted_on: str  # how the folds were made, for the sidecar's ``fitted_on``
+    # Per extra cache (the same demo clips through phone lines, or short excerpts of them):
+    # folder/file -> (label, score) of the clips each split scored.
+    by_cache: dict[str, dict[str, tuple[int, float]]]
+
+    def calibration(self) -> tuple[float, float, str]:
+        """The wideband calibration: (scale, offset, what it was fitted on)."""
+        scale, offset = fit_calibration(self.scores, self.labels)
+        return scale, offset, self.fitted_on
+
+
+def cross_fitted_scores(
     cache: FeatureCache,
     approach: str,
     windows: np.ndarray,
@@ -159,8 +175,9 @@ def cross_fitted_calibration(
     seed: int = 0,
     max_folds: int = CALIBRATION_FOLDS,
     trained: Detector | None = None,
-) -> tuple[float, float, str]:
-    """Calibration (scale, offset, what it was fitted on) from out-of-fold clip scores.
+    tests: dict[str, FeatureCache] | None = None,
+) -> CrossFittedScores:
+    """Out-of-fold clip scores of the training clips, for the calibrations.
 
     The training clips are split into up to ``max_folds`` folds; each fold's clips are
     scored by a model trained on the others and the logistic calibration is fitted on the
@@ -176,6 +193,10 @@ def cross_fitted_calibration(
     which no protocol asks of a fold model. With fewer than two spoof groups it falls back
     to in-sample calibration and says so; ``trained`` (the model already fitted on
     ``windows``) is then scored instead of fitting the same model again.
+
+    ``tests``: caches of the same clips heard otherwise (``demo_test_caches``); each split's
+    model also scores its scored clips there, so that a fold model gets the phone-line and
+    short-speech calibrations the way the bundled model does, from the same fits.
     """
     clean = windows[cache.window_aug[windows] == 0]
     owners = cache.window_clip[windows]
@@ -205,6 +226,7 @@ def cross_fitted_calibration(
         )
     ids: list[np.ndarray] = []
     scores: list[np.ndarray] = []
+    by_cache: dict[str, dict[str, tuple[int, float]]] = {name: {} for name in tests or {}}
     for train_windows, scored in splits:
         model = (
             trained
@@ -214,11 +236,14 @@ def cross_fitted_calibration(
         clip_ids, clip_logits = clip_scores(cache, model, scored)
         ids.append(clip_ids)
         scores.append(clip_logits)
+        keys = {clip_key(cache.clips[i]) for i in clip_ids}
+        for name, test in (tests or {}).items():
+            wanted = np.array([clip_key(c) in keys for c in test.clips])
+            by_cache[name] |= keyed_scores(model, test, wanted)
     labels = cache.clip_labels(np.concatenate(ids))
     if len(set(labels.tolist())) < 2:
         raise ValueError("calibration needs genuine and spoof training clips")
-    scale, offset = fit_calibration(np.concatenate(scores), labels)
-    return scale, offset, fitted_on
+    return CrossFittedScores(np.concatenate(scores), labels, fitted_on, by_cache)
 
 
 # The narrowband calibration is fitted on the phone lines the training augmentation uses
@@ -241,55 +266,60 @@ SHORT_SPEECH_CONDITIONS = {"short:clean": None, "short:amr-nb": "amr-nb", "short
 
 
 def demo_test_cache(
-    demos: Path, path: Path, line: str | None = None, excerpt_s: tuple[float, float] | None = None
+    demos: Path,
+    path: Path,
+    line: str | None = None,
+    excerpt_s: tuple[float, float] | None = None,
+    approaches: tuple[str, ...] = ("fusion",),
 ) -> FeatureCache:
     """The demo-page clips through one of ``TEST_PHONE_LINES`` (or none), each whole or as one
-    short speech excerpt (``build_cache``'s ``excerpt_s``), no augmentation; cached at ``path``."""
+    short speech excerpt (``build_cache``'s ``excerpt_s``), no augmentation; cached at ``path``
+    with the features ``approaches`` need."""
     if not path.exists():
-        params = FeatureParams()
         cache = build_cache(
             demo_clips(demos),
-            params,
+            FeatureParams(),
             augment_copies=0,
             channel=TEST_PHONE_LINES[line] if line else None,
             excerpt_s=excerpt_s,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        with_encoder_features(cache, params).save(path)
-    cache = FeatureCache.load(path)
-    if cache.encoded is None:
-        raise ValueError(f"{path} has no encoder features: delete it and run again")
-    return cache
+        cache.save(path)
+    return ensure_features(path, list(approaches))
 
 
-def demo_test_caches(demos: Path, work: Path) -> dict[str, FeatureCache]:
+def demo_test_caches(
+    demos: Path, work: Path, approaches: tuple[str, ...] = ("fusion",)
+) -> dict[str, FeatureCache]:
     """The conditions the extra calibrations are fitted on: the narrowband lines (whole clips)
     and the short-speech excerpts, cached under ``work``."""
     lines = {
-        line: demo_test_cache(demos, work / f"{line}.npz", line)
+        line: demo_test_cache(demos, work / f"{line}.npz", line, approaches=approaches)
         for line in NARROWBAND_CALIBRATION_LINES
     }
     short = {
         name: demo_test_cache(
-            demos, work / f"{name.replace(':', '-')}.npz", line, SHORT_SPEECH_EXCERPT_S
+            demos, work / f"{name.replace(':', '-')}.npz", line, SHORT_SPEECH_EXCERPT_S, approaches
         )
         for name, line in SHORT_SPEECH_CONDITIONS.items()
     }
     return lines | short
 
 
-def held_out_scores(
-    model: Detector, cache: FeatureCache, group: str
+def clip_key(clip: Clip) -> str:
+    """Folder/file name: the same key for a clip in every cache of the demo clips (clean,
+    through a phone line, or as a short excerpt)."""
+    return f"{clip.path.parent.name}/{clip.path.name}"
+
+
+def keyed_scores(
+    model: Detector, cache: FeatureCache, wanted: np.ndarray
 ) -> dict[str, tuple[int, float]]:
-    """(label, mean window logit) per held-out clip of ``group``, keyed by folder/file name
-    (the same key in every phone-line cache of the same clips)."""
-    held = np.array([c.group == group for c in cache.clips])
-    ids, means = clip_scores(cache, model, scored_windows(cache, held))
+    """(label, mean window logit) of the ``wanted`` clips on their clean windows, by
+    ``clip_key``."""
+    ids, means = clip_scores(cache, model, scored_windows(cache, wanted))
     return {
-        f"{cache.clips[i].path.parent.name}/{cache.clips[i].path.name}": (
-            cache.clips[i].label,
-            float(m),
-        )
+        clip_key(cache.clips[i]): (cache.clips[i].label, float(m))
         for i, m in zip(ids, means, strict=True)
     }
 
@@ -326,7 +356,8 @@ def demos_loso_scores(
             ids, means = clip_scores(train, model, clean)
             rows += [(int(i), group, float(m)) for i, m in zip(ids, means, strict=True)]
         for name, cache in tests.items():
-            by_cache[name] |= held_out_scores(model, cache, group)
+            held_here = np.array([c.group == group for c in cache.clips])
+            by_cache[name] |= keyed_scores(model, cache, held_here)
     return DemosLosoScores(rows, by_cache)
 
 
@@ -345,26 +376,36 @@ def line_calibration(
     return scale, offset, len(pooled)
 
 
-def narrowband_calibration(scores: DemosLosoScores) -> dict[str, Any]:
+# What scored the clips the extra calibrations are fitted on, for their ``fitted_on``.
+DEMOS_LOSO_SCORES = "out-of-fold demos-loso clip scores"
+CROSS_FITTED_SCORES = "cross-fitted scores (this fold's training clips only)"
+
+
+def narrowband_calibration(
+    by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
+) -> dict[str, Any]:
     """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
-    demos-loso scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES``."""
-    scale, offset, fitted = line_calibration(scores.by_cache, NARROWBAND_CALIBRATION_LINES)
+    scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES`` (``by_cache``:
+    ``DemosLosoScores.by_cache`` or ``CrossFittedScores.by_cache``)."""
+    scale, offset, fitted = line_calibration(by_cache, NARROWBAND_CALIBRATION_LINES)
     return {
         "scale": scale,
         "offset": offset,
         "below_high_band_db": NARROWBAND_BELOW_DB,
         "fitted_on": (
-            "out-of-fold demos-loso clip scores of the demo clips through "
+            f"{scored_by} of the demo clips through "
             f"{', '.join(NARROWBAND_CALIBRATION_LINES)} ({fitted} scores), balanced "
             "class weights"
         ),
     }
 
 
-def short_speech_calibration(scores: DemosLosoScores) -> dict[str, Any]:
+def short_speech_calibration(
+    by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
+) -> dict[str, Any]:
     """The sidecar's ``calibration.short_speech``: a logistic calibration fitted on out-of-fold
-    demos-loso scores of short speech excerpts of the demo clips (``SHORT_SPEECH_CONDITIONS``)."""
-    scale, offset, fitted = line_calibration(scores.by_cache, tuple(SHORT_SPEECH_CONDITIONS))
+    scores of short speech excerpts of the demo clips (``SHORT_SPEECH_CONDITIONS``)."""
+    scale, offset, fitted = line_calibration(by_cache, tuple(SHORT_SPEECH_CONDITIONS))
     low, high = SHORT_SPEECH_EXCERPT_S
     lines = ", ".join(line for line in SHORT_SPEECH_CONDITIONS.values() if line)
     return {
@@ -372,10 +413,32 @@ def short_speech_calibration(scores: DemosLosoScores) -> dict[str, Any]:
         "offset": offset,
         "below_speech_s": SHORT_SPEECH_BELOW_S,
         "fitted_on": (
-            f"out-of-fold demos-loso clip scores of one {low:g}-{high:g} s speech excerpt per "
+            f"{scored_by} of one {low:g}-{high:g} s speech excerpt per "
             f"demo clip, clean and through {lines} ({fitted} scores), balanced class weights"
         ),
     }
+
+
+def extra_calibrations(
+    by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(narrowband, short-speech) calibrations, each only when every condition it is fitted
+    on has scores of both classes (no ``--demos``, or a fold whose training clips hold no demo
+    page, gives none: the sidecar then goes without it and the wideband one serves)."""
+
+    def covered(conditions: tuple[str, ...]) -> bool:
+        return all(
+            len({label for label, _ in by_cache.get(name, {}).values()}) == 2 for name in conditions
+        )
+
+    return (
+        narrowband_calibration(by_cache, scored_by)
+        if covered(NARROWBAND_CALIBRATION_LINES)
+        else None,
+        short_speech_calibration(by_cache, scored_by)
+        if covered(tuple(SHORT_SPEECH_CONDITIONS))
+        else None,
+    )
 
 
 def recording_key(clip: Clip) -> str:
@@ -400,12 +463,16 @@ def export_fold(
     reference: tuple[str, ...] = (),
     epochs: int = 6,
     seed: int = 0,
+    tests: dict[str, FeatureCache] | None = None,
 ) -> FoldExport:
     """Train ``approach`` without one fold's held-out clips and export it to ``out``.
 
     Returns the model and the fold's held-out clips (what the protocol scores). The
-    calibration is cross-fitted on the fold's training clips (``cross_fitted_calibration``),
-    so the Cllr of the held-out fold measures calibration on unseen sources.
+    calibration is cross-fitted on the fold's training clips (``cross_fitted_scores``),
+    so the Cllr of the held-out fold measures calibration on unseen sources. With ``tests``
+    (``demo_test_caches``) the fold model also gets the phone-line and short-speech
+    calibrations, cross-fitted the same way, so that ``voxguard eval cm`` calibrates a phone
+    call or a short clip as the bundled model would.
     """
     folds = dict(folds_for(cache, protocol, reference))
     if fold not in folds:
@@ -413,11 +480,16 @@ def export_fold(
     held = folds[fold]
     windows = training_windows(cache, held, exclude)
     model, arch = fit_model(approach, cache, windows, epochs, seed)
-    calibration = cross_fitted_calibration(cache, approach, windows, epochs, seed, trained=model)
+    crossed = cross_fitted_scores(
+        cache, approach, windows, epochs, seed, trained=model, tests=tests
+    )
+    narrowband, short_speech = extra_calibrations(crossed.by_cache, CROSS_FITTED_SCORES)
     write_model(
         model,
         out,
-        calibration,
+        crossed.calibration(),
+        narrowband,
+        short_speech,
         version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
         architecture=arch,
         training_data=summarize(cache, windows),
@@ -473,6 +545,16 @@ def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-").lower()
 
 
+def add_phone_lines_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--phone-lines",
+        type=Path,
+        default=Path("artifacts/phone_channels"),
+        help="where the demo clips through phone lines and their short excerpts are cached "
+        "(the narrowband and short-speech calibrations; built from --demos on first use)",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -489,13 +571,7 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated group prefixes never trained on, e.g. corpus:classical_tts",
     )
     ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
-    ap.add_argument(
-        "--phone-lines",
-        type=Path,
-        default=Path("artifacts/phone_channels"),
-        help="where the demo clips through phone lines and their short excerpts are cached "
-        "(the narrowband and short-speech calibrations)",
-    )
+    add_phone_lines_argument(ap)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if (args.protocol is None) != (args.fold is None):
@@ -503,6 +579,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     ensure_cache(ap, args)
     cache = ensure_features(args.cache, [args.approach])
+    test_caches = (
+        demo_test_caches(args.demos, args.phone_lines, (args.approach,))
+        if args.demos is not None
+        else {}
+    )
     if args.protocol is not None:
         fold = export_fold(
             cache,
@@ -514,6 +595,7 @@ def main(argv: list[str] | None = None) -> None:
             split_prefixes(args.reference),
             args.epochs,
             args.seed,
+            test_caches,
         )
         print(f"exported the {args.fold} fold model to {args.out}", file=sys.stderr)
         print(f"{len(fold.held_clips)} held-out clips", file=sys.stderr)
@@ -522,7 +604,6 @@ def main(argv: list[str] | None = None) -> None:
     # One demos-loso pass: out-of-fold scores of the held-out source repositories, clean (->
     # calibration and metrics), through phone lines and as short excerpts (-> the narrowband
     # and short-speech calibrations).
-    test_caches = demo_test_caches(args.demos, args.phone_lines) if args.demos is not None else {}
     exclude = split_prefixes(args.exclude)
     passed = demos_loso_scores(cache, test_caches, args.approach, args.epochs, exclude)
     oof = score_rows(cache, passed.rows)
@@ -544,13 +625,12 @@ def main(argv: list[str] | None = None) -> None:
         **({"excluded": list(exclude)} if exclude else {}),
     }
     print(json.dumps(metrics), file=sys.stderr)
-    narrowband = short_speech = None
-    if test_caches:
-        narrowband = narrowband_calibration(passed)
-        short_speech = short_speech_calibration(passed)
+    narrowband, short_speech = extra_calibrations(passed.by_cache)
+    if narrowband is not None:
         print(f"narrowband calibration: {json.dumps(narrowband)}", file=sys.stderr)
+    if short_speech is not None:
         print(f"short-speech calibration: {json.dumps(short_speech)}", file=sys.stderr)
-    else:
+    if not test_caches:
         print(
             "no --demos: exported without the phone-line and short-speech calibrations",
             file=sys.stderr,
