@@ -37,3 +37,25 @@ def test_a_phone_line_file_is_scored_with_the_phone_line_calibration(tmp_path: P
     assert report.scores[0] == pytest.approx(float(detector.log_odds(wide.score)))
     assert report.scores[1] == pytest.approx(0.5 * narrow.score - 3.0)
     assert 1.0 / (1.0 + np.exp(-report.scores[1])) == pytest.approx(narrow.probability)
+
+
+def test_the_corpus_manifest_names_its_systems_by_generator(tmp_path: Path) -> None:
+    from voxguard.spoof.evaluate import read_manifest
+
+    corpus = tmp_path / "manifest.csv"
+    corpus.write_text(
+        "path,label,generator,family\n"
+        "librispeech/0.wav,bonafide,librispeech,bonafide\n"
+        "piper/0.wav,spoof,piper,neural_tts\n"
+        "kokoro/0.wav,spoof,kokoro,neural_tts\n"
+    )
+    rows = read_manifest(corpus)
+    assert [r.system for r in rows if r.label == 1] == ["piper", "kokoro"]
+    assert rows[1].path == tmp_path / "piper" / "0.wav"
+    # An explicit system column wins; with neither, every spoof is one system.
+    both = tmp_path / "both.csv"
+    both.write_text("path,label,system,generator\na.wav,spoof,vits,piper\n")
+    assert read_manifest(both)[0].system == "vits"
+    bare = tmp_path / "bare.csv"
+    bare.write_text("path,label\na.wav,spoof\n")
+    assert read_manifest(bare)[0].system == "spoof"

@@ -110,7 +110,14 @@ def detect(
 @eval_app.command("cm")
 @handle_errors
 def eval_cm(
-    manifest: Annotated[Path, typer.Option("--manifest", help="CSV: path,label[,system].")],
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            "--manifest",
+            help="CSV: path,label[,system]; a `make corpus` manifest works as is (its "
+            "generator column names the systems).",
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a DET curve PNG.")] = None,
     model_dirs: Annotated[

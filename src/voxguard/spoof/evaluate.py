@@ -52,8 +52,15 @@ class CmReport:
         }
 
 
+# Without a ``system`` column, the spoof corpus's own manifest names the system ``generator``
+# (``voxguard.training.corpus``), so ``eval cm --manifest corpus/manifest.csv`` reports per
+# generator instead of lumping every spoof together.
+SYSTEM_COLUMNS = ("system", "generator")
+
+
 def read_manifest(path: Path) -> list[ManifestRow]:
-    """CSV with columns path,label[,system]; paths relative to the CSV's folder."""
+    """CSV with columns path,label[,system]; paths relative to the CSV's folder. A
+    ``generator`` column stands in for a missing ``system`` column."""
     if not path.is_file():
         raise InvalidInput(f"manifest not found: {path}")
     with path.open(newline="") as fh:
@@ -71,7 +78,9 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                     f"{path}:{n}: label {r['label']!r} is neither 'bonafide' nor 'spoof'"
                 )
             default_system = "human" if label == "bonafide" else "spoof"
-            system = (r.get("system") or "").strip() or default_system
+            column = next((c for c in SYSTEM_COLUMNS if c in columns), None)
+            system = (r.get(column) or "").strip() if column else ""
+            system = system or default_system
             rows.append(ManifestRow(path.parent / r["path"], LABELS[label], system))
     if not rows:
         raise InvalidInput(f"manifest {path} has no rows")
