@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("spoof_speed.py", ["--windows", "40"], ["--windows", "10"]),
     ("spoof_false_alarms.py", [], ["--fsdd-step", "50"]),
     ("spoof_short_clips.py", [], ["--step", "20"]),
+    ("narrowband_agreement.py", [], ["--max-files", "10"]),
     ("speaker_accuracy.py", [], ["--limit", "60"]),
 ]
 
