@@ -70,6 +70,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
             raise InvalidInput(
                 f"manifest {path} needs the columns path,label[,system]; it has {sorted(columns)}"
             )
+        system_column = next((c for c in SYSTEM_COLUMNS if c in columns), "")
         rows = []
         for n, r in enumerate(reader, start=2):
             label = (r["label"] or "").strip().lower()
@@ -78,9 +79,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                     f"{path}:{n}: label {r['label']!r} is neither 'bonafide' nor 'spoof'"
                 )
             default_system = "human" if label == "bonafide" else "spoof"
-            column = next((c for c in SYSTEM_COLUMNS if c in columns), None)
-            system = (r.get(column) or "").strip() if column else ""
-            system = system or default_system
+            system = (r.get(system_column) or "").strip() or default_system
             rows.append(ManifestRow(path.parent / r["path"], LABELS[label], system))
     if not rows:
         raise InvalidInput(f"manifest {path} has no rows")
