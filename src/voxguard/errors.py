@@ -70,6 +70,10 @@ class AudioTooLong(AudioError):
     http_status = 413
 
 
+class SampleRateTooLow(AudioError):
+    code = "sample_rate_too_low"
+
+
 class AudioTooShort(AudioError):
     code = "audio_too_short"
 

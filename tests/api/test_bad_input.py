@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
 from sqlalchemy import func, select
 
 from tests.api.audio import silence, speaker_halves, wav
 from tests.api.conftest import Api, make_settings, open_api
+from tests.conftest import encode_audio
 from tests.databases import BACKENDS, database_url
 from voxguard.audio import load_audio
 from voxguard.audio.vad import SpeechDetector
@@ -33,6 +35,7 @@ BAD = {
     "wrong_type": (b"%PDF-1.7\n" + b"x" * 5000, 415, "unsupported_audio_format"),
     "too_large": (None, 413, None),
     "silence": (None, 422, "no_speech"),
+    "below_telephone_rate": (None, 422, "sample_rate_too_low"),  # speech sampled at 4 kHz
 }
 ENDPOINTS = ["enroll", "samples", "verify", "identify", "check", "detect", "detect_batch"]
 
@@ -64,7 +67,16 @@ def _payload(kind: str) -> bytes:
         return speaker_halves(0)[0][:60]
     if kind == "too_large":
         return _too_large()
+    if kind == "below_telephone_rate":
+        return _at_4khz(speaker_halves(0)[0])
     return silence()
+
+
+def _at_4khz(recording: bytes) -> bytes:
+    samples = load_audio(recording).samples
+    return encode_audio(
+        signal.resample_poly(samples, 1, 4).astype(np.float32), 4000, "wav", "pcm_s16le"
+    )
 
 
 def _post(api: Api, endpoint: str, data: bytes):  # type: ignore[no-untyped-def]

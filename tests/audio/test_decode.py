@@ -14,6 +14,7 @@ from voxguard.errors import (
     AudioTooLarge,
     AudioTooLong,
     AudioTooShort,
+    SampleRateTooLow,
     UnsupportedAudioFormat,
 )
 
@@ -113,3 +114,22 @@ def test_header_only_wav_is_too_short() -> None:
     data = encode_audio(tone(0.001, 16000), 16000, "wav", "pcm_s16le")
     with pytest.raises(AudioTooShort):
         load_audio(data)
+
+
+@pytest.mark.parametrize(
+    ("container", "codec", "rate"), [("wav", "pcm_s16le", 4000), ("flac", "flac", 6000)]
+)
+def test_below_telephone_rate_is_refused_naming_the_rate_and_the_floor(
+    container: str, codec: str, rate: int
+) -> None:
+    data = encode_audio(tone(1.0, rate), rate, container, codec)
+    with pytest.raises(SampleRateTooLow) as info:
+        load_audio(data)
+    assert f"{rate} Hz" in info.value.message and "8000 Hz" in info.value.message
+    assert info.value.detail == {"sample_rate": rate, "min_sample_rate": 8000}
+    assert info.value.http_status == 422
+
+
+def test_telephone_rate_itself_is_accepted() -> None:
+    clip = load_audio(encode_audio(tone(1.0, 8000), 8000, "wav", "pcm_s16le"))
+    assert clip.metadata.original_sample_rate == 8000
