@@ -4,9 +4,10 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 from typer.testing import CliRunner
 
-from tests.conftest import shared_data
+from tests.conftest import encode_audio, shared_data
 from voxguard.cli.main import app
 
 runner = CliRunner()
@@ -80,6 +81,21 @@ def test_detect_text_and_too_short(tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", str(good), str(short)])
     assert result.exit_code == 1  # one of two files failed
     assert "P(spoof)" in result.stdout
+
+
+def test_detect_says_when_what_it_scored_was_not_found_to_be_speech(tmp_path: Path) -> None:
+    # Five seconds of white noise: the VAD finds no speech, so the detector scores all of it,
+    # and the verdict line must not call that speech.
+    noise = 0.1 * np.random.default_rng(0).standard_normal(5 * 16000)
+    path = tmp_path / "noise.wav"
+    path.write_bytes(encode_audio(noise.astype(np.float32), 16000, "wav", "pcm_s16le"))
+    result = runner.invoke(app, ["detect", str(path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # rich wraps long lines
+    assert "5.0 s of sound scored whole: the VAD found too little speech in it" in text
+    assert "s speech" not in text and "s of speech" not in text
+    record = json.loads(runner.invoke(app, ["detect", "--json", str(path)]).stdout)
+    assert record["used_vad"] is False
 
 
 def test_detect_and_eval_cm_use_another_model_dir(tmp_path: Path) -> None:

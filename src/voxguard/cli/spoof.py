@@ -92,12 +92,13 @@ def detect(
         console.print(
             f"[bold]{file}[/]: [{colour}]{result.verdict}[/] "
             f"P(spoof)={result.probability:.3f} (threshold {result.threshold:g}, "
-            f"{result.speech_s:.1f} s speech"
+            f"{_scored_audio(result.speech_s, result.used_vad)}"
             f"{', phone line' if result.channel == 'narrowband' else ''}"
             f"{', short speech' if result.short_speech else ''})",
             highlight=False,
         )
-        table = Table("window (s of speech)", "logit", "P(spoof)", box=None)
+        scored = "speech" if result.used_vad else "sound"
+        table = Table(f"window (s of {scored})", "logit", "P(spoof)", box=None)
         for w in result.windows:
             table.add_row(
                 f"{w.start_s:.1f}-{w.end_s:.1f}", f"{w.logit:+.2f}", f"{w.probability:.3f}"
@@ -105,6 +106,14 @@ def detect(
         console.print(table)
     if failed:
         raise typer.Exit(code=2 if failed == len(files) else 1)
+
+
+def _scored_audio(seconds: float, used_vad: bool) -> str:
+    """What the windows covered: the VAD's speech, or, when it found too little, every
+    non-silent sample, which may be no speech at all (noise, music, a tone)."""
+    if used_vad:
+        return f"{seconds:.1f} s speech"
+    return f"{seconds:.1f} s of sound scored whole: the VAD found too little speech in it"
 
 
 @eval_app.command("cm")
