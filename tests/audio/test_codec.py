@@ -34,6 +34,17 @@ def test_lossy_codecs_keep_the_level_and_fit_length_restores_the_input_length(
     assert abs(level) < 1.0
 
 
+@pytest.mark.parametrize("codec_frames", [True, False])
+def test_a_float_only_encoder_gets_the_same_16_bit_samples(codec_frames: bool) -> None:
+    # FFmpeg's AAC encoder takes planar float only; before, handing it s16 frames failed.
+    x = tone(1.0, 16000, freq=300.0)
+    y = encode_decode(x, 16000, "aac", "adts", 64_000, codec_frames=codec_frames)
+    assert y.size >= x.size
+    delay = int(np.argmax(np.abs(np.correlate(y[:4000], x[:2000], mode="valid"))))
+    aligned = fit_length(y[delay:], x.size)
+    assert _snr_db(x[1000:15000], aligned[1000:15000]) > 20
+
+
 def test_amr_nb_round_trip_keeps_a_tone_at_its_level() -> None:
     x = tone(0.5, 8000, freq=500.0)
     y = fit_length(encode_decode(x, 8000, "libopencore_amrnb", "amr", 12_200), x.size)
