@@ -10,7 +10,9 @@ no EER; this is the false-alarm side that ``voxguard eval cm`` cannot show.
 ``--channels`` also scores LibriSpeech through simulated phone lines (300-3400 Hz, 8 kHz):
 ``amr-nb`` (AMR-NB 12.2 kbit/s, a GSM call), ``g711`` (mu-law, a landline) and ``g723``
 (G.723.1 at 6.3 kbit/s, a codec the detector's training augmentation leaves out). Callers on
-a phone line are genuine; a detector that flags them is unusable on calls.
+a phone line are genuine; a detector that flags them is unusable on calls. It also takes
+compressed uploads: ``mp3-64k`` (16 kHz, 64 kbit/s), ``opus-24k`` (a WebRTC call) and
+``aac-64k`` (a codec the training augmentation leaves out).
 
     OMP_NUM_THREADS=1 python bench/spoof_false_alarms.py [--model-dir DIR] [--fsdd-step 10] \
         [--channels clean,amr-nb,g711,g723]
@@ -30,7 +32,7 @@ from voxguard.audio import load_audio
 from voxguard.audio.types import FloatArray
 from voxguard.errors import VoxGuardError
 from voxguard.spoof import SpoofDetector
-from voxguard.training.detector.augment import TEST_PHONE_LINES
+from voxguard.training.detector.augment import TEST_CHANNELS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OPERATING_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -45,15 +47,13 @@ def main() -> None:
     ap.add_argument(
         "--channels",
         default="clean",
-        help=f"comma-separated: clean and/or LibriSpeech through {', '.join(TEST_PHONE_LINES)}",
+        help=f"comma-separated: clean and/or LibriSpeech through {', '.join(TEST_CHANNELS)}",
     )
     args = ap.parse_args()
     channels = [c for c in args.channels.split(",") if c]
-    unknown = set(channels) - {"clean", *TEST_PHONE_LINES}
+    unknown = set(channels) - {"clean", *TEST_CHANNELS}
     if unknown:
-        ap.error(
-            f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(TEST_PHONE_LINES)}"
-        )
+        ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(TEST_CHANNELS)}")
     detector = SpoofDetector(model_dir=args.model_dir)
     librispeech = sorted((SHARED / "librispeech").glob("*.flac"))
     sources: dict[str, tuple[list[Path], Callable[[FloatArray], FloatArray] | None]] = {}
@@ -62,7 +62,7 @@ def main() -> None:
         sources["fsdd"] = (sorted((SHARED / "fsdd").glob("*.wav"))[:: args.fsdd_step], None)
     for channel in channels:
         if channel != "clean":
-            sources[f"librispeech+{channel}"] = (librispeech, TEST_PHONE_LINES[channel])
+            sources[f"librispeech+{channel}"] = (librispeech, TEST_CHANNELS[channel])
     report: dict[str, object] = {
         "model": detector.sidecar.version,
         "threshold": detector.sidecar.threshold,

@@ -4,8 +4,9 @@ For each demos-loso fold (one source repository held out), the fold model is tra
 windows of ``--cache`` exactly as ``protocols.py`` trains it, and scores its held-out clips
 clean and through each phone line of ``TEST_PHONE_LINES`` (AMR-NB 12.2 kbit/s, G.711
 mu-law, and G.723.1 at 6.3 kbit/s, a codec the training augmentation leaves out; each also
-"+16bit", stored as a 16 kHz 16-bit file). The phone line is applied to the whole file
-before the VAD, as a call would deliver it.
+"+16bit", stored as a 16 kHz 16-bit file); ``--lines`` also takes the compressed uploads
+of ``TEST_UPLOAD_CODECS`` (MP3 64 kbit/s, Opus 24 kbit/s, AAC 64 kbit/s). The channel is
+applied to the whole file before the VAD, as a call or an upload would deliver it.
 
 Per condition it prints the pooled out-of-fold EER and AUC and the share of genuine clips
 flagged and of spoofs missed at P = 0.5, through two calibrations: one fitted on the clean
@@ -31,7 +32,7 @@ import numpy as np
 
 from voxguard.evaluation.metrics import cllr, eer, roc_auc
 from voxguard.training.detector.approaches import APPROACHES
-from voxguard.training.detector.augment import TEST_PHONE_LINES
+from voxguard.training.detector.augment import TEST_CHANNELS, TEST_PHONE_LINES
 from voxguard.training.detector.protocols import ensure_features
 from voxguard.training.detector.train import (
     NARROWBAND_CALIBRATION_LINES,
@@ -52,12 +53,16 @@ def main() -> None:
     ap.add_argument("--demos", type=Path, default=SHARED / "demos")
     ap.add_argument("--work", type=Path, default=Path("artifacts/phone_channels"))
     ap.add_argument("--approach", choices=APPROACHES, default="fusion")
-    ap.add_argument("--lines", default=",".join(TEST_PHONE_LINES), help="comma-separated")
+    ap.add_argument(
+        "--lines",
+        default=",".join(TEST_PHONE_LINES),
+        help=f"comma-separated, of: {', '.join(TEST_CHANNELS)} (default: the phone lines)",
+    )
     args = ap.parse_args()
     lines = [line for line in args.lines.split(",") if line]
-    unknown = set(lines) - set(TEST_PHONE_LINES)
+    unknown = set(lines) - set(TEST_CHANNELS)
     if unknown:
-        ap.error(f"unknown lines {sorted(unknown)}; accepted: {', '.join(TEST_PHONE_LINES)}")
+        ap.error(f"unknown lines {sorted(unknown)}; accepted: {', '.join(TEST_CHANNELS)}")
     train = ensure_features(args.cache, [args.approach])
     tests = {"clean": train} | {
         line: demo_test_cache(args.demos, args.work / f"{line}.npz", line) for line in lines

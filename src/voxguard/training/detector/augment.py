@@ -147,3 +147,42 @@ TEST_PHONE_LINES: dict[str, Callable[[FloatArray], FloatArray]] = {
     **_PHONE_LINES,
     **{f"{name}+16bit": _stored_16bit(line) for name, line in _PHONE_LINES.items()},
 }
+
+
+# Compressed uploads the detector is tested through (bench/spoof_false_alarms.py and
+# bench/spoof_phone_channels.py): a voice message or podcast as MP3 at 16 kHz and 64 kbit/s, a
+# WebRTC or WhatsApp call as Opus at 24 kbit/s, and AAC at 64 kbit/s, a codec the training
+# augmentation leaves out. Genuine speech through any of them is genuine.
+TEST_UPLOAD_CODECS: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "mp3-64k": lambda x: _encode_decode(x, "libmp3lame", "mp3", 64_000),
+    "opus-24k": lambda x: _encode_decode(x, "libopus", "ogg", 24_000),
+    "aac-64k": lambda x: _encode_decode(x, "aac", "adts", 64_000),
+}
+
+# Wideband band limits: a steep low-pass at 7 kHz (what MP3 encoders do at 16 kHz), and an
+# HD-voice call, 50-7000 Hz through G.722, a codec the training augmentation leaves out (its
+# coarse 4-8 kHz sub-band refills part of the cut band with quantisation noise).
+TEST_WIDEBAND_LIMITS: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "lowpass-7k": lambda x: _filtered(x, signal.butter(8, 7000, fs=SR, output="sos")),
+    "hd-voice": lambda x: fit_length(
+        encode_decode(
+            _filtered(x, signal.butter(8, (50, 7000), btype="bandpass", fs=SR, output="sos")),
+            SR,
+            "adpcm_g722",
+            "wav",
+        ),
+        x.size,
+    ),
+}
+
+
+def _filtered(x: FloatArray, sos: np.ndarray) -> FloatArray:
+    out: FloatArray = signal.sosfilt(sos, x).astype(np.float32)
+    return out
+
+
+TEST_CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {
+    **TEST_PHONE_LINES,
+    **TEST_UPLOAD_CODECS,
+    **TEST_WIDEBAND_LIMITS,
+}

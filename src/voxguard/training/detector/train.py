@@ -51,7 +51,7 @@ from voxguard.training.detector.approaches import (
     fit_approach,
     window_logits,
 )
-from voxguard.training.detector.augment import TEST_PHONE_LINES
+from voxguard.training.detector.augment import TEST_CHANNELS
 from voxguard.training.detector.data import (
     Clip,
     FeatureCache,
@@ -272,7 +272,7 @@ def demo_test_cache(
     excerpt_s: tuple[float, float] | None = None,
     approaches: tuple[str, ...] = ("fusion",),
 ) -> FeatureCache:
-    """The demo-page clips through one of ``TEST_PHONE_LINES`` (or none), each whole or as one
+    """The demo-page clips through one of ``TEST_CHANNELS`` (or none), each whole or as one
     short speech excerpt (``build_cache``'s ``excerpt_s``), no augmentation; cached at ``path``
     with the features ``approaches`` need."""
     if not path.exists():
@@ -280,7 +280,7 @@ def demo_test_cache(
             demo_clips(demos),
             FeatureParams(),
             augment_copies=0,
-            channel=TEST_PHONE_LINES[line] if line else None,
+            channel=TEST_CHANNELS[line] if line else None,
             excerpt_s=excerpt_s,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
