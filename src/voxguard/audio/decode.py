@@ -32,6 +32,7 @@ TARGET_SAMPLE_RATE = 16_000
 # A telephone line's rate. Below it the file keeps nothing above 4 kHz / 2: measured, the spoof
 # detector then called every genuine LibriSpeech excerpt resampled through 4 kHz synthetic.
 MIN_SAMPLE_RATE = 8_000
+UNNAMED = "the recording"
 _SNIFF_BYTES = 64
 # Frames below this are not audio a person could speak into: refuse rather than embed noise.
 _MIN_SAMPLES = 160
@@ -74,12 +75,14 @@ def _read_limited(source: AudioSource, max_bytes: int) -> tuple[bytes, str]:
                 max_bytes=max_bytes,
             )
         return path.read_bytes(), path.name
+    # Unnamed input reads as "the recording" in messages: the API puts the upload's filename
+    # in front ("probe.wav: the recording is sampled at 4000 Hz; ...").
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        name = "<bytes>"
+        name = UNNAMED
     else:
         data = _read_stream(source, max_bytes)
-        name = str(getattr(source, "name", "<stream>"))
+        name = str(getattr(source, "name", UNNAMED))
     if len(data) > max_bytes:
         raise AudioTooLarge(
             f"Audio input is over the {max_bytes / 1e6:.1f} MB limit.", max_bytes=max_bytes
@@ -112,7 +115,7 @@ def load_audio(source: AudioSource, settings: Settings | None = None) -> AudioCl
     data, name = _read_limited(source, settings.max_upload_bytes)
     if not data:
         raise AudioDecodeError(
-            f"Audio input {name} is empty. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
+            f"{name[:1].upper()}{name[1:]} is empty. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
         )
     container_format = sniff_container(data[:_SNIFF_BYTES])
     if container_format is None:
