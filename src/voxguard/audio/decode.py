@@ -29,8 +29,8 @@ from voxguard.errors import (
 )
 
 TARGET_SAMPLE_RATE = 16_000
-# A telephone line's rate. Below it the file keeps nothing above 4 kHz / 2: measured, the spoof
-# detector then called every genuine LibriSpeech excerpt resampled through 4 kHz synthetic.
+# A telephone line's rate: a file sampled below it has no band up to 4 kHz. Measured, the spoof
+# detector called every genuine LibriSpeech excerpt resampled through 4 kHz synthetic.
 MIN_SAMPLE_RATE = 8_000
 UNNAMED = "the recording"
 _SNIFF_BYTES = 64
