@@ -133,3 +133,16 @@ def test_below_telephone_rate_is_refused_naming_the_rate_and_the_floor(
 def test_telephone_rate_itself_is_accepted() -> None:
     clip = load_audio(encode_audio(tone(1.0, 8000), 8000, "wav", "pcm_s16le"))
     assert clip.metadata.original_sample_rate == 8000
+
+
+def test_an_empty_file_is_named_as_it_is_and_unnamed_bytes_as_the_recording(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioDecodeError) as named:
+        load_audio(empty)
+    assert named.value.message.startswith("empty.wav is empty.")
+    with pytest.raises(AudioDecodeError) as unnamed:
+        load_audio(b"")
+    assert unnamed.value.message.startswith("the recording is empty.")

@@ -32,7 +32,7 @@ TARGET_SAMPLE_RATE = 16_000
 # A telephone line's rate: a file sampled below it has no band up to 4 kHz. Measured, the spoof
 # detector called every genuine LibriSpeech excerpt resampled through 4 kHz synthetic.
 MIN_SAMPLE_RATE = 8_000
-UNNAMED = "the recording"
+_UNNAMED = "the recording"
 _SNIFF_BYTES = 64
 # Frames below this are not audio a person could speak into: refuse rather than embed noise.
 _MIN_SAMPLES = 160
@@ -79,10 +79,10 @@ def _read_limited(source: AudioSource, max_bytes: int) -> tuple[bytes, str]:
     # in front ("probe.wav: the recording is sampled at 4000 Hz; ...").
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        name = UNNAMED
+        name = _UNNAMED
     else:
         data = _read_stream(source, max_bytes)
-        name = str(getattr(source, "name", UNNAMED))
+        name = str(getattr(source, "name", _UNNAMED))
     if len(data) > max_bytes:
         raise AudioTooLarge(
             f"Audio input is over the {max_bytes / 1e6:.1f} MB limit.", max_bytes=max_bytes
@@ -114,9 +114,7 @@ def load_audio(source: AudioSource, settings: Settings | None = None) -> AudioCl
     settings = settings or get_settings()
     data, name = _read_limited(source, settings.max_upload_bytes)
     if not data:
-        raise AudioDecodeError(
-            f"{name[:1].upper()}{name[1:]} is empty. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
-        )
+        raise AudioDecodeError(f"{name} is empty. Accepted formats: {ACCEPTED_FORMATS_TEXT}.")
     container_format = sniff_container(data[:_SNIFF_BYTES])
     if container_format is None:
         raise UnsupportedAudioFormat(
