@@ -38,19 +38,13 @@ def encode_decode(
         # AAC and Vorbis take planar float only: hand them the same 16-bit samples as floats.
         takes = {f.name for f in stream.codec_context.codec.audio_formats or ()}
         as_float = bool(takes) and not takes & {"s16", "s16p"}
-        for start in range(0, pcm.size, frame_size):
-            chunk = pcm[start : start + frame_size]
+        frame_format = "fltp" if as_float else "s16"
+        fed: np.ndarray = (pcm / np.float32(32768)).astype(np.float32) if as_float else pcm
+        for start in range(0, fed.size, frame_size):
+            chunk = fed[start : start + frame_size]
             if chunk.size < frame_size:
                 chunk = np.pad(chunk, (0, frame_size - chunk.size))
-            frame = (
-                av.AudioFrame.from_ndarray(
-                    (chunk[None, :] / np.float32(32768)).astype(np.float32),
-                    format="fltp",
-                    layout="mono",
-                )
-                if as_float
-                else av.AudioFrame.from_ndarray(chunk[None, :], format="s16", layout="mono")
-            )
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format=frame_format, layout="mono")
             frame.sample_rate = rate
             if codec_frames:
                 frame.pts = start
