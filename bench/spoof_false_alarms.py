@@ -12,7 +12,8 @@ no EER; this is the false-alarm side that ``voxguard eval cm`` cannot show.
 (G.723.1 at 6.3 kbit/s, a codec the detector's training augmentation leaves out). Callers on
 a phone line are genuine; a detector that flags them is unusable on calls. It also takes
 compressed uploads: ``mp3-64k`` (16 kHz, 64 kbit/s), ``opus-24k`` (a WebRTC call) and
-``aac-64k`` (a codec the training augmentation leaves out).
+``aac-64k`` (a codec the training augmentation leaves out), and wideband limits:
+``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
 
     OMP_NUM_THREADS=1 python bench/spoof_false_alarms.py [--model-dir DIR] [--fsdd-step 10] \
         [--channels clean,amr-nb,g711,g723]

@@ -5,8 +5,9 @@ windows of ``--cache`` exactly as ``protocols.py`` trains it, and scores its hel
 clean and through each phone line of ``TEST_PHONE_LINES`` (AMR-NB 12.2 kbit/s, G.711
 mu-law, and G.723.1 at 6.3 kbit/s, a codec the training augmentation leaves out; each also
 "+16bit", stored as a 16 kHz 16-bit file); ``--lines`` also takes the compressed uploads
-of ``TEST_UPLOAD_CODECS`` (MP3 64 kbit/s, Opus 24 kbit/s, AAC 64 kbit/s). The channel is
-applied to the whole file before the VAD, as a call or an upload would deliver it.
+of ``TEST_UPLOAD_CODECS`` (MP3 64 kbit/s, Opus 24 kbit/s, AAC 64 kbit/s) and the wideband
+limits of ``TEST_WIDEBAND_LIMITS`` (a 7 kHz low-pass, an HD-voice call through G.722). The
+channel is applied to the whole file before the VAD, as a call or an upload would deliver it.
 
 Per condition it prints the pooled out-of-fold EER and AUC and the share of genuine clips
 flagged and of spoofs missed at P = 0.5, through two calibrations: one fitted on the clean
