@@ -96,6 +96,15 @@ def test_detect_says_when_the_phone_line_calibration_was_used(tmp_path: Path) ->
         assert spoof["short_speech"] is False
 
 
+def test_detect_says_when_the_band_limited_calibration_was_used(tmp_path: Path) -> None:
+    for api in _api(tmp_path, 0.3, channel="band_limited"):
+        audio, _ = speaker_halves(0)
+        spoof = api.client.post(
+            "/v1/detect", files={"file": ("memo.wav", audio, "audio/wav")}, headers=api.headers()
+        ).json()["spoof"]
+        assert (spoof["channel"], spoof["is_synthetic"]) == ("band_limited", False)
+
+
 def test_detect_says_when_the_short_speech_calibration_was_used(tmp_path: Path) -> None:
     for api in _api(tmp_path, 0.6, short_speech=True):
         audio, _ = speaker_halves(0)

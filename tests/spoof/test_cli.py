@@ -98,6 +98,28 @@ def test_detect_says_when_what_it_scored_was_not_found_to_be_speech(tmp_path: Pa
     assert record["used_vad"] is False
 
 
+def test_detect_says_when_the_top_band_was_empty(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from tests.spoof.models import with_calibration_block
+    from voxguard.audio import load_audio
+    from voxguard.training.detector.augment import TEST_CHANNELS
+
+    model_dir = with_calibration_block(
+        tmp_path, "band_limited", {"scale": 0.5, "offset": -1.0, "below_top_band_db": -40.0}
+    )
+    samples = load_audio(shared_data("librispeech", "103-1240-0000.flac")).samples
+    path = tmp_path / "voice-message.wav"
+    sf.write(path, TEST_CHANNELS["mp3-64k"](samples), 16000, subtype="PCM_16")
+    text = runner.invoke(app, ["detect", "--model-dir", str(model_dir), str(path)])
+    assert text.exit_code == 0, text.output
+    assert "top band empty (MP3 or low-pass)" in " ".join(text.stdout.split())  # rich wraps
+    record = json.loads(
+        runner.invoke(app, ["detect", "--json", "--model-dir", str(model_dir), str(path)]).stdout
+    )
+    assert record["channel"] == "band_limited"
+
+
 def test_detect_and_eval_cm_use_another_model_dir(tmp_path: Path) -> None:
     import shutil
 
@@ -140,7 +162,8 @@ def test_eval_cm_compares_several_model_dirs_side_by_side(tmp_path: Path) -> Non
     sidecar = json.loads((second / "spoof_detector.json").read_text())
     # Shifts every log-odds, whichever calibration a file gets; ranks (EER) unchanged.
     calibration = sidecar["calibration"]
-    for block in (calibration, calibration.get("narrowband"), calibration.get("short_speech")):
+    blocks = ("narrowband", "band_limited", "short_speech")
+    for block in (calibration, *(calibration.get(name) for name in blocks)):
         if block:
             block["offset"] += 1.0
     (second / "spoof_detector.json").write_text(json.dumps(sidecar))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_data
+from tests.spoof.models import with_calibration_block
 from voxguard.audio import AudioClip, AudioMetadata
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
@@ -132,17 +133,7 @@ def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
 
 
 def _with_narrowband_calibration(tmp_path: Path, narrowband: object) -> Path:
-    return _with_calibration_block(tmp_path, "narrowband", narrowband)
-
-
-def _with_calibration_block(tmp_path: Path, block: str, value: object) -> Path:
-    model_dir = tmp_path / "model"
-    if not model_dir.exists():
-        shutil.copytree(bundled_model_path("spoof"), model_dir)
-    sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
-    sidecar["calibration"][block] = value
-    (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
-    return model_dir
+    return with_calibration_block(tmp_path, "narrowband", narrowband)
 
 
 def test_phone_line_speech_gets_the_narrowband_calibration(tmp_path: Path) -> None:
@@ -197,10 +188,10 @@ def test_short_speech_gets_the_short_speech_calibration_before_the_phone_line_on
 ) -> None:
     from scipy.signal import resample_poly
 
-    _with_calibration_block(
+    with_calibration_block(
         tmp_path, "narrowband", {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
     )
-    model_dir = _with_calibration_block(
+    model_dir = with_calibration_block(
         tmp_path, "short_speech", {"scale": 0.25, "offset": 1.0, "below_speech_s": 2.0}
     )
     detector = SpoofDetector(model_dir=model_dir)
@@ -222,7 +213,60 @@ def test_short_speech_gets_the_short_speech_calibration_before_the_phone_line_on
     assert long.probability == pytest.approx(float(detector.calibrate(long.score)))
 
 
+BAND_LIMITED = {"scale": 0.5, "offset": -1.5, "below_top_band_db": -40.0}
+
+
+def test_speech_with_an_empty_top_band_gets_the_band_limited_calibration(
+    tmp_path: Path,
+) -> None:
+    from scipy.signal import resample_poly
+
+    from voxguard.training.detector.augment import TEST_CHANNELS
+
+    with_calibration_block(
+        tmp_path, "narrowband", {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
+    )
+    detector = SpoofDetector(
+        model_dir=with_calibration_block(tmp_path, "band_limited", BAND_LIMITED)
+    )
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    assert detector.detect_clip(_clip(samples)).channel == "wideband"
+    mp3 = detector.detect_clip(_clip(TEST_CHANNELS["mp3-64k"](samples)))
+    assert mp3.channel == "band_limited"
+    expected = 1.0 / (1.0 + np.exp(-(0.5 * mp3.score - 1.5)))
+    assert mp3.probability == pytest.approx(expected, abs=1e-6)
+    assert mp3.windows[0].probability == pytest.approx(
+        1.0 / (1.0 + np.exp(-(0.5 * mp3.windows[0].logit - 1.5))), abs=1e-6
+    )
+    # A phone line empties the top band too, but it is a phone line first.
+    phone = detector.detect_clip(_clip(resample_poly(resample_poly(samples, 1, 2), 2, 1)))
+    assert phone.channel == "narrowband"
+
+
+def test_without_a_band_limited_calibration_an_mp3_is_calibrated_as_wideband(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector.augment import TEST_CHANNELS
+
+    model_dir = with_calibration_block(tmp_path, "band_limited", None)
+    sidecar = json.loads((model_dir / "spoof_detector.json").read_text())
+    del sidecar["calibration"]["band_limited"]
+    (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
+    detector = SpoofDetector(model_dir=model_dir)
+    assert detector.sidecar.calibration.band_limited is None
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    result = detector.detect_clip(_clip(TEST_CHANNELS["mp3-64k"](samples)))
+    assert result.channel == "wideband"
+    assert result.probability == pytest.approx(float(detector.calibrate(result.score)))
+
+
+def test_a_malformed_band_limited_calibration_is_named(tmp_path: Path) -> None:
+    model_dir = with_calibration_block(tmp_path, "band_limited", {"scale": 1.0, "offset": 0.0})
+    with pytest.raises(ModelMismatch, match=r"calibration\.band_limited needs numbers"):
+        SpoofDetector(model_dir=model_dir)
+
+
 def test_a_malformed_short_speech_calibration_is_named(tmp_path: Path) -> None:
-    model_dir = _with_calibration_block(tmp_path, "short_speech", {"scale": 1.0, "offset": "x"})
+    model_dir = with_calibration_block(tmp_path, "short_speech", {"scale": 1.0, "offset": "x"})
     with pytest.raises(ModelMismatch, match=r"calibration\.short_speech needs numbers"):
         SpoofDetector(model_dir=model_dir)

@@ -72,3 +72,19 @@ def test_high_band_level_tells_a_phone_line_from_wideband_audio() -> None:
     phone = sosfilt(butter(12, 3400, fs=16000, output="sos"), noise)
     assert high_band_db(phone, 16000) < -40.0
     assert high_band_db(noise[:100], 16000) == 0.0  # shorter than one frame: no reading
+
+
+def test_top_band_level_tells_an_mp3_at_16_khz_from_full_band_audio() -> None:
+    from voxguard.spoof.features import top_band_db
+    from voxguard.training.detector.augment import TEST_CHANNELS, quantize_16bit
+
+    noise = np.random.default_rng(0).standard_normal(16000 * 2).astype(np.float32) * 0.1
+    assert top_band_db(noise, 16000) > -3.0  # white noise: as much at the top as below
+    # MP3 at 16 kHz and a 7 kHz low-pass, stored as 16-bit files: only the rounding floor
+    # is left at the top.
+    for channel in ("mp3-64k", "lowpass-7k"):
+        limited = quantize_16bit(TEST_CHANNELS[channel](noise))
+        assert top_band_db(limited, 16000) < -40.0, channel
+    # AAC keeps the top of the band: not band-limited.
+    assert top_band_db(quantize_16bit(TEST_CHANNELS["aac-64k"](noise)), 16000) > -20.0
+    assert top_band_db(noise[:100], 16000) == 0.0  # shorter than one frame: no reading

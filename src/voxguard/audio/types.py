@@ -18,8 +18,10 @@ FloatArray = npt.NDArray[np.float32]
 PHONE_BAND_HZ = (300.0, 3400.0)
 
 # How a recording reached us: "narrowband" = through a phone line (nothing above the
-# telephone band), "wideband" = anything else. The spoof detector calibrates each its own way.
-Channel = Literal["wideband", "narrowband"]
+# telephone band), "band_limited" = wideband with an empty top band (MP3 at 16 kHz, a
+# low-pass near 7 kHz), "wideband" = anything else. The spoof detector calibrates each its
+# own way.
+Channel = Literal["wideband", "narrowband", "band_limited"]
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def detect(
             f"[bold]{file}[/]: [{colour}]{result.verdict}[/] "
             f"P(spoof)={result.probability:.3f} (threshold {result.threshold:g}, "
             f"{_scored_audio(result.speech_s, result.used_vad)}"
-            f"{', phone line' if result.channel == 'narrowband' else ''}"
+            f"{_CHANNEL_NOTES.get(result.channel, '')}"
             f"{', short speech' if result.short_speech else ''})",
             highlight=False,
         )
@@ -106,6 +106,13 @@ def detect(
         console.print(table)
     if failed:
         raise typer.Exit(code=2 if failed == len(files) else 1)
+
+
+# What the verdict line says about a channel that got its own calibration.
+_CHANNEL_NOTES = {
+    "narrowband": ", phone line",
+    "band_limited": ", top band empty (MP3 or low-pass)",
+}
 
 
 def _scored_audio(seconds: float, used_vad: bool) -> str:

@@ -46,7 +46,9 @@ class SpoofVerdict:
     is_synthetic: bool
     threshold: float
     windows: list[dict[str, float]] = field(default_factory=list)  # start_s, end_s, score
-    channel: Channel = "wideband"  # "narrowband": heard as a phone line, calibrated as one
+    # "narrowband": heard as a phone line; "band_limited": its top band empty (MP3 at 16 kHz,
+    # a low-pass); each calibrated as such.
+    channel: Channel = "wideband"
     short_speech: bool = False  # too little speech for the usual calibration: a flatter one
 
 

@@ -104,7 +104,8 @@ class SpoofOut(BaseModel):
     threshold: float | None = None
     windows: list[dict[str, float]] = Field(default_factory=list)
     # "narrowband" when the speech sounded like a phone line and the model's phone-line
-    # calibration gave the probability; "wideband" otherwise.
+    # calibration gave the probability; "band_limited" when its top band was empty (MP3 at
+    # 16 kHz, a low-pass) and that calibration gave it; "wideband" otherwise.
     channel: Channel | None = None
     # True when the speech was shorter than the model's short-speech limit and that flatter
     # calibration (short clips carry less evidence) gave the probability.

@@ -29,8 +29,10 @@ from voxguard.spoof.features import (
     spectral_statistics,
     speech_or_fallback,
     summary_features,
+    top_band_db,
 )
 from voxguard.spoof.sidecar import (
+    BandLimitedCalibration,
     Calibration,
     NarrowbandCalibration,
     ShortSpeechCalibration,
@@ -60,7 +62,9 @@ class SpoofResult:
     used_vad: bool  # False when too little speech was found and the whole clip was used
     windows: list[WindowScore]
     # "narrowband" when the speech went through a phone line and the model's narrowband
-    # calibration was applied; "wideband" otherwise (or when the model has none).
+    # calibration was applied; "band_limited" when its top band was empty (MP3 at 16 kHz, a
+    # low-pass) and the model's band-limited calibration was applied; "wideband" otherwise
+    # (or when the model has no calibration for the channel).
     channel: Channel = "wideband"
     # True when the speech was shorter than the model's short-speech limit and its
     # short-speech calibration gave the probability (it takes precedence over the channel's).
@@ -136,13 +140,16 @@ class SpoofDetector:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def channel_of(self, speech: FloatArray) -> Channel:
-        """ "narrowband" when the model has a calibration for phone lines and the speech
-        sounds like one (nothing above the telephone band), else "wideband"."""
-        narrow = self.sidecar.calibration.narrowband
-        if narrow is None:
-            return "wideband"
-        level = high_band_db(speech, self.params.sample_rate)
-        return "narrowband" if level < narrow.below_high_band_db else "wideband"
+        """The channel whose calibration applies: "narrowband" when the model has one for phone
+        lines and the speech sounds like one (nothing above the telephone band), else
+        "band_limited" when the model has one for an empty top band and the speech has one,
+        else "wideband"."""
+        cal, rate = self.sidecar.calibration, self.params.sample_rate
+        if cal.narrowband and high_band_db(speech, rate) < cal.narrowband.below_high_band_db:
+            return "narrowband"
+        if cal.band_limited and top_band_db(speech, rate) < cal.band_limited.below_top_band_db:
+            return "band_limited"
+        return "wideband"
 
     def is_short(self, speech_s: float) -> bool:
         """True when the model has a short-speech calibration and the speech is under its limit."""
@@ -157,11 +164,15 @@ class SpoofDetector:
     ) -> np.ndarray:
         """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
         cal = self.sidecar.calibration
-        mapping: Calibration | NarrowbandCalibration | ShortSpeechCalibration = cal
+        mapping: (
+            Calibration | NarrowbandCalibration | BandLimitedCalibration | ShortSpeechCalibration
+        ) = cal
         if short_speech and cal.short_speech:
             mapping = cal.short_speech
         elif channel == "narrowband" and cal.narrowband:
             mapping = cal.narrowband
+        elif channel == "band_limited" and cal.band_limited:
+            mapping = cal.band_limited
         return np.asarray(mapping.scale * np.asarray(score) + mapping.offset)
 
     def calibrate(

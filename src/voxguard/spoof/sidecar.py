@@ -35,15 +35,19 @@ class Calibration:
     ``narrowband``, when the model has one, replaces it for speech heard through a phone
     line (``high_band_db`` below its ``below_high_band_db``): a phone line shifts the
     scores of both classes, so one mapping cannot put the threshold right for both.
-    ``short_speech``, when the model has one, replaces both for speech shorter than its
-    ``below_speech_s``: a short clip carries less evidence, so its scores separate the
-    classes less well and deserve a flatter mapping, on a wideband or a phone line alike.
+    ``band_limited``, when the model has one, replaces it for wideband speech with an empty
+    top band (``top_band_db`` below its ``below_top_band_db``): MP3 at 16 kHz and low-pass
+    filters shift the scores of genuine speech towards synthesis, as a phone line does.
+    ``short_speech``, when the model has one, replaces all of them for speech shorter than
+    its ``below_speech_s``: a short clip carries less evidence, so its scores separate the
+    classes less well and deserve a flatter mapping, whatever the channel.
     """
 
     scale: float
     offset: float
     narrowband: NarrowbandCalibration | None = None
     short_speech: ShortSpeechCalibration | None = None
+    band_limited: BandLimitedCalibration | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,13 @@ class NarrowbandCalibration:
     scale: float
     offset: float
     below_high_band_db: float
+
+
+@dataclass(frozen=True)
+class BandLimitedCalibration:
+    scale: float
+    offset: float
+    below_top_band_db: float
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,13 @@ def _calibration(cal: dict[str, Any], path: Path) -> Calibration:
     scale, offset = float(_require(cal, "scale", path)), float(_require(cal, "offset", path))
     narrow = _numbers(cal, "narrowband", ("scale", "offset", "below_high_band_db"), path)
     short = _numbers(cal, "short_speech", ("scale", "offset", "below_speech_s"), path)
+    limited = _numbers(cal, "band_limited", ("scale", "offset", "below_top_band_db"), path)
     return Calibration(
         scale,
         offset,
         NarrowbandCalibration(*narrow) if narrow else None,
         ShortSpeechCalibration(*short) if short else None,
+        BandLimitedCalibration(*limited) if limited else None,
     )
 
 
