@@ -3,17 +3,19 @@
 Scores every LibriSpeech file and every 10th FSDD file in ../shared/data with
 ``SpoofDetector().detect`` and prints, per source, the share flagged at the sidecar's
 threshold, the median calibrated probability, the share the detector took for a phone
-line (and scored with its narrowband calibration) and the share it scored with its
-short-speech calibration (less than ``below_speech_s`` of speech). Genuine-only sets have
-no EER; this is the false-alarm side that ``voxguard eval cm`` cannot show.
+line (and scored with its narrowband calibration), the share it found band-limited (an empty
+top band, as MP3 at 16 kHz leaves; scored with its band-limited calibration) and the share
+it scored with its short-speech calibration (less than ``below_speech_s`` of speech).
+Genuine-only sets have no EER; this is the false-alarm side that ``voxguard eval cm`` cannot
+show.
 
 ``--channels`` also scores LibriSpeech through simulated phone lines (300-3400 Hz, 8 kHz):
 ``amr-nb`` (AMR-NB 12.2 kbit/s, a GSM call), ``g711`` (mu-law, a landline) and ``g723``
 (G.723.1 at 6.3 kbit/s, a codec the detector's training augmentation leaves out). Callers on
 a phone line are genuine; a detector that flags them is unusable on calls. It also takes
-compressed uploads: ``mp3-64k`` (16 kHz, 64 kbit/s), ``opus-24k`` (a WebRTC call) and
-``aac-64k`` (a codec the training augmentation leaves out), and wideband limits:
-``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
+compressed uploads: ``mp3-32k`` and ``mp3-64k`` (16 kHz, 32 and 64 kbit/s), ``opus-24k`` (a
+WebRTC call) and ``aac-64k`` (a codec the training augmentation leaves out), and wideband
+limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
 
     OMP_NUM_THREADS=1 python bench/spoof_false_alarms.py [--model-dir DIR] [--fsdd-step 10] \
         [--channels clean,amr-nb,g711,g723]
@@ -69,7 +71,8 @@ def main() -> None:
         "threshold": detector.sidecar.threshold,
     }
     for name, (paths, channel) in sources.items():
-        probabilities, refused, narrowband, short = [], 0, 0, 0
+        probabilities, refused, short = [], 0, 0
+        routed = {"narrowband": 0, "band_limited": 0}
         for path in paths:
             try:
                 clip = load_audio(path)
@@ -80,7 +83,7 @@ def main() -> None:
                 refused += 1
                 continue
             probabilities.append(result.probability)
-            narrowband += result.channel == "narrowband"
+            routed[result.channel] = routed.get(result.channel, 0) + 1
             short += result.short_speech
         p = np.array(probabilities)
         report[name] = {
@@ -98,7 +101,9 @@ def main() -> None:
             if p.size
             else None,
             # scored with the model's phone-line calibration (sidecar calibration.narrowband)
-            "narrowband_share": round(narrowband / p.size, 3) if p.size else None,
+            "narrowband_share": round(routed["narrowband"] / p.size, 3) if p.size else None,
+            # scored with its band-limited calibration (sidecar calibration.band_limited)
+            "band_limited_share": round(routed["band_limited"] / p.size, 3) if p.size else None,
             # scored with its short-speech calibration (sidecar calibration.short_speech),
             # which takes precedence over the phone-line one
             "short_speech_share": round(short / p.size, 3) if p.size else None,

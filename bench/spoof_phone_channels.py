@@ -10,12 +10,19 @@ limits of ``TEST_WIDEBAND_LIMITS`` (a 7 kHz low-pass, an HD-voice call through G
 channel is applied to the whole file before the VAD, as a call or an upload would deliver it.
 
 Per condition it prints the pooled out-of-fold EER and AUC and the share of genuine clips
-flagged and of spoofs missed at P = 0.5, through two calibrations: one fitted on the clean
-out-of-fold scores (``_clean_cal``, what the detector applies to wideband audio) and one
-fitted on the out-of-fold scores through the AMR-NB and G.711 lines (``_narrowband_cal``,
-what it applies to phone lines; G.723.1 is never fitted on). The baseline is the clean
-condition: the same fold models, the same clips, in the same run. ``cllr_*`` measures each
-calibration as a whole (1.0 = no information; lower is better).
+flagged and of spoofs missed at P = 0.5, through each calibration: one fitted on the clean
+out-of-fold scores (``_clean_cal``, what the detector applies to wideband audio), one fitted
+on the out-of-fold scores through the AMR-NB and G.711 lines (``_narrowband_cal``, what it
+applies to phone lines; G.723.1 is never fitted on) and, when ``--lines`` names MP3 at 32
+kbit/s and the 7 kHz low-pass, one fitted on those (``_band_limited_cal``, what it applies to
+speech with an empty top band; MP3 at 64 kbit/s is never fitted on). ``_served`` routes each
+clip as the detector would, by its measured band levels (``high_band_db``, ``top_band_db`` over
+the clip's cached windows; ``served_routes`` counts the clips per calibration; the
+short-speech calibration is left out). ``pooled`` does the same over every condition at once:
+one threshold for clean, phone and compressed clips together, as a service deployed on mixed
+traffic has, against ``pooled_clean_cal_only`` (every clip through the clean calibration). The
+baseline is the clean condition: the same fold models, the same clips, in the same run.
+``cllr_*`` measures each calibration as a whole (1.0 = no information; lower is better).
 
     OMP_NUM_THREADS=1 python bench/spoof_phone_channels.py \
         --cache artifacts/cache_demos_vocoded.npz --work artifacts/phone_channels
@@ -32,11 +39,17 @@ from pathlib import Path
 import numpy as np
 
 from voxguard.evaluation.metrics import cllr, eer, roc_auc
+from voxguard.spoof.features import high_band_db, top_band_db
 from voxguard.training.detector.approaches import APPROACHES
 from voxguard.training.detector.augment import TEST_CHANNELS, TEST_PHONE_LINES
+from voxguard.training.detector.data import FeatureCache
 from voxguard.training.detector.protocols import ensure_features
 from voxguard.training.detector.train import (
+    BAND_LIMITED_BELOW_DB,
+    BAND_LIMITED_CALIBRATION_LINES,
+    NARROWBAND_BELOW_DB,
     NARROWBAND_CALIBRATION_LINES,
+    clip_key,
     demo_test_cache,
     demos_loso_scores,
     fit_calibration,
@@ -75,37 +88,105 @@ def main() -> None:
     clean = np.array([scores["clean"][k][1] for k in common])
     scale, offset = fit_calibration(clean, labels)
     calibrations = {"clean": (scale, offset)}
-    fitted = [line for line in NARROWBAND_CALIBRATION_LINES if line in tests]
-    if fitted:
-        scale, offset, _ = line_calibration(scores, fitted, common)
-        calibrations["narrowband"] = (scale, offset)
+    fitted_lines = {
+        "narrowband": NARROWBAND_CALIBRATION_LINES,
+        "band_limited": BAND_LIMITED_CALIBRATION_LINES,
+    }
+    for cal_name, cal_lines in fitted_lines.items():
+        fitted = [line for line in cal_lines if line in tests]
+        if fitted:
+            scale, offset, _ = line_calibration(scores, fitted, common)
+            calibrations[cal_name] = (scale, offset)
     report: dict[str, object] = {
         "cache": str(args.cache),
         "approach": args.approach,
         "clips": len(common),
         "calibration": {
             "clean": "fitted on the clean out-of-fold scores (the shipped recipe)",
-            "narrowband": f"fitted on the out-of-fold scores through {', '.join(fitted)} "
-            "(the shipped recipe for phone lines; in sample for those lines, not for others)",
+            **{
+                name: f"fitted on the out-of-fold scores through {', '.join(cal_lines)} "
+                "(the shipped recipe; in sample for those lines, not for others)"
+                for name, cal_lines in fitted_lines.items()
+                if name in calibrations
+            },
         },
     }
-    for name in tests:
+    pooled_scores, pooled_routes = [], []
+    for name, cache in tests.items():
         s = np.array([scores[name][k][1] for k in common])
-        row: dict[str, float] = {
+        by_clip = served_routes(cache, calibrations)
+        routes = np.array([by_clip[k] for k in common])
+        row: dict[str, object] = {
             "eer": round(100 * eer(s, labels), 1),
             "auc": round(roc_auc(s, labels), 3),
         }
         for cal_name, (a, b) in calibrations.items():
-            if cal_name == "narrowband" and name == "clean":
+            if cal_name != "clean" and name == "clean":
                 continue
-            p = 1.0 / (1.0 + np.exp(-(a * s + b)))
-            flagged = float(np.mean(p[labels == 0] >= 0.5))
-            missed = float(np.mean(p[labels == 1] < 0.5))
-            row[f"genuine_flagged_{cal_name}_cal"] = round(100 * flagged, 1)
-            row[f"spoofs_missed_{cal_name}_cal"] = round(100 * missed, 1)
-            row[f"cllr_{cal_name}_cal"] = round(cllr(a * s + b, labels), 3)
+            row |= operating_point(a * s + b, labels, cal_name)
+        row |= operating_point(served_log_odds(calibrations, s, routes), labels, "served")
+        row["served_routes"] = {
+            kind: {route: int(np.sum((routes == route) & (labels == y))) for route in calibrations}
+            for kind, y in (("genuine", 0), ("spoof", 1))
+        }
         report[name] = row
+        pooled_scores.append(s)
+        pooled_routes.append(routes)
+    y = np.tile(labels, len(tests))
+    s, routes = np.concatenate(pooled_scores), np.concatenate(pooled_routes)
+    # One threshold over every condition at once; each extra calibration left out in turn
+    # (its clips then get the clean one) shows what that calibration adds.
+    variants = {"served": calibrations, "clean_cal_only": {"clean": calibrations["clean"]}}
+    variants |= {
+        f"served_without_{left_out}": {k: v for k, v in calibrations.items() if k != left_out}
+        for left_out in calibrations
+        if left_out != "clean"
+    }
+    report["pooled"] = {"conditions": list(tests)} | {
+        name: {"eer": round(100 * eer(log_odds, y), 1)} | operating_point(log_odds, y, "")
+        for name, cals in variants.items()
+        for log_odds in [served_log_odds(cals, s, routes)]
+    }
     print(json.dumps(report, indent=1))
+
+
+def served_log_odds(
+    calibrations: dict[str, tuple[float, float]], scores: np.ndarray, routes: np.ndarray
+) -> np.ndarray:
+    """Log-odds of each score through the calibration of its route (the clean one for a route
+    that has none in ``calibrations``)."""
+    scale = np.array([calibrations.get(r, calibrations["clean"])[0] for r in routes])
+    offset = np.array([calibrations.get(r, calibrations["clean"])[1] for r in routes])
+    out: np.ndarray = scale * scores + offset
+    return out
+
+
+def operating_point(log_odds: np.ndarray, labels: np.ndarray, name: str) -> dict[str, float]:
+    """Share of genuine clips flagged and of spoofs missed at P = 0.5, and the Cllr."""
+    suffix = f"_{name}_cal" if name else ""
+    return {
+        f"genuine_flagged{suffix}": round(100 * float(np.mean(log_odds[labels == 0] >= 0)), 1),
+        f"spoofs_missed{suffix}": round(100 * float(np.mean(log_odds[labels == 1] < 0)), 1),
+        f"cllr{suffix}": round(cllr(log_odds, labels), 3),
+    }
+
+
+def served_routes(
+    cache: FeatureCache, calibrations: dict[str, tuple[float, float]]
+) -> dict[str, str]:
+    """The calibration the detector would serve each clip (by ``clip_key``) with: its band
+    levels measured over the clip's cached windows, as ``SpoofDetector.channel_of`` measures
+    them over the speech."""
+    routes = {}
+    for i, clip in enumerate(cache.clips):
+        speech = cache.waves[cache.window_clip == i].astype(np.float32).reshape(-1) / 32768.0
+        route = "clean"
+        if "narrowband" in calibrations and high_band_db(speech, 16000) < NARROWBAND_BELOW_DB:
+            route = "narrowband"
+        elif "band_limited" in calibrations and top_band_db(speech, 16000) < BAND_LIMITED_BELOW_DB:
+            route = "band_limited"
+        routes[clip_key(clip)] = route
+    return routes
 
 
 if __name__ == "__main__":

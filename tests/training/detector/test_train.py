@@ -240,6 +240,7 @@ def test_a_fold_model_gets_phone_line_and_short_speech_calibrations_from_its_tra
 ) -> None:
     from voxguard.training.detector.protocols import training_windows
     from voxguard.training.detector.train import (
+        BAND_LIMITED_CALIBRATION_LINES,
         CROSS_FITTED_SCORES,
         NARROWBAND_CALIBRATION_LINES,
         SHORT_SPEECH_CONDITIONS,
@@ -249,17 +250,21 @@ def test_a_fold_model_gets_phone_line_and_short_speech_calibrations_from_its_tra
     )
 
     cache = _grouped_cache(signal=3.0)
-    tests = dict.fromkeys(NARROWBAND_CALIBRATION_LINES, _phone_line_of(cache))
+    tests = dict.fromkeys(
+        NARROWBAND_CALIBRATION_LINES + BAND_LIMITED_CALIBRATION_LINES, _phone_line_of(cache)
+    )
     tests |= dict.fromkeys(SHORT_SPEECH_CONDITIONS, cache)
     out = tmp_path / "fold"
     export_fold(cache, "stats", "demos-loso", "demos:r0", out, tests=tests)
 
     calibration = json.loads((out / "spoof_detector.json").read_text())["calibration"]
-    for extra in ("narrowband", "short_speech"):
+    for extra in ("narrowband", "band_limited", "short_speech"):
         assert calibration[extra]["fitted_on"].startswith(CROSS_FITTED_SCORES)
     # Genuine calls score higher than genuine clean clips: the line's mapping starts lower.
     assert calibration["narrowband"]["offset"] < calibration["offset"] - 0.3
-    assert SpoofDetector(model_dir=out).sidecar.calibration.narrowband is not None
+    assert calibration["band_limited"]["offset"] < calibration["offset"] - 0.3
+    loaded = SpoofDetector(model_dir=out).sidecar.calibration
+    assert loaded.narrowband is not None and loaded.band_limited is not None
     # Only the fold's training clips are scored for it: the held-out repository never is.
     held = np.array([c.group == "demos:r0" for c in cache.clips])
     crossed = cross_fitted_scores(cache, "stats", training_windows(cache, held), tests=tests)
@@ -275,7 +280,7 @@ def test_without_demo_test_caches_a_fold_model_keeps_only_the_wideband_calibrati
     out = tmp_path / "fold"
     export_fold(_grouped_cache(signal=3.0), "stats", "demos-loso", "demos:r0", out)
     calibration = json.loads((out / "spoof_detector.json").read_text())["calibration"]
-    assert "narrowband" not in calibration and "short_speech" not in calibration
+    assert not {"narrowband", "band_limited", "short_speech"} & set(calibration)
 
 
 def test_one_demos_loso_pass_gives_the_protocol_scores_with_one_fit_per_fold() -> None:
@@ -369,3 +374,79 @@ def test_short_speech_calibration_pools_the_short_excerpt_conditions() -> None:
             np.array([s for _, s in whole.values()]), np.array([y for y, _ in whole.values()])
         )[0]
     )
+
+
+def test_band_limited_calibration_is_fitted_on_mp3_and_low_pass_scores_out_of_fold() -> None:
+    from voxguard.training.detector.train import (
+        BAND_LIMITED_BELOW_DB,
+        BAND_LIMITED_CALIBRATION_LINES,
+        NARROWBAND_CALIBRATION_LINES,
+        demos_loso_scores,
+        extra_calibrations,
+    )
+
+    train = _grouped_cache(signal=3.0)
+    limited = _phone_line_of(train)  # an MP3 shifts genuine speech towards synthesis too
+    limited.encoded = np.zeros((len(limited.clips), 1), np.float32)
+    lines = dict.fromkeys(BAND_LIMITED_CALIBRATION_LINES, limited)
+    passed = demos_loso_scores(train, {"clean": train} | lines, "stats")
+    extra = extra_calibrations(passed.by_cache)
+    # No phone-line scores: no narrowband block, but the band-limited one.
+    assert set(extra) == {"band_limited"}
+    block = extra["band_limited"]
+    assert block["below_top_band_db"] == BAND_LIMITED_BELOW_DB
+    assert all(line in block["fitted_on"] for line in BAND_LIMITED_CALIBRATION_LINES)
+    assert not any(line in block["fitted_on"] for line in NARROWBAND_CALIBRATION_LINES)
+    clean = np.array(list(passed.by_cache["clean"].values()))
+    scale, offset = fit_calibration(clean[:, 1], clean[:, 0])
+    genuine = np.array(
+        [s for y, s in passed.by_cache[BAND_LIMITED_CALIBRATION_LINES[0]].values() if y == 0]
+    )
+
+    def flagged(a: float, b: float) -> float:
+        return float(np.mean(a * genuine + b >= 0.0))
+
+    assert flagged(scale, offset) > 0.6, flagged(scale, offset)
+    assert flagged(block["scale"], block["offset"]) < min(0.4, flagged(scale, offset) - 0.3)
+
+
+def test_recalibrate_refits_only_the_named_block_and_leaves_the_onnx_file(tmp_path: Path) -> None:
+    from voxguard.training.detector import train as train_module
+    from voxguard.training.detector.train import (
+        BAND_LIMITED_CALIBRATION_LINES,
+        NARROWBAND_CALIBRATION_LINES,
+        SHORT_SPEECH_CONDITIONS,
+    )
+
+    specs, labels = _toy_windows(64)
+    clips = [
+        Clip(Path(f"r{i % 4}/{i}.wav"), int(y), "tts" if y else "human", f"demos:r{i % 4}")
+        for i, y in enumerate(labels)
+    ]
+    cache = one_window_cache(clips, np.stack([spectral_statistics(s) for s in specs]))
+    cache.specs = specs.astype(np.float16)
+    cache.save(tmp_path / "cache.npz")
+    out = tmp_path / "model"
+    base = ["--cache", str(tmp_path / "cache.npz"), "--approach", "stats", "--out", str(out)]
+    train_module.main(base)  # no --demos: the wideband calibration only
+    before = json.loads((out / "spoof_detector.json").read_text())
+    onnx = (out / "spoof_detector.onnx").read_bytes()
+    shifted = _phone_line_of(cache)
+    tests = dict.fromkeys(NARROWBAND_CALIBRATION_LINES + BAND_LIMITED_CALIBRATION_LINES, shifted)
+    tests |= dict.fromkeys(SHORT_SPEECH_CONDITIONS, cache)
+    demos = ["--demos", str(tmp_path)]
+    with patch.object(train_module, "demo_test_caches", return_value=tests):
+        train_module.main([*base, *demos, "--recalibrate", "band_limited"])
+        with pytest.raises(SystemExit):  # a block this code does not fit
+            train_module.main([*base, *demos, "--recalibrate", "wideband"])
+    with pytest.raises(SystemExit):  # nothing to fit the block on
+        train_module.main([*base, "--recalibrate", "band_limited"])
+    after = json.loads((out / "spoof_detector.json").read_text())
+    assert (out / "spoof_detector.onnx").read_bytes() == onnx
+    assert set(after["calibration"]) - set(before["calibration"]) == {"band_limited"}
+    assert {k: after["calibration"][k] for k in before["calibration"]} == before["calibration"]
+    assert after["recalibrated"]["from_version"] == before["version"]
+    assert after["recalibrated"]["blocks"] == ["band_limited"]
+    assert after["version"].startswith(before["version"] + ".cal")
+    assert after["metrics"] == before["metrics"]
+    assert SpoofDetector(model_dir=out).sidecar.calibration.band_limited is not None

@@ -17,11 +17,16 @@ without that fold's held-out clips), for ``voxguard eval cm --model-dir``;
 
 Steps: featurise every clip through the serving front end (cached in ``--cache``); run the
 leave-one-source-repository-out protocol on the demo pages once, each fold model scoring its
-held-out clips clean, through phone lines and as short speech excerpts (cached under
-``--phone-lines``); fit the three logistic calibrations (wideband, phone line, short speech)
-on those out-of-fold scores; train the final model on all the data; export it with a sidecar
-holding the feature parameters, calibrations, data summary and the measured out-of-fold
-metrics.
+held-out clips clean, through phone lines, through MP3 and a low-pass (band-limited) and as
+short speech excerpts (cached under ``--phone-lines``); fit the four logistic calibrations
+(wideband, phone line, band-limited, short speech) on those out-of-fold scores; train the
+final model on all the data; export it with a sidecar holding the feature parameters,
+calibrations, data summary and the measured out-of-fold metrics.
+
+``--recalibrate band_limited`` (any of the extra calibration blocks) refits only the named
+blocks for the model already in ``--out`` from such a pass, leaving its ONNX file and other
+blocks untouched: a calibration added to the recipe reaches the bundled model without
+retraining it (the blocks come from fold models of this code's recipe, as they always do).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import hashlib
 import json
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +51,7 @@ from sklearn.linear_model import LogisticRegression
 from voxguard import __version__
 from voxguard.evaluation.metrics import cllr, eer, min_dcf, roc_auc
 from voxguard.spoof.features import FeatureParams
+from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.approaches import (
     APPROACHES,
     ARCHITECTURES,
@@ -62,7 +69,7 @@ from voxguard.training.detector.data import (
     source_group,
 )
 from voxguard.training.detector.encoder import load_whisper_prefix
-from voxguard.training.detector.export import export
+from voxguard.training.detector.export import SIDECAR_FILE, export
 from voxguard.training.detector.models import Detector, FusionModel
 from voxguard.training.detector.protocols import (
     PROTOCOLS,
@@ -254,6 +261,14 @@ NARROWBAND_CALIBRATION_LINES = ("amr-nb", "g711", "amr-nb+16bit", "g711+16bit")
 # or more, windows through AMR-NB / G.711 / G.723.1 -49 dB or less in 99 cases out of 100.
 NARROWBAND_BELOW_DB = -45.0
 
+# The band-limited calibration is fitted on MP3 at 16 kHz and 32 kbit/s and a 7 kHz low-pass;
+# MP3 at 64 kbit/s stays a test. Both cut the top of the band, and the training augmentation
+# covers both, yet genuine speech through them is still scored as more synthetic than clean
+# speech (model card, "Compressed uploads and wideband calls").
+BAND_LIMITED_CALIBRATION_LINES = ("mp3-32k", "lowpass-7k")
+# top_band_db below this counts as band-limited: 1st percentile -31 dB on clean demo-page
+# clips, -39 dB on LibriSpeech; 99th percentile -40 dB or less through MP3 at 16 kHz.
+BAND_LIMITED_BELOW_DB = -40.0
 
 # Speech shorter than this gets the short-speech calibration. Measured on out-of-fold scores
 # of demo-clip excerpts: under 2 s a flatter mapping calibrates better (Cllr 0.99 -> 0.90 for
@@ -291,11 +306,11 @@ def demo_test_cache(
 def demo_test_caches(
     demos: Path, work: Path, approaches: tuple[str, ...] = ("fusion",)
 ) -> dict[str, FeatureCache]:
-    """The conditions the extra calibrations are fitted on: the narrowband lines (whole clips)
-    and the short-speech excerpts, cached under ``work``."""
+    """The conditions the extra calibrations are fitted on: the narrowband and band-limited
+    lines (whole clips) and the short-speech excerpts, cached under ``work``."""
     lines = {
         line: demo_test_cache(demos, work / f"{line}.npz", line, approaches=approaches)
-        for line in NARROWBAND_CALIBRATION_LINES
+        for line in NARROWBAND_CALIBRATION_LINES + BAND_LIMITED_CALIBRATION_LINES
     }
     short = {
         name: demo_test_cache(
@@ -387,15 +402,43 @@ def narrowband_calibration(
     """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
     scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES`` (``by_cache``:
     ``DemosLosoScores.by_cache`` or ``CrossFittedScores.by_cache``)."""
-    scale, offset, fitted = line_calibration(by_cache, NARROWBAND_CALIBRATION_LINES)
+    return _line_block(
+        by_cache,
+        NARROWBAND_CALIBRATION_LINES,
+        ("below_high_band_db", NARROWBAND_BELOW_DB),
+        scored_by,
+    )
+
+
+def band_limited_calibration(
+    by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
+) -> dict[str, Any]:
+    """The sidecar's ``calibration.band_limited``: a logistic calibration fitted on
+    out-of-fold scores of the demo clips through ``BAND_LIMITED_CALIBRATION_LINES``."""
+    return _line_block(
+        by_cache,
+        BAND_LIMITED_CALIBRATION_LINES,
+        ("below_top_band_db", BAND_LIMITED_BELOW_DB),
+        scored_by,
+    )
+
+
+def _line_block(
+    by_cache: dict[str, dict[str, tuple[int, float]]],
+    lines: tuple[str, ...],
+    applies_below: tuple[str, float],
+    scored_by: str,
+) -> dict[str, Any]:
+    """A channel's calibration block: ``line_calibration`` on ``lines``, and the band level
+    under which the detector applies it (``applies_below``: sidecar field, dB)."""
+    scale, offset, fitted = line_calibration(by_cache, lines)
     return {
         "scale": scale,
         "offset": offset,
-        "below_high_band_db": NARROWBAND_BELOW_DB,
+        applies_below[0]: applies_below[1],
         "fitted_on": (
-            f"{scored_by} of the demo clips through "
-            f"{', '.join(NARROWBAND_CALIBRATION_LINES)} ({fitted} scores), balanced "
-            "class weights"
+            f"{scored_by} of the demo clips through {', '.join(lines)} ({fitted} scores), "
+            "balanced class weights"
         ),
     }
 
@@ -419,26 +462,37 @@ def short_speech_calibration(
     }
 
 
+# The extra calibrations by sidecar block: (what fits it, the conditions it is fitted on).
+EXTRA_CALIBRATIONS: dict[
+    str,
+    tuple[
+        Callable[[dict[str, dict[str, tuple[int, float]]], str], dict[str, Any]], tuple[str, ...]
+    ],
+] = {
+    "narrowband": (narrowband_calibration, NARROWBAND_CALIBRATION_LINES),
+    "band_limited": (band_limited_calibration, BAND_LIMITED_CALIBRATION_LINES),
+    "short_speech": (short_speech_calibration, tuple(SHORT_SPEECH_CONDITIONS)),
+}
+
+
 def extra_calibrations(
     by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(narrowband, short-speech) calibrations, each only when every condition it is fitted
-    on has scores of both classes (no ``--demos``, or a fold whose training clips hold no demo
-    page, gives none: the sidecar then goes without it and the wideband one serves)."""
+) -> dict[str, dict[str, Any]]:
+    """The narrowband, band-limited and short-speech calibrations by sidecar block, each only
+    when every condition it is fitted on has scores of both classes (no ``--demos``, or a fold
+    whose training clips hold no demo page, gives none: the sidecar then goes without it and
+    the wideband one serves)."""
 
     def covered(conditions: tuple[str, ...]) -> bool:
         return all(
             len({label for label, _ in by_cache.get(name, {}).values()}) == 2 for name in conditions
         )
 
-    return (
-        narrowband_calibration(by_cache, scored_by)
-        if covered(NARROWBAND_CALIBRATION_LINES)
-        else None,
-        short_speech_calibration(by_cache, scored_by)
-        if covered(tuple(SHORT_SPEECH_CONDITIONS))
-        else None,
-    )
+    return {
+        block: fit(by_cache, scored_by)
+        for block, (fit, conditions) in EXTRA_CALIBRATIONS.items()
+        if covered(conditions)
+    }
 
 
 def recording_key(clip: Clip) -> str:
@@ -483,13 +537,11 @@ def export_fold(
     crossed = cross_fitted_scores(
         cache, approach, windows, epochs, seed, trained=model, tests=tests
     )
-    narrowband, short_speech = extra_calibrations(crossed.by_cache, CROSS_FITTED_SCORES)
     write_model(
         model,
         out,
         crossed.calibration(),
-        narrowband,
-        short_speech,
+        extra_calibrations(crossed.by_cache, CROSS_FITTED_SCORES),
         version=f"{__version__}+spoof.{protocol}.{slug(fold)}.{approach}",
         architecture=arch,
         training_data=summarize(cache, windows),
@@ -504,13 +556,11 @@ def write_model(
     model: Detector,
     out: Path,
     calibration: tuple[float, float, str],
-    narrowband: dict[str, Any] | None = None,
-    short_speech: dict[str, Any] | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
     **sidecar: Any,
 ) -> None:
     """Export with a logistic calibration (scale, offset, what it was fitted on) at 0.5,
-    plus the ones for phone lines and for short speech when given
-    (``narrowband_calibration``, ``short_speech_calibration``)."""
+    plus the extra ones by sidecar block (``extra_calibrations``)."""
     scale, offset, fitted_on = calibration
     export(
         model,
@@ -521,12 +571,34 @@ def write_model(
             "scale": scale,
             "offset": offset,
             "fitted_on": fitted_on,
-            **({"narrowband": narrowband} if narrowband else {}),
-            **({"short_speech": short_speech} if short_speech else {}),
+            **(extra or {}),
         },
         threshold=0.5,
         extra={**sidecar, "created": datetime.now(UTC).isoformat(timespec="seconds")},
     )
+
+
+def recalibrate_model(
+    model_dir: Path, blocks: dict[str, dict[str, Any]], metrics: dict[str, Any]
+) -> None:
+    """Replace (or add) the given calibration blocks in an exported model's sidecar, leaving
+    its ONNX file and every other field as they are, under a new version derived from the one
+    it came from (also in ``recalibrated``). ``metrics``: the demos-loso pass the blocks were fitted
+    in, which trained fold models of this code's recipe, not the exported model's own."""
+    path = model_dir / SIDECAR_FILE
+    sidecar = json.loads(path.read_text())
+    previous = sidecar["version"]
+    sidecar["calibration"] |= blocks
+    # Derived from the previous version, so it never equals it (exported the same minute).
+    sidecar["version"] = f"{previous}.cal{datetime.now(UTC):%Y%m%d%H%M}"
+    sidecar["recalibrated"] = {
+        "from_version": previous,
+        "blocks": sorted(blocks),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "demos_loso_pass": {k: metrics[k] for k in ("eer", "auc") if k in metrics},
+    }
+    path.write_text(json.dumps(sidecar, indent=1) + "\n")
+    load_sidecar(path)  # what the service will read: fail here, not at serving time
 
 
 def clip_scores(
@@ -572,10 +644,31 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--reference", default="", help="group prefixes held out of every fold")
     add_phone_lines_argument(ap)
+    ap.add_argument(
+        "--recalibrate",
+        default="",
+        help="comma-separated calibration blocks, of: "
+        f"{', '.join(EXTRA_CALIBRATIONS)}: refit only these for the model already in --out "
+        "(its ONNX file and every other block untouched) instead of training a new one",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if (args.protocol is None) != (args.fold is None):
         ap.error("--protocol and --fold go together")
+    recalibrate = [block for block in args.recalibrate.split(",") if block]
+    unknown = set(recalibrate) - set(EXTRA_CALIBRATIONS)
+    if unknown:
+        ap.error(
+            f"unknown calibration blocks {sorted(unknown)}; accepted: "
+            f"{', '.join(EXTRA_CALIBRATIONS)}"
+        )
+    if recalibrate and (args.demos is None or args.protocol is not None):
+        ap.error(
+            "--recalibrate needs --demos (the calibrations are fitted on the demo clips) "
+            "and no --protocol"
+        )
+    if recalibrate and not (args.out / SIDECAR_FILE).is_file():
+        ap.error(f"--recalibrate: {args.out} holds no exported model ({SIDECAR_FILE})")
     torch.set_num_threads(args.threads)
     ensure_cache(ap, args)
     cache = ensure_features(args.cache, [args.approach])
@@ -625,16 +718,19 @@ def main(argv: list[str] | None = None) -> None:
         **({"excluded": list(exclude)} if exclude else {}),
     }
     print(json.dumps(metrics), file=sys.stderr)
-    narrowband, short_speech = extra_calibrations(passed.by_cache)
-    if narrowband is not None:
-        print(f"narrowband calibration: {json.dumps(narrowband)}", file=sys.stderr)
-    if short_speech is not None:
-        print(f"short-speech calibration: {json.dumps(short_speech)}", file=sys.stderr)
+    extra = extra_calibrations(passed.by_cache)
+    for block, fitted in extra.items():
+        print(f"{block} calibration: {json.dumps(fitted)}", file=sys.stderr)
     if not test_caches:
         print(
-            "no --demos: exported without the phone-line and short-speech calibrations",
+            "no --demos: exported without the phone-line, band-limited and short-speech "
+            "calibrations",
             file=sys.stderr,
         )
+    if recalibrate:
+        recalibrate_model(args.out, {block: extra[block] for block in recalibrate}, metrics)
+        print(f"recalibrated {', '.join(recalibrate)} in {args.out}", file=sys.stderr)
+        return
 
     # Everything but the excluded groups and the corpus's test split (kept unseen for eval cm).
     trained = training_windows(cache, np.zeros(len(cache.clips), bool), exclude)
@@ -643,8 +739,7 @@ def main(argv: list[str] | None = None) -> None:
         model,
         args.out,
         (scale, offset, "out-of-fold clip scores of demos-loso, balanced class weights"),
-        narrowband,
-        short_speech,
+        extra,
         version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
         architecture=arch,
         training_data=summarize(cache, trained),
