@@ -270,3 +270,17 @@ def test_a_malformed_short_speech_calibration_is_named(tmp_path: Path) -> None:
     model_dir = with_calibration_block(tmp_path, "short_speech", {"scale": 1.0, "offset": "x"})
     with pytest.raises(ModelMismatch, match=r"calibration\.short_speech needs numbers"):
         SpoofDetector(model_dir=model_dir)
+
+
+def test_the_bundled_model_calibrates_an_mp3_at_16_khz_as_band_limited(
+    detector: SpoofDetector,
+) -> None:
+    from voxguard.training.detector.augment import TEST_CHANNELS
+
+    block = detector.sidecar.calibration.band_limited
+    assert block is not None and block.below_top_band_db == -40.0
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    mp3 = detector.detect_clip(_clip(TEST_CHANNELS["mp3-64k"](samples)))
+    assert mp3.channel == "band_limited"
+    expected = 1.0 / (1.0 + np.exp(-(block.scale * mp3.score + block.offset)))
+    assert mp3.probability == pytest.approx(expected, abs=1e-6)

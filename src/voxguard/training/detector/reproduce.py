@@ -76,9 +76,9 @@ def reproduce_fold(
 ) -> dict[str, object]:
     """Export each approach's model of one fold, write the fold's manifest, score both ways.
 
-    ``tests`` (``demo_test_caches``): fit each model's phone-line and short-speech
-    calibrations too, so that ``eval cm`` calibrates the fold's short clips as the bundled
-    model would."""
+    ``tests`` (``demo_test_caches``): fit each model's phone-line, band-limited and
+    short-speech calibrations too, so that ``eval cm`` calibrates the fold's calls, MP3s and
+    short clips as the bundled model would."""
     fold_dir = out / slug(fold)
     manifest = fold_dir / "manifest.csv"
     row: dict[str, object] = {"fold": fold, "manifest": str(manifest)}
