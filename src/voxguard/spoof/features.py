@@ -106,8 +106,8 @@ def top_band_db(speech: FloatArray, sample_rate: int, n_fft: int = 512) -> float
     spoofs, -39 dB for LibriSpeech files (LibriVox MP3s at the source); 99th percentile -41
     dB or less through MP3 at 64 kbit/s, -30 to -39 dB through an 8th-order 7 kHz low-pass
     (so a few low-passed clips stay above a -40 dB threshold). Opus, AAC and an HD-voice call
-    (G.722 refills the cut band with quantisation noise) stay above -31 dB at the 1st
-    percentile. Returns 0.0 when there is less than one frame.
+    (G.722 refills the cut band with quantisation noise) keep the top band: 1st percentile
+    -16 to -39 dB. Returns 0.0 when there is less than one frame.
     """
     return _band_ratio_db(speech, sample_rate, TOP_BAND_HZ, BELOW_TOP_BAND_HZ, n_fft)
 
