@@ -524,9 +524,9 @@ def export_fold(
     Returns the model and the fold's held-out clips (what the protocol scores). The
     calibration is cross-fitted on the fold's training clips (``cross_fitted_scores``),
     so the Cllr of the held-out fold measures calibration on unseen sources. With ``tests``
-    (``demo_test_caches``) the fold model also gets the phone-line and short-speech
-    calibrations, cross-fitted the same way, so that ``voxguard eval cm`` calibrates a phone
-    call or a short clip as the bundled model would.
+    (``demo_test_caches``) the fold model also gets the phone-line, band-limited and
+    short-speech calibrations, cross-fitted the same way, so that ``voxguard eval cm``
+    calibrates a phone call, an MP3 or a short clip as the bundled model would.
     """
     folds = dict(folds_for(cache, protocol, reference))
     if fold not in folds:
