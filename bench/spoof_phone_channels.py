@@ -38,8 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from voxguard.audio.types import Channel
 from voxguard.evaluation.metrics import cllr, eer, roc_auc
-from voxguard.spoof.features import high_band_db, top_band_db
+from voxguard.spoof.detector import calibrated_log_odds, channel_of
+from voxguard.spoof.sidecar import BandLimitedCalibration, Calibration, NarrowbandCalibration
 from voxguard.training.detector.approaches import APPROACHES
 from voxguard.training.detector.augment import TEST_CHANNELS, TEST_PHONE_LINES
 from voxguard.training.detector.data import FeatureCache
@@ -153,12 +155,26 @@ def main() -> None:
 def served_log_odds(
     calibrations: dict[str, tuple[float, float]], scores: np.ndarray, routes: np.ndarray
 ) -> np.ndarray:
-    """Log-odds of each score through the calibration of its route (the clean one for a route
-    that has none in ``calibrations``)."""
-    scale = np.array([calibrations.get(r, calibrations["clean"])[0] for r in routes])
-    offset = np.array([calibrations.get(r, calibrations["clean"])[1] for r in routes])
-    out: np.ndarray = scale * scores + offset
+    """Log-odds of each score through the calibration of its route, as the detector maps it
+    (``calibrated_log_odds``: the clean one for a route that has none in ``calibrations``)."""
+    calibration = as_calibration(calibrations)
+    out = np.zeros(scores.size)
+    for route in np.unique(routes):
+        at = routes == route
+        channel: Channel = "wideband" if route == "clean" else route
+        out[at] = calibrated_log_odds(calibration, scores[at], channel)
     return out
+
+
+def as_calibration(calibrations: dict[str, tuple[float, float]]) -> Calibration:
+    """The bench's fitted (scale, offset) pairs as a sidecar's calibration, with the
+    training recipe's band levels for the phone-line and band-limited blocks."""
+    narrow, limited = calibrations.get("narrowband"), calibrations.get("band_limited")
+    return Calibration(
+        *calibrations["clean"],
+        narrowband=NarrowbandCalibration(*narrow, NARROWBAND_BELOW_DB) if narrow else None,
+        band_limited=BandLimitedCalibration(*limited, BAND_LIMITED_BELOW_DB) if limited else None,
+    )
 
 
 def operating_point(log_odds: np.ndarray, labels: np.ndarray, name: str) -> dict[str, float]:
@@ -176,16 +192,13 @@ def served_routes(
 ) -> dict[str, str]:
     """The calibration the detector would serve each clip (by ``clip_key``) with: its band
     levels measured over the clip's cached windows, as ``SpoofDetector.channel_of`` measures
-    them over the speech."""
+    them over the speech ("clean" for the wideband mapping)."""
+    calibration = as_calibration(calibrations)
     routes = {}
     for i, clip in enumerate(cache.clips):
         speech = cache.waves[cache.window_clip == i].astype(np.float32).reshape(-1) / 32768.0
-        route = "clean"
-        if "narrowband" in calibrations and high_band_db(speech, 16000) < NARROWBAND_BELOW_DB:
-            route = "narrowband"
-        elif "band_limited" in calibrations and top_band_db(speech, 16000) < BAND_LIMITED_BELOW_DB:
-            route = "band_limited"
-        routes[clip_key(clip)] = route
+        channel = channel_of(speech, 16000, calibration)
+        routes[clip_key(clip)] = "clean" if channel == "wideband" else channel
     return routes
 
 

@@ -79,6 +79,39 @@ def _sigmoid(x: np.ndarray | float) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64))))
 
 
+def channel_of(speech: FloatArray, sample_rate: int, calibration: Calibration) -> Channel:
+    """The channel whose calibration applies: "narrowband" when ``calibration`` has one for
+    phone lines and the speech sounds like one (nothing above the telephone band), else
+    "band_limited" when it has one for an empty top band and the speech has one, else
+    "wideband"."""
+    narrow, limited = calibration.narrowband, calibration.band_limited
+    if narrow and high_band_db(speech, sample_rate) < narrow.below_high_band_db:
+        return "narrowband"
+    if limited and top_band_db(speech, sample_rate) < limited.below_top_band_db:
+        return "band_limited"
+    return "wideband"
+
+
+def calibrated_log_odds(
+    calibration: Calibration,
+    score: float | np.ndarray,
+    channel: Channel = "wideband",
+    short_speech: bool = False,
+) -> np.ndarray:
+    """Log-odds of synthesis through the mapping that applies: short speech first, then the
+    channel's own block, else the wideband mapping (also for a channel without a block)."""
+    mapping: (
+        Calibration | NarrowbandCalibration | BandLimitedCalibration | ShortSpeechCalibration
+    ) = calibration
+    if short_speech and calibration.short_speech:
+        mapping = calibration.short_speech
+    elif channel == "narrowband" and calibration.narrowband:
+        mapping = calibration.narrowband
+    elif channel == "band_limited" and calibration.band_limited:
+        mapping = calibration.band_limited
+    return np.asarray(mapping.scale * np.asarray(score) + mapping.offset)
+
+
 class SpoofDetector:
     """Loads the bundled (or a given) model once; ``detect`` is safe to call from threads."""
 
@@ -140,16 +173,8 @@ class SpoofDetector:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def channel_of(self, speech: FloatArray) -> Channel:
-        """The channel whose calibration applies: "narrowband" when the model has one for phone
-        lines and the speech sounds like one (nothing above the telephone band), else
-        "band_limited" when the model has one for an empty top band and the speech has one,
-        else "wideband"."""
-        cal, rate = self.sidecar.calibration, self.params.sample_rate
-        if cal.narrowband and high_band_db(speech, rate) < cal.narrowband.below_high_band_db:
-            return "narrowband"
-        if cal.band_limited and top_band_db(speech, rate) < cal.band_limited.below_top_band_db:
-            return "band_limited"
-        return "wideband"
+        """The channel whose calibration applies to this speech (``channel_of``)."""
+        return channel_of(speech, self.params.sample_rate, self.sidecar.calibration)
 
     def is_short(self, speech_s: float) -> bool:
         """True when the model has a short-speech calibration and the speech is under its limit."""
@@ -163,17 +188,7 @@ class SpoofDetector:
         short_speech: bool = False,
     ) -> np.ndarray:
         """Calibrated log-odds of synthesis at equal priors (a log-likelihood ratio)."""
-        cal = self.sidecar.calibration
-        mapping: (
-            Calibration | NarrowbandCalibration | BandLimitedCalibration | ShortSpeechCalibration
-        ) = cal
-        if short_speech and cal.short_speech:
-            mapping = cal.short_speech
-        elif channel == "narrowband" and cal.narrowband:
-            mapping = cal.narrowband
-        elif channel == "band_limited" and cal.band_limited:
-            mapping = cal.band_limited
-        return np.asarray(mapping.scale * np.asarray(score) + mapping.offset)
+        return calibrated_log_odds(self.sidecar.calibration, score, channel, short_speech)
 
     def calibrate(
         self,

@@ -587,14 +587,14 @@ def recalibrate_model(
     in, which trained fold models of this code's recipe, not the exported model's own."""
     path = model_dir / SIDECAR_FILE
     sidecar = json.loads(path.read_text())
-    previous = sidecar["version"]
+    previous, now = sidecar["version"], datetime.now(UTC)
     sidecar["calibration"] |= blocks
     # Derived from the previous version, so it never equals it (exported the same minute).
-    sidecar["version"] = f"{previous}.cal{datetime.now(UTC):%Y%m%d%H%M}"
+    sidecar["version"] = f"{previous}.cal{now:%Y%m%d%H%M}"
     sidecar["recalibrated"] = {
         "from_version": previous,
         "blocks": sorted(blocks),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "at": now.isoformat(timespec="seconds"),
         "demos_loso_pass": {k: metrics[k] for k in ("eer", "auc") if k in metrics},
     }
     path.write_text(json.dumps(sidecar, indent=1) + "\n")
