@@ -55,6 +55,10 @@ class AudioDecodeError(AudioError):
     code = "audio_decode_error"
 
 
+class NoAudioFiles(AudioError):
+    code = "no_audio_files"
+
+
 class UnsupportedAudioFormat(AudioError):
     code = "unsupported_audio_format"
     http_status = 415

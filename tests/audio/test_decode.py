@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import encode_audio, shared_data, tone
-from voxguard.audio import TARGET_SAMPLE_RATE, load_audio
+from voxguard.audio import AUDIO_FILE_SUFFIXES, TARGET_SAMPLE_RATE, audio_files_in, load_audio
 from voxguard.config import Settings
 from voxguard.errors import (
     AudioDecodeError,
     AudioTooLarge,
     AudioTooLong,
     AudioTooShort,
+    NoAudioFiles,
     SampleRateTooLow,
     UnsupportedAudioFormat,
 )
@@ -90,6 +91,31 @@ def test_truncated_file_is_a_decode_error() -> None:
 def test_missing_file() -> None:
     with pytest.raises(AudioDecodeError, match="not found"):
         load_audio(Path("/nonexistent/audio.wav"))
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(AudioDecodeError, match="is a folder, not an audio file"):
+        load_audio(tmp_path)
+
+
+def test_audio_files_in_a_folder_are_found_by_name_in_subfolders_too(tmp_path: Path) -> None:
+    (tmp_path / "calls" / "monday").mkdir(parents=True)
+    wanted = [
+        tmp_path / "b.WAV",
+        tmp_path / "calls" / "a.mp3",
+        tmp_path / "calls" / "monday" / "c.flac",
+    ]
+    for path in [*wanted, tmp_path / "notes.txt", tmp_path / "calls" / "cover.jpg"]:
+        path.write_bytes(b"x")
+    assert audio_files_in(tmp_path) == sorted(wanted)
+    assert ".opus" in AUDIO_FILE_SUFFIXES and ".m4a" in AUDIO_FILE_SUFFIXES
+
+
+def test_a_folder_without_audio_files_says_what_was_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no audio here")
+    with pytest.raises(NoAudioFiles, match=r"No audio files in the folder .*\.wav, \.flac") as err:
+        audio_files_in(tmp_path)
+    assert err.value.exit_code == 2
 
 
 def test_size_limit_is_checked_before_decoding(tmp_path: Path) -> None:

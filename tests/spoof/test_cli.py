@@ -83,6 +83,33 @@ def test_detect_text_and_too_short(tmp_path: Path) -> None:
     assert "P(spoof)" in result.stdout
 
 
+def test_detect_takes_folders_and_sums_up(tmp_path: Path) -> None:
+    import shutil
+
+    calls = tmp_path / "calls"
+    (calls / "older").mkdir(parents=True)
+    shutil.copy(shared_data("librispeech", "103-1240-0000.flac"), calls / "a.flac")
+    shutil.copy(shared_data("librispeech", "1034-121119-0000.flac"), calls / "older" / "b.flac")
+    (calls / "notes.txt").write_text("not audio, not a name a recording has")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["detect", str(calls), str(empty)])
+    assert result.exit_code == 1, result.output  # one of three failed: the empty folder
+    text = " ".join(result.output.split())  # rich wraps long lines
+    assert "a.flac: " in text and "b.flac: " in text and "notes.txt" not in text
+    assert "(no_audio_files) No audio files in the folder" in text
+    verdicts = re.findall(r"flac: (spoof|bonafide) P", text)
+    summary = re.search(r"3 checked: (\d) spoof, (\d) bonafide, 1 failed", text)
+    assert summary is not None, text
+    assert int(summary.group(1)) == verdicts.count("spoof")
+    assert int(summary.group(2)) == verdicts.count("bonafide")
+    records = [
+        json.loads(line)
+        for line in runner.invoke(app, ["detect", "--json", str(calls)]).stdout.splitlines()
+    ]
+    assert [Path(r["file"]).name for r in records] == ["a.flac", "b.flac"]
+
+
 def test_detect_says_when_what_it_scored_was_not_found_to_be_speech(tmp_path: Path) -> None:
     # Five seconds of white noise: the VAD finds no speech, so the detector scores all of it,
     # and the verdict line must not call that speech.

@@ -24,6 +24,7 @@ from voxguard.errors import (
     AudioTooLarge,
     AudioTooLong,
     AudioTooShort,
+    NoAudioFiles,
     SampleRateTooLow,
     UnsupportedAudioFormat,
 )
@@ -36,6 +37,26 @@ _UNNAMED = "the recording"
 _SNIFF_BYTES = 64
 # Frames below this are not audio a person could speak into: refuse rather than embed noise.
 _MIN_SAMPLES = 160
+# Name endings of the accepted formats, for finding the recordings in a folder. Decoding still
+# sniffs each file's content, so a file is judged by what it holds, not by its name.
+AUDIO_FILE_SUFFIXES = (
+    ".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".webm", ".m4a", ".mp4", ".aac",
+)  # fmt: skip
+
+
+def audio_files_in(folder: Path) -> list[Path]:
+    """The recordings under ``folder`` and its subfolders (by name ending), sorted by path."""
+    found = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_FILE_SUFFIXES
+    )
+    if not found:
+        raise NoAudioFiles(
+            f"No audio files in the folder {folder}: looked for names ending in "
+            f"{', '.join(AUDIO_FILE_SUFFIXES)}.",
+            path=str(folder),
+            suffixes=list(AUDIO_FILE_SUFFIXES),
+        )
+    return found
 
 
 def sniff_container(head: bytes) -> str | None:
@@ -65,6 +86,8 @@ def _read_limited(source: AudioSource, max_bytes: int) -> tuple[bytes, str]:
     """Read the whole input, refusing it as soon as it is over ``max_bytes``."""
     if isinstance(source, str | Path):
         path = Path(source)
+        if path.is_dir():
+            raise AudioDecodeError(f"{path} is a folder, not an audio file.", path=str(path))
         if not path.is_file():
             raise AudioDecodeError(f"Audio file not found: {path}", path=str(path))
         size = os.path.getsize(path)

@@ -44,7 +44,13 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def detect(
-    files: Annotated[list[Path], typer.Argument(help="Audio files to check.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Audio files to check; a folder stands for every audio file under it "
+            "(by name: .wav, .flac, .mp3, .ogg, .opus, .webm, .m4a, .mp4, .aac)."
+        ),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per file.")
     ] = False,
@@ -54,9 +60,12 @@ def detect(
     from voxguard.spoof import SpoofDetector
 
     detector = SpoofDetector(model_dir=model_dir)
-    failed = 0
-    for file in files:
+    targets = _with_folders_expanded(files)
+    failed = flagged = 0
+    for file, problem in targets:
         try:
+            if problem is not None:
+                raise problem
             result = detector.detect(file)
         except VoxGuardError as exc:
             failed += 1
@@ -65,6 +74,7 @@ def detect(
             else:
                 err_console.print(f"[red]{file}[/]: ({exc.code}) {exc.message}", highlight=False)
             continue
+        flagged += result.is_spoof
         record = {
             "file": str(file),
             "verdict": result.verdict,
@@ -104,8 +114,31 @@ def detect(
                 f"{w.start_s:.1f}-{w.end_s:.1f}", f"{w.logit:+.2f}", f"{w.probability:.3f}"
             )
         console.print(table)
+    if len(targets) > 1 and not as_json:
+        passed = len(targets) - failed - flagged
+        console.print(
+            f"{len(targets)} checked: {flagged} spoof, {passed} bonafide, {failed} failed",
+            highlight=False,
+        )
     if failed:
-        raise typer.Exit(code=2 if failed == len(files) else 1)
+        raise typer.Exit(code=2 if failed == len(targets) else 1)
+
+
+def _with_folders_expanded(paths: list[Path]) -> list[tuple[Path, VoxGuardError | None]]:
+    """Each path as given, a folder replaced by its audio files; a folder without any stays,
+    with the error that says so, so that it is reported in its place and counted as failed."""
+    from voxguard.audio import audio_files_in
+
+    targets: list[tuple[Path, VoxGuardError | None]] = []
+    for path in paths:
+        if not path.is_dir():
+            targets.append((path, None))
+            continue
+        try:
+            targets += [(found, None) for found in audio_files_in(path)]
+        except VoxGuardError as exc:
+            targets.append((path, exc))
+    return targets
 
 
 # What the verdict line says about a channel that got its own calibration.
