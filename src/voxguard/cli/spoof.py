@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from voxguard.audio import AUDIO_FILE_SUFFIXES, audio_files_in
 from voxguard.cli.errors import handle_errors
 from voxguard.cli.evaluate import eval_app, progress_bar
 from voxguard.errors import VoxGuardError
@@ -48,7 +49,7 @@ def detect(
         list[Path],
         typer.Argument(
             help="Audio files to check; a folder stands for every audio file under it "
-            "(by name: .wav, .flac, .mp3, .ogg, .opus, .webm, .m4a, .mp4, .aac)."
+            f"(by name: {', '.join(AUDIO_FILE_SUFFIXES)})."
         ),
     ],
     as_json: Annotated[
@@ -127,8 +128,6 @@ def detect(
 def _with_folders_expanded(paths: list[Path]) -> list[tuple[Path, VoxGuardError | None]]:
     """Each path as given, a folder replaced by its audio files; a folder without any stays,
     with the error that says so, so that it is reported in its place and counted as failed."""
-    from voxguard.audio import audio_files_in
-
     targets: list[tuple[Path, VoxGuardError | None]] = []
     for path in paths:
         if not path.is_dir():
