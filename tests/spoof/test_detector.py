@@ -132,6 +132,12 @@ def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
     assert result.verdict == "spoof" and result.threshold == 0.001
 
 
+# Calibration blocks the routing tests add to the bundled sidecar: mappings far enough from the
+# bundled ones that a test can tell which one gave a probability.
+NARROWBAND = {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
+BAND_LIMITED = {"scale": 0.5, "offset": -1.5, "below_top_band_db": -40.0}
+
+
 def _with_narrowband_calibration(tmp_path: Path, narrowband: object) -> Path:
     return with_calibration_block(tmp_path, "narrowband", narrowband)
 
@@ -139,8 +145,7 @@ def _with_narrowband_calibration(tmp_path: Path, narrowband: object) -> Path:
 def test_phone_line_speech_gets_the_narrowband_calibration(tmp_path: Path) -> None:
     from scipy.signal import resample_poly
 
-    narrowband = {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
-    detector = SpoofDetector(model_dir=_with_narrowband_calibration(tmp_path, narrowband))
+    detector = SpoofDetector(model_dir=_with_narrowband_calibration(tmp_path, NARROWBAND))
     wideband = shared_data("librispeech", "103-1240-0000.flac")
     wide = detector.detect(wideband)
     assert wide.channel == "wideband"
@@ -188,9 +193,7 @@ def test_short_speech_gets_the_short_speech_calibration_before_the_phone_line_on
 ) -> None:
     from scipy.signal import resample_poly
 
-    with_calibration_block(
-        tmp_path, "narrowband", {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
-    )
+    with_calibration_block(tmp_path, "narrowband", NARROWBAND)
     model_dir = with_calibration_block(
         tmp_path, "short_speech", {"scale": 0.25, "offset": 1.0, "below_speech_s": 2.0}
     )
@@ -213,9 +216,6 @@ def test_short_speech_gets_the_short_speech_calibration_before_the_phone_line_on
     assert long.probability == pytest.approx(float(detector.calibrate(long.score)))
 
 
-BAND_LIMITED = {"scale": 0.5, "offset": -1.5, "below_top_band_db": -40.0}
-
-
 def test_speech_with_an_empty_top_band_gets_the_band_limited_calibration(
     tmp_path: Path,
 ) -> None:
@@ -223,9 +223,7 @@ def test_speech_with_an_empty_top_band_gets_the_band_limited_calibration(
 
     from voxguard.training.detector.augment import TEST_CHANNELS
 
-    with_calibration_block(
-        tmp_path, "narrowband", {"scale": 0.5, "offset": -2.0, "below_high_band_db": -45.0}
-    )
+    with_calibration_block(tmp_path, "narrowband", NARROWBAND)
     detector = SpoofDetector(
         model_dir=with_calibration_block(tmp_path, "band_limited", BAND_LIMITED)
     )
