@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus spoof-model spoof-reproduce spoof-all
+.PHONY: install run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ corpus: install
 	VENV_PY=$(PY) bash scripts/setup-generators.sh
 	nice -n 10 $(PY) -m voxguard.training.corpus build --out $(CORPUS) --seed $(SEED)
 	$(PY) -m voxguard.training.protocols --manifest $(CORPUS)/manifest.csv --out $(CORPUS)/protocols
+
+# Real-world deepfakes from public demo pages (docs/models/spoof-data.md): SOURCES holds the
+# listed repositories' git directories (owner+name/ or owner/name/); rules are in
+# src/voxguard/training/demopages/rules/. Deterministic and resumable; every clip is guarded.
+SOURCES ?= $(CURDIR)/../.mirror
+OUT ?= $(CURDIR)/realworld
+realworld-corpus: install
+	$(PY) -m pip install --quiet -e ".[train]"
+	nice -n 10 $(PY) -m voxguard.training.demopages build --sources $(SOURCES) --out $(OUT) --jobs 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,10 +11,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from voxguard.audio import TARGET_SAMPLE_RATE
 from voxguard.audio.types import FloatArray
 from voxguard.audio.wav import pcm16, wav_bytes, write_wav
 
-__all__ = ["pcm16", "wav_bytes", "write_wav"]
+__all__ = ["cut_points", "pcm16", "wav_bytes", "write_wav"]
 
 
 def read_wav(path: Path) -> tuple[FloatArray, int]:
@@ -55,3 +56,26 @@ def rms_db(samples: FloatArray) -> float:
 
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
+
+
+_CUT_FRAME = 512
+
+
+def cut_points(
+    samples: FloatArray, rng: np.random.Generator, span_s: tuple[float, float] = (3.0, 6.0)
+) -> list[int]:
+    """Sample indices to cut at: the quietest 32 ms frame ``span_s`` after each previous cut."""
+    rate = TARGET_SAMPLE_RATE
+    n_frames = samples.size // _CUT_FRAME
+    if n_frames == 0:
+        return []
+    energy = np.square(samples[: n_frames * _CUT_FRAME].reshape(n_frames, _CUT_FRAME)).mean(axis=1)
+    cuts: list[int] = []
+    start = 0
+    min_frames, max_frames = (int(s * rate / _CUT_FRAME) for s in span_s)
+    while n_frames - start > max_frames + min_frames // 2:
+        lo, hi = start + min_frames, start + int(rng.integers(min_frames + 1, max_frames + 1))
+        cut = lo + int(np.argmin(energy[lo:hi]))
+        cuts.append(cut * _CUT_FRAME + _CUT_FRAME // 2)
+        start = cut
+    return cuts

@@ -15,34 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from voxguard.audio import TARGET_SAMPLE_RATE, load_audio
-from voxguard.audio.types import FloatArray
+from voxguard.audio import load_audio
 from voxguard.training.generators.base import SourceUnit
+from voxguard.training.signal import cut_points
 
 LIBRISPEECH_LICENSE = "CC-BY-4.0 (LibriSpeech, Panayotov et al.)"
 FSDD_LICENSE = "CC-BY-SA-4.0 (Free Spoken Digit Dataset, Jackson et al.)"
-_FRAME = 512
 _FSDD_NAME = re.compile(r"(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav")
-
-
-def cut_points(
-    samples: FloatArray, rng: np.random.Generator, span_s: tuple[float, float] = (3.0, 6.0)
-) -> list[int]:
-    """Sample indices to cut at: the quietest frame 3-6 s after each previous cut."""
-    rate = TARGET_SAMPLE_RATE
-    n_frames = samples.size // _FRAME
-    if n_frames == 0:
-        return []
-    energy = np.square(samples[: n_frames * _FRAME].reshape(n_frames, _FRAME)).mean(axis=1)
-    cuts: list[int] = []
-    start = 0
-    min_frames, max_frames = (int(s * rate / _FRAME) for s in span_s)
-    while n_frames - start > max_frames + min_frames // 2:
-        lo, hi = start + min_frames, start + int(rng.integers(min_frames + 1, max_frames + 1))
-        cut = lo + int(np.argmin(energy[lo:hi]))
-        cuts.append(cut * _FRAME + _FRAME // 2)
-        start = cut
-    return cuts
 
 
 def librispeech_units(folder: Path, rng: np.random.Generator) -> list[SourceUnit]:
