@@ -94,8 +94,11 @@ class World:
             "lab/demo-b",
             {
                 "index.html": PAGE,
-                # page B re-hosts page A's recording, resampled to 24 kHz and quieter
-                "ref/u1_copy.wav": wav(0.6 * resampled(self.u1, 24000), 24000),
+                # page B re-hosts page A's recording, resampled to 24 kHz, quieter and through
+                # a channel that alters its phase (waveform correlation about 0.85)
+                "ref/u1_copy.wav": wav(
+                    resampled(0.5 * self.u1 + 0.3 * self.u1_vocoded, 24000), 24000
+                ),
                 "tts/t1.wav": wav(speech(2.2, seed=8)),
             },
         )
