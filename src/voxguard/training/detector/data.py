@@ -109,6 +109,30 @@ def vocoded_clips(root: Path) -> list[Clip]:
     ]
 
 
+REALWORLD_PREFIX = "realworld:"
+
+
+def realworld_clips(root: Path) -> list[Clip]:
+    """The real-world demo-page corpus (``voxguard.training.demopages``); group = source
+    repository, system = ``family/system`` for synthetic clips. The builder has already run
+    the holdout guard and deduplicated it against the demos."""
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"{manifest} not found: build it with make realworld-corpus SOURCES=DIR OUT={root}"
+        )
+    return [
+        Clip(
+            path=root / r["path"],
+            label=int(r["label"] == "spoof"),
+            system=f"{r['family']}/{r['system']}" if r["label"] == "spoof" else "human",
+            group=REALWORLD_PREFIX + r["source_repo"],
+            license=r.get("licence", ""),
+        )
+        for r in csv.DictReader(manifest.open())
+    ]
+
+
 def librispeech_clips(root: Path) -> list[Clip]:
     return [
         Clip(path=p, label=0, system="human", group="librispeech", license="CC-BY-4.0")
@@ -411,6 +435,8 @@ def collect(args: argparse.Namespace) -> list[Clip]:
         clips += corpus_clips(args.corpus)
     if args.demos:
         clips += demo_clips(args.demos)
+    if getattr(args, "realworld", None):
+        clips += realworld_clips(args.realworld)
     if args.librispeech:
         clips += librispeech_clips(args.librispeech)
     if args.vocoded:
@@ -422,6 +448,9 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
     """The data sources and the feature cache they are featurised into (once)."""
     ap.add_argument("--corpus", type=Path, help="generated corpus folder with manifest.csv")
     ap.add_argument("--demos", type=Path, help="demo-page clips folder with manifest.csv")
+    ap.add_argument(
+        "--realworld", type=Path, help="real-world demo-page corpus folder with manifest.csv"
+    )
     ap.add_argument("--librispeech", type=Path, help="folder of genuine LibriSpeech FLAC files")
     ap.add_argument(
         "--vocoded",
@@ -451,8 +480,8 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     clips = collect(args)
     if not clips:
         ap.error(
-            f"{args.cache} does not exist and no clips: give --corpus, --demos, --librispeech, "
-            "--vocoded"
+            f"{args.cache} does not exist and no clips: give --corpus, --demos, --realworld, "
+            "--librispeech, --vocoded"
         )
     cache = build_cache(
         clips, FeatureParams(), args.augment_copies, args.seed, short_excerpts=args.short_excerpts
