@@ -93,7 +93,8 @@ def test_detect_takes_folders_and_sums_up(tmp_path: Path) -> None:
     (calls / "notes.txt").write_text("not audio, not a name a recording has")
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = runner.invoke(app, ["detect", str(calls), str(empty)])
+    # wide enough that rich never wraps a long temporary path before its colon
+    result = runner.invoke(app, ["detect", str(calls), str(empty)], env={"COLUMNS": "400"})
     assert result.exit_code == 1, result.output  # one of three failed: the empty folder
     text = " ".join(result.output.split())  # rich wraps long lines
     assert "a.flac: " in text and "b.flac: " in text and "notes.txt" not in text
