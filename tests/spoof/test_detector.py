@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import shared_data
 from tests.spoof.models import with_calibration_block
-from voxguard.audio import AudioClip, AudioMetadata
+from voxguard.audio import AudioClip, AudioMetadata, load_audio
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof import SpoofDetector
@@ -31,10 +31,38 @@ def test_scores_a_real_file_with_per_window_output(detector: SpoofDetector) -> N
     assert result.verdict in {"bonafide", "spoof"}
     assert result.is_spoof == (result.probability >= result.threshold)
     assert len(result.windows) >= 2
-    assert all(w.end_s - w.start_s == detector.params.window_s for w in result.windows)
+    duration = 16.0  # 103-1240-0000.flac is just over 14 s
+    for w in result.windows:  # on the file's time axis, spanning pauses the VAD cut out
+        assert 0.0 <= w.start_s < w.end_s <= duration
+        assert w.end_s - w.start_s >= detector.params.window_s - 0.01
+    assert [w.start_s for w in result.windows] == sorted(w.start_s for w in result.windows)
     # Documented aggregation: the file score is the mean of the window logits.
     assert result.score == pytest.approx(np.mean([w.logit for w in result.windows]), abs=1e-4)
     assert result.probability == pytest.approx(float(detector.calibrate(result.score)))
+
+
+def test_window_times_are_on_the_recordings_own_time_axis(detector: SpoofDetector) -> None:
+    speech = shared_data("librispeech", "103-1240-0000.flac")
+    plain = detector.detect(speech)
+    # the same speech after 5 s of silence: the same windows, 5 s later
+    x = load_audio(speech).samples
+    padded = detector.detect_clip(_clip(np.concatenate([np.zeros(5 * 16000), x])))
+    assert len(padded.windows) == len(plain.windows)
+    for a, b in zip(plain.windows, padded.windows, strict=True):
+        assert b.start_s == pytest.approx(a.start_s + 5.0, abs=0.05)
+        assert b.end_s == pytest.approx(a.end_s + 5.0, abs=0.05)
+
+
+def test_the_whole_clip_fallback_maps_times_past_digital_silence(
+    detector: SpoofDetector,
+) -> None:
+    t = np.arange(16000 * 3) / 16000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    result = detector.detect_clip(_clip(np.concatenate([np.zeros(16000 * 2), tone])))
+    (window,) = result.windows
+    assert not result.used_vad
+    assert window.start_s == pytest.approx(2.0, abs=0.01)
+    assert window.end_s == pytest.approx(5.0, abs=0.01)
 
 
 def test_window_logits_match_windows(detector: SpoofDetector) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime as ort
 
 from voxguard.audio.decode import TARGET_SAMPLE_RATE
@@ -115,6 +116,48 @@ def segments_from_probabilities(
         for b, e in merged
         if e - b >= params.min_speech_s
     ]
+
+
+@dataclass(frozen=True)
+class SpeechTimeline:
+    """Where each stretch of concatenated speech came from in the original recording, so a
+    position in the speech (a detector window, say) can be shown on the recording's own time
+    axis. Pieces are (offset in the speech, offset in the original), in samples, ascending."""
+
+    speech_starts: npt.NDArray[np.int64]
+    original_starts: npt.NDArray[np.int64]
+    sample_rate: int = TARGET_SAMPLE_RATE
+
+    @classmethod
+    def of_segments(cls, segments: list[SpeechSegment]) -> SpeechTimeline:
+        """The timeline of ``speech_only(samples, segments)``."""
+        starts = [int(s.start_s * TARGET_SAMPLE_RATE) for s in segments]
+        lengths = [
+            int(s.end_s * TARGET_SAMPLE_RATE) - a for s, a in zip(segments, starts, strict=True)
+        ]
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if starts else np.zeros(0)
+        return cls(np.asarray(offsets, dtype=np.int64), np.asarray(starts, dtype=np.int64))
+
+    @classmethod
+    def of_mask(cls, keep: npt.NDArray[np.bool_]) -> SpeechTimeline:
+        """The timeline of ``samples[keep]``: one piece per run of kept samples."""
+        edges = np.diff(np.concatenate([[0], keep.astype(np.int8), [0]]))
+        run_starts = np.flatnonzero(edges == 1)
+        run_ends = np.flatnonzero(edges == -1)
+        offsets = np.concatenate([[0], np.cumsum(run_ends - run_starts)[:-1]])
+        return cls(offsets.astype(np.int64)[: run_starts.size], run_starts.astype(np.int64))
+
+    def original_s(self, speech_sample: int) -> float:
+        """The time in the recording (s) of a sample position in the concatenated speech."""
+        if self.speech_starts.size == 0:
+            return speech_sample / self.sample_rate
+        piece = max(0, int(np.searchsorted(self.speech_starts, speech_sample, "right")) - 1)
+        position = self.original_starts[piece] + speech_sample - self.speech_starts[piece]
+        return float(position) / self.sample_rate
+
+    def original_span_s(self, start: int, end: int) -> tuple[float, float]:
+        """The recording's (start, end) in seconds of the speech samples ``[start, end)``."""
+        return self.original_s(start), self.original_s(max(start, end - 1)) + 1 / self.sample_rate
 
 
 def speech_only(samples: FloatArray, segments: list[SpeechSegment]) -> FloatArray:

@@ -108,8 +108,7 @@ def detect(
             f"{', short speech' if result.short_speech else ''})",
             highlight=False,
         )
-        scored = "speech" if result.used_vad else "sound"
-        table = Table(f"window (s of {scored})", "logit", "P(spoof)", box=None)
+        table = Table("window (s into the file)", "logit", "P(spoof)", box=None)
         for w in result.windows:
             table.add_row(
                 f"{w.start_s:.1f}-{w.end_s:.1f}", f"{w.logit:+.2f}", f"{w.probability:.3f}"

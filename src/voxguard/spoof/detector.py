@@ -16,7 +16,7 @@ import onnxruntime as ort
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
 from voxguard.audio.types import Channel, FloatArray
-from voxguard.audio.vad import SpeechDetector, VadParams, speech_only
+from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadParams
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
@@ -27,7 +27,7 @@ from voxguard.spoof.features import (
     power_spectrogram,
     require_librosa,
     spectral_statistics,
-    speech_or_fallback,
+    speech_with_timeline,
     summary_features,
     top_band_db,
 )
@@ -46,7 +46,9 @@ SIDECAR_NAME = "spoof_detector.json"
 
 @dataclass(frozen=True)
 class WindowScore:
-    start_s: float  # in seconds of speech (after VAD), not of the original file
+    # On the recording's own time axis: where the window's first and last speech samples lie
+    # (a window spans the pauses the VAD cut out between them).
+    start_s: float
     end_s: float
     logit: float
     probability: float
@@ -200,8 +202,8 @@ class SpoofDetector:
 
     def detect_clip(self, clip: AudioClip) -> SpoofResult:
         samples = clip.samples
-        speech, used_vad = speech_or_fallback(
-            samples, speech_only(samples, self._vad.segments(samples, VadParams())), self.params
+        speech, used_vad, timeline = speech_with_timeline(
+            samples, self._vad.segments(samples, VadParams()), self.params
         )
         windows = make_windows(speech.astype(np.float32), self.params)
         if not windows:
@@ -235,14 +237,28 @@ class SpoofDetector:
             short_speech=short,
             windows=[
                 WindowScore(
-                    start_s=round(start, 3),
-                    end_s=round(start + self.params.window_s, 3),
+                    start_s=round(span[0], 3),
+                    end_s=round(span[1], 3),
                     logit=float(lg),
                     probability=float(p),
                 )
-                for (start, _), lg, p in zip(windows, logits, win_probs, strict=True)
+                for span, lg, p in zip(
+                    self._spans(windows, speech.size, timeline), logits, win_probs, strict=True
+                )
             ],
         )
+
+    def _spans(
+        self, windows: list[tuple[float, FloatArray]], speech_size: int, timeline: SpeechTimeline
+    ) -> list[tuple[float, float]]:
+        """Each window's (start, end) in the recording; a short clip's one (repeated) window
+        spans all of its speech."""
+        spans = []
+        for start_s, _ in windows:
+            start = round(start_s * self.params.sample_rate)
+            end = min(start + self.params.window_samples, speech_size)
+            spans.append(timeline.original_span_s(start, end))
+        return spans
 
     def detect(self, source: AudioSource) -> SpoofResult:
         return self.detect_clip(load_audio(source, self.settings))

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
+from voxguard.audio.vad import SpeechSegment, SpeechTimeline, speech_only
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ def normalize_level(samples: FloatArray, target_dbfs: float) -> FloatArray:
     return out
 
 
+DIGITAL_SILENCE = 1e-4  # |sample| at or below this is digital silence, not sound
+
+
 def speech_or_fallback(
     samples: FloatArray, speech: FloatArray, params: FeatureParams
 ) -> tuple[FloatArray, bool]:
@@ -69,7 +73,18 @@ def speech_or_fallback(
     """
     if speech.size >= int(params.min_speech_s * params.sample_rate):
         return speech, True
-    return samples[np.abs(samples) > 1e-4], False
+    return samples[np.abs(samples) > DIGITAL_SILENCE], False
+
+
+def speech_with_timeline(
+    samples: FloatArray, segments: list[SpeechSegment], params: FeatureParams
+) -> tuple[FloatArray, bool, SpeechTimeline]:
+    """``speech_or_fallback`` of the VAD's ``segments``, with where each piece of the scored
+    audio lies in ``samples`` (so window times can be given on the recording's time axis)."""
+    speech, used_vad = speech_or_fallback(samples, speech_only(samples, segments), params)
+    if used_vad:
+        return speech, True, SpeechTimeline.of_segments(segments)
+    return speech, False, SpeechTimeline.of_mask(np.abs(samples) > DIGITAL_SILENCE)
 
 
 # A phone line (8 kHz sampling, 300-3400 Hz) leaves nothing above 4 kHz; wideband speech,
