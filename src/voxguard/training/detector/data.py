@@ -12,6 +12,7 @@ import csv
 import functools
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -471,6 +472,18 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
         help="extra training windows per clip from a repeated 1-3 s excerpt (both classes)",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="featurise in this many processes (chunks of clips; seed + chunk index each)",
+    )
+    ap.add_argument(
+        "--compact",
+        action="store_true",
+        help="compute the encoder and baseline features while featurising, then drop the "
+        "window audio (a tenth of the memory; for corpora of many thousand clips)",
+    )
 
 
 def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -483,8 +496,65 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             f"{args.cache} does not exist and no clips: give --corpus, --demos, --realworld, "
             "--librispeech, --vocoded"
         )
-    cache = build_cache(
-        clips, FeatureParams(), args.augment_copies, args.seed, short_excerpts=args.short_excerpts
+    cache = build_cache_parallel(
+        clips,
+        FeatureParams(),
+        args.augment_copies,
+        args.seed,
+        args.short_excerpts,
+        jobs=getattr(args, "jobs", 1),
+        compact=getattr(args, "compact", False),
     )
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache.save(args.cache)
+
+
+def build_cache_parallel(
+    clips: list[Clip],
+    params: FeatureParams,
+    augment_copies: int,
+    seed: int,
+    short_excerpts: int,
+    jobs: int = 1,
+    compact: bool = False,
+) -> FeatureCache:
+    """``build_cache`` over ``jobs`` contiguous chunks of ``clips`` in worker processes (chunk
+    ``k`` draws its augmentation from ``seed + k``, so a result depends on ``jobs``).
+
+    ``compact``: each chunk also gets its encoder and baseline features, then drops the
+    window audio (``waves`` becomes zero samples wide); everything but re-featurising works.
+    """
+    chunks = [c for c in np.array_split(np.arange(len(clips)), max(1, jobs)) if c.size]
+    tasks = [
+        (clips[c[0] : c[-1] + 1], params, augment_copies, seed + k, short_excerpts, compact)
+        for k, c in enumerate(chunks)
+    ]
+    if len(tasks) == 1:
+        return _featurise_chunk(tasks[0])
+    with ProcessPoolExecutor(len(tasks)) as pool:
+        return concat_caches(list(pool.map(_featurise_chunk, tasks)))
+
+
+def _featurise_chunk(
+    task: tuple[list[Clip], FeatureParams, int, int, int, bool],
+) -> FeatureCache:
+    clips, params, augment_copies, seed, short_excerpts, compact = task
+    cache = build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
+    if compact:
+        with_encoder_features(cache, params)
+        with_summary_features(cache, params)
+        cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
+    return cache
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Featurise the given sources into ``--cache`` (nothing else), e.g. a large corpus once,
+    in parallel and compact, before the protocols and training read it."""
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    add_source_arguments(ap)
+    args = ap.parse_args(argv)
+    ensure_cache(ap, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -130,9 +130,11 @@ def summarize(cache: FeatureCache, windows: np.ndarray) -> dict[str, Any]:
     clips = clips_of(cache, windows)
     by_group = collections.Counter((c.group, "spoof" if c.label else "bonafide") for c in clips)
     systems = collections.Counter(c.system for c in clips if c.label)
+    # A compact cache (``--compact``) keeps no window audio: fingerprint the spectrograms.
+    source = cache.waves if cache.waves.shape[1] else cache.specs
     audio = hashlib.sha256()
     for i in np.sort(windows):
-        audio.update(np.ascontiguousarray(cache.waves[i], dtype="<i2").tobytes())
+        audio.update(np.ascontiguousarray(source[i]).tobytes())
     return {
         "clips": len(clips),
         "bonafide": sum(1 for c in clips if not c.label),
