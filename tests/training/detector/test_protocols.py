@@ -90,3 +90,44 @@ def test_no_fold_trains_on_vocoded_copies_of_the_genuine_clips_it_holds_out() ->
     trained = {cache.clips[i].path.name for i in training_windows(cache, folds["demos:A"])}
     assert trained == {"b_real.wav", "b_fake.wav", "b_real_copy.wav"}
     assert not folds["demos:A"][4:].any()
+
+
+def _sources_cache() -> FeatureCache:
+    """Real-world-style cache: 30 sources with genuine and spoof clips of two families."""
+    clips = []
+    for s in range(30):
+        group = f"realworld:lab{s}/page" if s % 3 else f"demos:lab{s}"
+        clips.append(Clip(Path(f"{s}_real.wav"), 0, "human", group))
+        family = "vocoder" if s % 2 else "codec"
+        clips.append(Clip(Path(f"{s}_fake.wav"), 1, f"{family}/sys{s}", group))
+    clips.append(Clip(Path("libri.flac"), 0, "human", "librispeech"))
+    return one_window_cache(clips)
+
+
+def test_sources_kfold_holds_every_source_out_exactly_once_and_whole() -> None:
+    cache = _sources_cache()
+    folds = folds_for(cache, "sources-kfold")
+    assert len(folds) == 10
+    held = np.sum([h for _, h in folds], axis=0)
+    groups = [c.group for c in cache.clips]
+    assert all(held[i] == (0 if g == "librispeech" else 1) for i, g in enumerate(groups))
+    for _, h in folds:  # a source's clips are held out together
+        held_groups = {g for g, x in zip(groups, h, strict=True) if x}
+        assert all(h[i] for i, g in enumerate(groups) if g in held_groups)
+    again = folds_for(_sources_cache(), "sources-kfold")  # stable across runs
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(folds, again, strict=True))
+
+
+def test_families_lofo_scores_each_family_against_a_genuine_pool_that_never_trains() -> None:
+    cache = _sources_cache()
+    folds = dict(folds_for(cache, "families-lofo"))
+    assert sorted(folds) == ["codec", "vocoder"]  # demos spoofs carry no family
+    labels = np.array([c.label for c in cache.clips])
+    pool = folds["codec"] & (labels == 0)
+    assert pool.any() and np.array_equal(pool, folds["vocoder"] & (labels == 0))
+    for family, held in folds.items():
+        trained = {cache.clips[i].path.name for i in training_windows(cache, held, ("demos:",))}
+        assert not any(cache.clips[i].path.name in trained for i in np.flatnonzero(pool))
+        spoofs = [c for c, h in zip(cache.clips, held, strict=True) if h and c.label]
+        assert spoofs and all(c.system.startswith(family) for c in spoofs)
+        assert not any(c.system.startswith(family) and c.path.name in trained for c in cache.clips)

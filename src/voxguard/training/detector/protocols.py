@@ -8,6 +8,14 @@
   against the genuine clips of the corpus's test speakers; test-split clips never train.
 - ``corpus-indomain``: one fold, the corpus's test split (every generator, test speakers),
   trained on the train and dev splits.
+- ``sources-kfold``: every demo-page source (the demos and the real-world corpus) goes to one
+  of 10 folds by a hash of its name; each fold holds its sources out whole, so every source
+  is scored by a model that never saw it (``per_group``: each fold; ``per_source`` in the
+  report: each source). Leave-one-source-out in 10 fits instead of 84.
+- ``families-lofo``: each spoof family of the real-world corpus held out in turn, scored
+  against a fixed genuine pool (the genuine clips of the sources in hash folds 0 and 1),
+  which no fold trains on. Run it with ``--exclude demos:,vocoded:`` so that no unlabelled
+  family reaches training through the demos.
 
 ``--reference PREFIX`` holds the clips of those groups out of every fold and scores them with
 every fold's model: a fixed genuine reference for held-out sources without genuine clips of
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import sys
 import time
@@ -40,6 +49,7 @@ from voxguard.spoof.features import FeatureParams
 from voxguard.training.detector.approaches import APPROACHES, fit_approach, window_logits
 from voxguard.training.detector.data import (
     DERIVED_PREFIX,
+    REALWORLD_PREFIX,
     FeatureCache,
     add_source_arguments,
     ensure_cache,
@@ -69,7 +79,22 @@ DEMO_FOLDS = {
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train_idx, test_idx) -> logits
 
 
-PROTOCOLS = ("demos-loso", "demos-4fold", "corpus-logo", "corpus-lofo", "corpus-indomain")
+PROTOCOLS = (
+    "demos-loso",
+    "demos-4fold",
+    "corpus-logo",
+    "corpus-lofo",
+    "corpus-indomain",
+    "sources-kfold",
+    "families-lofo",
+)
+SOURCE_FOLDS = 10
+SOURCE_PREFIXES = ("demos:", REALWORLD_PREFIX)
+
+
+def source_fold(group: str, folds: int = SOURCE_FOLDS) -> int:
+    """A source's fold: stable across runs, machines and corpus versions."""
+    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % folds
 
 
 def folds_for(
@@ -106,6 +131,23 @@ def _folds(cache: FeatureCache, protocol: str, groups: np.ndarray) -> list[tuple
         test_bona = corpus & (labels == 0) & (split == "test")
         names = sorted({k for k, c, y in zip(key, corpus, labels, strict=True) if c and y})
         return [(k, (corpus & (labels == 1) & (key == k)) | test_bona) for k in names]
+    if protocol in ("sources-kfold", "families-lofo"):
+        names = sorted({g for g in groups if g.startswith(SOURCE_PREFIXES)})
+        fold_of = {g: source_fold(g) for g in names}
+        if protocol == "sources-kfold":
+            return [
+                (f"fold{k}", np.isin(groups, [g for g in names if fold_of[g] == k]))
+                for k in range(SOURCE_FOLDS)
+            ]
+        families = np.array(
+            [
+                c.system.split("/")[0] if c.label and c.group.startswith(REALWORLD_PREFIX) else ""
+                for c in cache.clips
+            ]
+        )
+        pool = [g for g in names if fold_of[g] in (0, 1)]
+        genuine = (labels == 0) & np.isin(groups, pool)
+        return [(f, (families == f) | genuine) for f in sorted(set(families.tolist()) - {""})]
     raise ValueError(f"unknown protocol {protocol}")
 
 
@@ -209,6 +251,16 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
         if sel.any() and bona.any():
             per[name] = against_genuine(sel)
     result["per_group"] = per
+    # Each source's spoofs against the genuine reference (a source's own genuine clips are
+    # part of it), and their mean: the leave-sources-out figure per source.
+    sources = np.array([cache.clips[i].group for i in idx])
+    per_source = {
+        g: against_genuine((sources == g) & (lab == 1))
+        for g in sorted(set(sources[lab == 1].tolist()))
+        if bona.any()
+    }
+    result["per_source"] = per_source
+    result["mean_over_sources"] = float(np.mean(list(per_source.values()))) if per_source else 0.0
     result["per_system"] = {
         system: against_genuine((systems == system) & (lab == 1))
         for system in sorted(set(systems[lab == 1].tolist()))
