@@ -552,7 +552,21 @@ def main(argv: list[str] | None = None) -> None:
     in parallel and compact, before the protocols and training read it."""
     ap = argparse.ArgumentParser(description=main.__doc__)
     add_source_arguments(ap)
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="instead: join these caches (same feature definitions) into --cache",
+    )
     args = ap.parse_args(argv)
+    if args.merge:
+        parts = [FeatureCache.load(p) for p in args.merge]
+        if len({p.waves.shape[1] for p in parts}) > 1:  # compact and full caches
+            for part in parts:
+                part.waves = np.zeros((len(part.waves), 0), dtype=np.int16)
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        concat_caches(parts).save(args.cache)
+        return
     ensure_cache(ap, args)
 
 
