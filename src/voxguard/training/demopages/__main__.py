@@ -87,7 +87,8 @@ def build(
     )
     counts = build_corpus(load_rule_sets(rules, repo), options)
     typer.echo(
-        f"{counts['clips']} clips from {counts['sources']} sources in {out / 'manifest.csv'}; "
+        f"{counts['clips']} clips from {counts['sources']} sources ({counts['rule_files']} rule "
+        f"files) in {out / 'manifest.csv'}; "
         f"{counts['dropped']} dropped (dropped.csv); report: {out / 'report.md'}"
     )
 

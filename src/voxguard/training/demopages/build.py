@@ -151,7 +151,12 @@ def _assemble(
         )
         + "\n"
     )
-    return {"clips": len(kept), "dropped": len(drops), "sources": len(rule_sets)}
+    return {
+        "clips": len(kept),
+        "dropped": len(drops),
+        "sources": len({r["source_repo"] for r in kept}),
+        "rule_files": len(rule_sets),
+    }
 
 
 def _demo_refs(
