@@ -266,7 +266,7 @@ NARROWBAND_BELOW_DB = -45.0
 # The band-limited calibration is fitted on MP3 at 16 kHz and 32 kbit/s and a 7 kHz low-pass;
 # MP3 at 64 kbit/s stays a test. Both cut the top of the band, and the training augmentation
 # covers both, yet genuine speech through them is still scored as more synthetic than clean
-# speech (model card, "MP3 and low-pass uploads").
+# speech (docs/models/experiments/2026-12-04-band-limited-calibration.md).
 BAND_LIMITED_CALIBRATION_LINES = ("mp3-32k", "lowpass-7k")
 # top_band_db below this counts as band-limited: 1st percentile -31 dB on clean demo-page
 # clips, -39 dB on LibriSpeech; 99th percentile -40 dB or less through MP3 at 16 kHz.
