@@ -116,13 +116,14 @@ def top_band_db(speech: FloatArray, sample_rate: int, n_fft: int = 512) -> float
     """Mean power at the top of a 16 kHz recording's band (7.45-7.9 kHz) relative to 4.6-6.8
     kHz, in dB, over the speech.
 
-    Measured over VAD speech of 400 clips (docs/models/experiments/
-    2026-12-04-band-limited-calibration.md): 1st percentile -31 dB for clean genuine demo-page
-    clips, -29 dB for demo-page spoofs, -39 dB for LibriSpeech files (LibriVox MP3s at the source); 99th percentile -41
-    dB or less through MP3 at 64 kbit/s, -30 to -39 dB through an 8th-order 7 kHz low-pass
-    (so a few low-passed clips stay above a -40 dB threshold). Opus, AAC and an HD-voice call
-    (G.722 refills the cut band with quantisation noise) keep the top band: 1st percentile
-    -16 to -39 dB. Returns 0.0 when there is less than one frame.
+    Measured over VAD speech of 400 clips (see
+    docs/models/experiments/2026-12-04-band-limited-calibration.md): 1st percentile -31 dB for
+    clean genuine demo-page clips, -29 dB for demo-page spoofs, -39 dB for LibriSpeech files
+    (LibriVox MP3s at the source); 99th percentile -41 dB or less through MP3 at 64 kbit/s, -30
+    to -39 dB through an 8th-order 7 kHz low-pass (so a few low-passed clips stay above a -40 dB
+    threshold). Opus, AAC and an HD-voice call (G.722 refills the cut band with quantisation
+    noise) keep the top band: 1st percentile -16 to -39 dB. Returns 0.0 when there is less than
+    one frame.
     """
     return _band_ratio_db(speech, sample_rate, TOP_BAND_HZ, BELOW_TOP_BAND_HZ, n_fft)
 
