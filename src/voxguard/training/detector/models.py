@@ -162,11 +162,19 @@ class LinearModel:
         return np.asarray(((x - self.mean) / self.std) @ self.weights + self.bias)
 
 
-def fit_stats(stats: np.ndarray, labels: np.ndarray, c: float = 0.05) -> LinearModel:
+def fit_stats(
+    stats: np.ndarray,
+    labels: np.ndarray,
+    c: float = 0.05,
+    sample_weight: np.ndarray | None = None,
+) -> LinearModel:
+    """Standardised logistic regression; classes balanced, or ``sample_weight`` as given."""
     mean = stats.mean(axis=0)
     std = stats.std(axis=0) + 1e-3
-    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-    lr.fit((stats - mean) / std, labels)
+    lr = LogisticRegression(
+        C=c, class_weight="balanced" if sample_weight is None else None, max_iter=2000
+    )
+    lr.fit((stats - mean) / std, labels, sample_weight=sample_weight)
     return LinearModel(mean, std, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
 
 
@@ -192,11 +200,27 @@ class FusionModel:
 
 
 def fit_fusion(
-    stats: np.ndarray, encoded: np.ndarray, labels: np.ndarray, c: float = 0.01
+    stats: np.ndarray,
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    c: float = 0.01,
+    sample_weight: np.ndarray | None = None,
 ) -> FusionModel:
-    heads = [fit_stats(x, labels, c=c) for x in (stats, encoded)]
+    heads = [fit_stats(x, labels, c=c, sample_weight=sample_weight) for x in (stats, encoded)]
     spreads = [float(h.logit(x).std()) + 1e-6 for h, x in zip(heads, (stats, encoded), strict=True)]
     return FusionModel(heads[0], heads[1], 1.0 / spreads[0], 1.0 / spreads[1])
+
+
+def source_balanced_weights(groups: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-window weights: 1 / (windows of the same source and class), each class summing to
+    half the windows, so every source counts the same within its class."""
+    weights = np.zeros(labels.size, dtype=np.float64)
+    for label in (0, 1):
+        in_class = labels == label
+        _, inverse, counts = np.unique(groups[in_class], return_inverse=True, return_counts=True)
+        w = 1.0 / counts[inverse]
+        weights[in_class] = w * (labels.size / 2) / w.sum()
+    return weights
 
 
 # The forest's spoof probability is clipped away from 0 and 1 before it becomes a logit, so a

@@ -284,7 +284,7 @@ def ensure_features(path: Path, approaches: list[str]) -> FeatureCache:
     """Load a cache and add (and save) the on-demand features the approaches need."""
     cache = refresh_stats(FeatureCache.load(path))
     added = False
-    if "fusion" in approaches and cache.encoded is None:
+    if any(a.startswith("fusion") for a in approaches) and cache.encoded is None:
         cache, added = with_encoder_features(cache, FeatureParams()), True
     if "baseline" in approaches and cache.summary is None:
         cache, added = with_summary_features(cache, FeatureParams()), True
