@@ -81,12 +81,13 @@ def make_repo(sources: Path, name: str, files: dict[str, bytes]) -> Repo:
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_bytes(data)
     env = {**os.environ, **_GIT_ENV}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fixture"]):
+    commit = ["-c", "commit.gpgsign=false", "commit", "-q", "-m", "fixture"]
+    for args in (["init", "-q"], ["add", "-A"], commit):
         subprocess.run(["git", *args], cwd=work, env=env, check=True)
-    commit = subprocess.run(
+    head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True, check=True
     ).stdout.strip()
-    return Repo(name, work / ".git", commit)
+    return Repo(name, work / ".git", head)
 
 
 def blob_id(data: bytes) -> str:
