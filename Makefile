@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all
+.PHONY: install run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,28 @@ spoof-reproduce: $(VOCODED)/manifest.csv
 		--protocol $$protocol \
 		--out $(REPRODUCE)/$$protocol || exit 1; done; \
 	else echo "no corpus at $(CORPUS): run make corpus CORPUS=... for the corpus protocols"; fi
+
+# The real-world corpus experiment (docs/models/experiments/2026-12-05-realworld-corpus-training.md):
+# featurise the corpus (compact, 2 processes), the demos, their HiFi-GAN copies and LibriSpeech,
+# then demos-loso without and with the corpus, sources-kfold and families-lofo.
+REALWORLD ?= $(CURDIR)/realworld
+PROTOCOLS := OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.protocols --threads 1
+spoof-realworld-protocols: $(VOCODED)/manifest.csv
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data --realworld $(REALWORLD) \
+		--cache artifacts/cache_realworld.npz --jobs 2 --compact
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data --demos $(DEMOS) \
+		--librispeech $(LIBRISPEECH) --vocoded $(VOCODED) \
+		--cache artifacts/cache_demos_libri_vocoded.npz --jobs 2 --compact
+	test -f artifacts/cache_all.npz || $(PY) -m voxguard.training.detector.data --merge \
+		artifacts/cache_demos_libri_vocoded.npz artifacts/cache_realworld.npz --cache artifacts/cache_all.npz
+	$(PROTOCOLS) --approaches fusion,baseline --cache artifacts/cache_demos_libri_vocoded.npz \
+		--protocol demos-loso --reference librispeech --out artifacts/p1_poolA.json
+	$(PROTOCOLS) --approaches fusion,fusion_balanced,baseline --cache artifacts/cache_all.npz \
+		--protocol demos-loso --reference librispeech --out artifacts/p1_poolB.json
+	$(PROTOCOLS) --approaches fusion,fusion_balanced,baseline --cache artifacts/cache_all.npz \
+		--protocol sources-kfold --out artifacts/p2_sources_kfold.json
+	$(PROTOCOLS) --approaches fusion,baseline --cache artifacts/cache_all.npz \
+		--protocol families-lofo --exclude demos:,vocoded: --out artifacts/p3_families_lofo.json
 
 # The whole spoof pipeline in one command: regenerate the corpus, retrain and export the
 # bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
