@@ -9,6 +9,7 @@ pytest.importorskip("torch")
 
 from tests.conftest import shared_data
 from voxguard.spoof.features import FeatureParams
+from voxguard.training.detector import data
 from voxguard.training.detector.augment import TEST_PHONE_LINES
 from voxguard.training.detector.data import build_cache, librispeech_clips, short_excerpt
 
@@ -29,6 +30,19 @@ def test_ashort_excerpt_is_a_1_to_3_s_stretch_repeated_to_one_window() -> None:
         np.testing.assert_array_equal(
             window[length : 2 * length], window[: min(length, P.window_samples - length)]
         )
+
+
+def test_the_default_featuriser_makes_the_draws_of_one_build_cache_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # More clips than a chunk holds: one process and a full cache still draw the channels of
+    # one build_cache call with the seed, as every build before chunking did.
+    monkeypatch.setattr(data, "CHUNK_CLIPS", 1)
+    clips = librispeech_clips(shared_data("librispeech"))[:2]
+    one = build_cache(clips, P, augment_copies=1, seed=3)
+    default = data.build_cache_parallel(clips, P, 1, 3, 0)
+    np.testing.assert_array_equal(default.specs, one.specs)
+    np.testing.assert_array_equal(default.window_aug, one.window_aug)
 
 
 def test_a_channel_is_applied_to_every_file_before_featurising() -> None:

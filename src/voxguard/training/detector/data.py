@@ -436,7 +436,7 @@ def collect(args: argparse.Namespace) -> list[Clip]:
         clips += corpus_clips(args.corpus)
     if args.demos:
         clips += demo_clips(args.demos)
-    if getattr(args, "realworld", None):
+    if args.realworld:
         clips += realworld_clips(args.realworld)
     if args.librispeech:
         clips += librispeech_clips(args.librispeech)
@@ -502,8 +502,8 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         args.augment_copies,
         args.seed,
         args.short_excerpts,
-        jobs=getattr(args, "jobs", 1),
-        compact=getattr(args, "compact", False),
+        jobs=args.jobs,
+        compact=args.compact,
     )
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache.save(args.cache)
@@ -521,14 +521,17 @@ def build_cache_parallel(
     jobs: int = 1,
     compact: bool = False,
 ) -> FeatureCache:
-    """``build_cache`` over contiguous chunks of at most ``CHUNK_CLIPS`` clips, ``jobs`` worker
-    processes at a time (chunk ``k`` draws its augmentation from ``seed + k``: the result
-    depends on the clips and the seed, not on ``jobs``).
+    """``build_cache``, as one call with ``seed`` (the default: ``jobs`` 1, not compact, the
+    draws every earlier build made), or over contiguous chunks of at most ``CHUNK_CLIPS``
+    clips, ``jobs`` worker processes at a time (chunk ``k`` draws its augmentation from
+    ``seed + k``: the result depends on the clips and the seed, not on ``jobs``).
 
     ``compact``: each chunk also gets its encoder and baseline features, then drops the
     window audio (``waves`` becomes zero samples wide); everything but re-featurising works.
     A worker holds one chunk at a time: about 1.5 GB, where 24,000 windows took 10 GB.
     """
+    if jobs <= 1 and not compact:
+        return build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
     count = max(1, -(-len(clips) // CHUNK_CLIPS))
     chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
     tasks = [
