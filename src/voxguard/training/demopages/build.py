@@ -3,7 +3,6 @@ all sources, write ``manifest.csv``, ``dropped.csv``, ``copies.csv`` and the rep
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
@@ -22,8 +21,10 @@ from voxguard.training.demopages.extract import (
     extract_repository,
     is_done,
     load_envelopes,
+    pcm_sha1,
     read_rows,
     repo_folder,
+    to_pcm16,
     write_rows,
 )
 from voxguard.training.demopages.guarding import DEFAULT_GUARD_DIR, HoldoutGuard
@@ -167,25 +168,23 @@ def _demo_refs(
     refs: list[ClipRef] = []
     paths: dict[str, Path] = {}
     flagged = []
-    for row in read_rows(demos / "manifest.csv"):
+    rows = read_rows(demos / "manifest.csv")
+    for row in rows:
         path = demos / row["path"]
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
         if rate != 16000:
             raise ValueError(f"{path}: {rate} Hz; the demos are 16 kHz")
         mono = samples.mean(axis=1)
-        reason = guard.audio_reason(mono) or (
-            "reserved repository" if guard.repo_reserved(row.get("source_repo", "")) else None
-        )
+        reason = guard.clip_reason(mono, row.get("source_repo", ""))
         if reason:
             flagged.append({**row, "guard_reason": reason})
             continue  # reserved audio is no reference either: it is never used
         key = DEMOS_KEY + row["path"]
-        pcm = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
         refs.append(
             ClipRef(key, row["label"], "demos:" + row.get("source_repo", ""),
-                    hashlib.sha1(pcm.tobytes()).hexdigest(), envelope(mono))
+                    pcm_sha1(to_pcm16(mono)), envelope(mono))
         )  # fmt: skip
         paths[key] = path
-    columns = (*read_rows(demos / "manifest.csv")[0].keys(), "guard_reason") if flagged else ()
-    write_rows(out / "demos_guard_drops.csv", tuple(columns) or ("path", "guard_reason"), flagged)
+    columns = (*rows[0].keys(), "guard_reason") if rows else ("path", "guard_reason")
+    write_rows(out / "demos_guard_drops.csv", columns, flagged)
     return refs, paths

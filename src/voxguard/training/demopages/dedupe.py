@@ -110,8 +110,7 @@ def find_copies(
     by_pcm: dict[str, ClipRef] = {}
     kept = np.zeros(len(refs), dtype=bool)
     lengths = np.array([r.envelope.size for r in refs], dtype=np.int64)
-    source_names = sorted({r.source for r in refs})
-    sources = np.array([source_names.index(r.source) for r in refs], dtype=np.int64)
+    sources = np.unique([r.source for r in refs], return_inverse=True)[1]
     sketches = np.stack([_sketch(r.envelope) for r in refs]) if refs else np.zeros((0, _SKETCH))
     for i, ref in enumerate(refs):
         first = by_pcm.get(ref.pcm_sha1)

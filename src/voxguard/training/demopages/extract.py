@@ -22,6 +22,7 @@ from voxguard.audio import TARGET_SAMPLE_RATE, load_audio
 from voxguard.audio.types import FloatArray
 from voxguard.config import Settings
 from voxguard.errors import VoxGuardError
+from voxguard.spoof.features import DIGITAL_SILENCE
 from voxguard.training.demopages.dedupe import envelope
 from voxguard.training.demopages.gitsource import BlobReader, find_git_dir, list_audio
 from voxguard.training.demopages.guarding import HoldoutGuard
@@ -142,7 +143,7 @@ def extract_repository(
             if samples.size < MIN_CLIP_S * TARGET_SAMPLE_RATE:
                 drop(entry.path, entry.blob, "decode", f"shorter than {MIN_CLIP_S} s")
                 continue
-            if float(np.max(np.abs(samples))) < 1e-4:
+            if float(np.max(np.abs(samples))) < DIGITAL_SILENCE:
                 drop(entry.path, entry.blob, "decode", "silent")
                 continue
             reason = guard.audio_reason(samples)
@@ -208,12 +209,22 @@ def _clip_path(repo: str, blob: str, segment: int | None) -> str:
     return f"clips/{repo.replace('/', '+')}/{blob[:2]}/{blob}{suffix}.flac"
 
 
+def to_pcm16(samples: FloatArray) -> np.ndarray:
+    """The 16-bit samples a clip is stored and compared as."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+
+
+def pcm_sha1(pcm: np.ndarray) -> str:
+    """The fingerprint of exact-content duplicates."""
+    return hashlib.sha1(pcm.tobytes()).hexdigest()
+
+
 def _write_flac(path: Path, samples: FloatArray) -> str:
-    """16-bit FLAC; returns the SHA-1 of the 16-bit PCM (exact-content duplicates)."""
-    pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    """16-bit FLAC; returns the ``pcm_sha1`` of what was written."""
+    pcm = to_pcm16(samples)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), pcm, TARGET_SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-    return hashlib.sha1(pcm.tobytes()).hexdigest()
+    return pcm_sha1(pcm)
 
 
 def write_rows(path: Path, columns: tuple[str, ...], rows: Sequence[Mapping[str, object]]) -> None:

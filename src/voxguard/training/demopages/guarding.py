@@ -46,3 +46,10 @@ class HoldoutGuard:
     def audio_reason(self, samples: FloatArray) -> str | None:
         reason = self._guard.reason(audio=np.asarray(samples, dtype=np.float32))
         return None if reason is None else str(reason)
+
+    def clip_reason(self, samples: FloatArray, repo: str) -> str | None:
+        """Why a clip of ``repo`` is left out: a copy of reserved audio, or a reserved
+        repository; ``None`` when it may be used."""
+        return self.audio_reason(samples) or (
+            "reserved repository" if self.repo_reserved(repo) else None
+        )

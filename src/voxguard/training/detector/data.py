@@ -76,7 +76,7 @@ def guard_flagged(root: Path, guard_dir: Path = DEFAULT_GUARD_DIR) -> frozenset[
     flagged = set()
     for r in csv.DictReader((root / "manifest.csv").open()):
         samples = load_audio(root / r["path"]).samples
-        if guard.repo_reserved(r.get("source_repo", "")) or guard.audio_reason(samples):
+        if guard.clip_reason(samples, r.get("source_repo", "")):
             flagged.add(r["path"])
     return frozenset(flagged)
 
