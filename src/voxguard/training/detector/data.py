@@ -72,13 +72,26 @@ def demo_clips(root: Path) -> list[Clip]:
 @functools.cache
 def guard_flagged(root: Path, guard_dir: Path = DEFAULT_GUARD_DIR) -> frozenset[str]:
     """Manifest paths under ``root`` that the holdout guard drops (read once per folder)."""
+    rows = list(csv.DictReader((root / "manifest.csv").open()))
+    items = [(r["path"], root / r["path"], r.get("source_repo", "")) for r in rows]
+    return _guard_flagged(items, guard_dir)
+
+
+@functools.cache
+def guard_flagged_files(
+    root: Path, pattern: str, guard_dir: Path = DEFAULT_GUARD_DIR
+) -> frozenset[str]:
+    """Names of the files ``root.glob(pattern)`` that the holdout guard drops."""
+    items = [(p.name, p, "") for p in sorted(root.glob(pattern))]
+    return _guard_flagged(items, guard_dir)
+
+
+def _guard_flagged(items: list[tuple[str, Path, str]], guard_dir: Path) -> frozenset[str]:
+    """The keys of the (key, audio file, source repository) items the guard drops."""
     guard = HoldoutGuard(guard_dir)
-    flagged = set()
-    for r in csv.DictReader((root / "manifest.csv").open()):
-        samples = load_audio(root / r["path"]).samples
-        if guard.clip_reason(samples, r.get("source_repo", "")):
-            flagged.add(r["path"])
-    return frozenset(flagged)
+    return frozenset(
+        key for key, path, repo in items if guard.clip_reason(load_audio(path).samples, repo)
+    )
 
 
 # Group prefix of a copy made from another source's genuine clip (``vocoded.py``): the copy
@@ -135,9 +148,12 @@ def realworld_clips(root: Path) -> list[Clip]:
 
 
 def librispeech_clips(root: Path) -> list[Clip]:
+    """The genuine LibriSpeech files, less any the holdout guard drops (none of the 251)."""
+    flagged = guard_flagged_files(root, "*.flac")
     return [
         Clip(path=p, label=0, system="human", group="librispeech", license="CC-BY-4.0")
         for p in sorted(root.glob("*.flac"))
+        if p.name not in flagged
     ]
 
 
