@@ -90,6 +90,20 @@ class PoorAudioQuality(AudioError):
     code = "poor_audio_quality"
 
 
+# --- privacy mode: features instead of audio ----------------------------------------------
+
+
+class InvalidFeatures(InvalidInput):
+    """A feature payload of the wrong shape, configuration or values."""
+
+    code = "invalid_features"
+
+
+class FeaturesTooLong(InvalidFeatures):
+    code = "features_too_long"
+    http_status = 413
+
+
 # --- domain -------------------------------------------------------------------------------
 
 
@@ -152,6 +166,10 @@ class RateLimited(VoxGuardError):
 
 class AlertNotFound(NotFound):
     code = "alert_not_found"
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
 
 
 class ApiKeyNotFound(NotFound):

@@ -45,15 +45,20 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
 
 
 def open_api(
-    settings: Settings, with_engine: bool = True, spoof: Loaded | None = None
+    settings: Settings,
+    with_engine: bool = True,
+    spoof: Loaded | None = None,
+    speaker: Loaded | None = None,
 ) -> Iterator[Api]:
+    """``speaker``: the engine to serve (default: the spectral test double)."""
     keys: dict[str, str] = {}
     holder: list[Runtime] = []
 
     def factory(s: Settings) -> Runtime:
-        speaker = Loaded(SpectralTestEngine()) if with_engine else Loaded(None, "not in test")
+        double = Loaded(SpectralTestEngine()) if with_engine else Loaded(None, "not in test")
+        speaker_engine = speaker or double
         spoof_model = spoof or Loaded(None, "spoof model not built")
-        runtime = build_runtime(s, speaker=speaker, spoof=spoof_model)
+        runtime = build_runtime(s, speaker=speaker_engine, spoof=spoof_model)
         with unit_of_work(runtime.store.sessions) as session:
             for role in Role:
                 keys[str(role)] = AuthService(session, s).create_key(str(role), role).key

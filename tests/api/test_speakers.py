@@ -128,3 +128,23 @@ def test_identification_sees_every_enrollment_and_deletion(api: Api) -> None:
     assert best(bob) == "Bob"  # the cached gallery was rebuilt
     api.client.delete(f"/v1/speakers/{bob_id}", headers=api.headers())
     assert best(bob) != "Bob"
+
+
+def test_search_by_part_of_a_name_or_external_id(api: Api) -> None:
+    for index, name in enumerate(("Alice Martin", "Bob Stone", "alicia 100%_sure")):
+        files = [("files", (f"{index}.wav", speaker_halves(index)[0], "audio/wav"))]
+        data = {"name": name, "external_id": f"CRM-{index}"}
+        response = api.client.post(
+            "/v1/speakers", data=data, files=files, headers=api.headers("operator")
+        )
+        assert response.status_code == 201, response.text
+
+    def names(q: str) -> list[str]:
+        page = api.client.get("/v1/speakers", params={"q": q}, headers=api.headers("reader"))
+        return [s["display_name"] for s in page.json()["items"]]
+
+    assert names("ALI") == ["Alice Martin", "alicia 100%_sure"]
+    assert names("crm-1") == ["Bob Stone"]
+    # LIKE wildcards are taken literally.
+    assert names("%") == ["alicia 100%_sure"] and names("_") == ["alicia 100%_sure"]
+    assert len(names("")) == 3 and names("nobody") == []

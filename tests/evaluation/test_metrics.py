@@ -52,3 +52,11 @@ def test_threshold_at_false_alarm() -> None:
 def test_rejects_one_class() -> None:
     with pytest.raises(ValueError):
         eer([0.1, 0.2], [1, 1])
+
+
+def test_rates_at_given_thresholds() -> None:
+    from voxguard.evaluation.metrics import rates_at
+
+    scores = [0.1, 0.4, 0.6, 0.9, 0.2, 0.7]
+    labels = [0, 0, 0, 0, 1, 1]
+    assert rates_at(scores, labels, [0.5, 0.8]) == [(0.5, 0.5, 0.5), (0.8, 0.25, 1.0)]

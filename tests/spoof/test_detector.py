@@ -131,6 +131,8 @@ def test_missing_model_dir_is_unavailable(tmp_path: Path) -> None:
         {"inputs": []},
         # The graph takes two inputs; a sidecar naming only one of them is refused.
         {"inputs": [{"name": "stats", "kind": "spectral_statistics"}]},
+        {"metrics": {"operating_points": [{"threshold": 0.5, "false_alarm": 0.2}]}},
+        {"metrics": {"operating_points": [{"threshold": 0.5, "false_alarm": 2, "miss": 0.1}]}},
     ],
 )
 def test_sidecar_mismatch_is_refused(tmp_path: Path, changes: dict[str, object]) -> None:
@@ -310,3 +312,17 @@ def test_the_bundled_model_calibrates_an_mp3_at_16_khz_as_band_limited(
     assert mp3.channel == "band_limited"
     expected = 1.0 / (1.0 + np.exp(-(block.scale * mp3.score + block.offset)))
     assert mp3.probability == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_bundled_sidecar_carries_measured_operating_points() -> None:
+    from itertools import pairwise
+
+    from voxguard.services.engines import SpoofAdapter
+
+    points = SpoofDetector().sidecar.operating_points
+    assert [p.threshold for p in points] == sorted(p.threshold for p in points)
+    # A higher threshold flags fewer genuine clips and misses more spoofs.
+    assert all(a.false_alarm >= b.false_alarm and a.miss <= b.miss for a, b in pairwise(points))
+    shown = SpoofAdapter(SpoofDetector()).operating_points
+    assert shown is not None and "demos-loso" in shown["protocol"]
+    assert len(shown["points"]) == len(points)

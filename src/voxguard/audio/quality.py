@@ -43,6 +43,8 @@ _MESSAGES = {
 }
 
 TOO_QUIET_DBFS = -50.0
+# The effective bandwidth ends where the long-term spectrum falls this far below its peak.
+BANDWIDTH_RANGE_DB = 50.0
 
 
 @dataclass(frozen=True)
@@ -84,27 +86,39 @@ def assess_quality(
     level = _rms_dbfs(speech if speech.size else samples)
     snr = _snr_db(samples)
     bandwidth = _effective_bandwidth(speech if speech.size >= _FRAME else samples)
+    return quality_report(duration, speech_s, clipping, level, snr, bandwidth, settings)
 
+
+def quality_report(
+    duration_s: float,
+    speech_s: float,
+    clipping_ratio: float,
+    level_dbfs: float,
+    snr_db: float,
+    bandwidth_hz: float,
+    settings: Settings,
+) -> QualityReport:
+    """The report, with its codes, of measurements made on audio or on its features."""
     codes: list[QualityCode] = []
     if speech_s < 0.1:
         codes.append(QualityCode.NO_SPEECH)
     elif speech_s < settings.min_speech_s:
         codes.append(QualityCode.TOO_SHORT)
-    if clipping >= settings.clipping_warn_ratio:
+    if clipping_ratio >= settings.clipping_warn_ratio:
         codes.append(QualityCode.CLIPPED)
-    if speech_s >= 0.1 and snr < settings.min_snr_db:
+    if speech_s >= 0.1 and snr_db < settings.min_snr_db:
         codes.append(QualityCode.TOO_NOISY)
-    if speech_s >= 0.1 and level < TOO_QUIET_DBFS:
+    if speech_s >= 0.1 and level_dbfs < TOO_QUIET_DBFS:
         codes.append(QualityCode.TOO_QUIET)
-    if bandwidth < settings.narrowband_hz:
+    if bandwidth_hz < settings.narrowband_hz:
         codes.append(QualityCode.NARROWBAND)
     return QualityReport(
-        duration_s=round(duration, 3),
+        duration_s=round(duration_s, 3),
         speech_s=round(speech_s, 3),
-        clipping_ratio=round(clipping, 5),
-        level_dbfs=round(level, 2),
-        snr_db=round(snr, 2),
-        bandwidth_hz=round(bandwidth, 1),
+        clipping_ratio=round(clipping_ratio, 5),
+        level_dbfs=round(level_dbfs, 2),
+        snr_db=round(snr_db, 2),
+        bandwidth_hz=round(bandwidth_hz, 1),
         codes=codes,
     )
 
@@ -128,23 +142,26 @@ def _frame_energies_db(samples: FloatArray) -> FloatArray:
 
 
 def _snr_db(samples: FloatArray) -> float:
-    """Spread between loud (speech) and quiet (noise floor) frames.
+    return snr_of_energies(_frame_energies_db(samples))
+
+
+def snr_of_energies(energies_db: FloatArray) -> float:
+    """Spread between loud (speech) and quiet (noise floor) frame energies, in dB.
 
     A percentile estimate needs no clean reference and does not trust the VAD, which is itself
     least reliable in noise.
     """
-    energies = _frame_energies_db(samples)
-    if energies.size < 10:
+    if energies_db.size < 10:
         return 30.0
-    signal = float(np.percentile(energies, 95))
-    noise = float(np.percentile(energies, 10))
+    signal = float(np.percentile(energies_db, 95))
+    noise = float(np.percentile(energies_db, 10))
     if signal <= -100:
         return 0.0
     return float(np.clip(signal - noise, 0.0, 80.0))
 
 
 def _effective_bandwidth(samples: FloatArray) -> float:
-    """Highest frequency whose long-term level is within 50 dB of the spectral peak."""
+    """Highest frequency whose long-term level is within ``BANDWIDTH_RANGE_DB`` of the peak."""
     if samples.size < _FRAME:
         return 0.0
     n_fft = 512
@@ -157,7 +174,7 @@ def _effective_bandwidth(samples: FloatArray) -> float:
     db = 10.0 * np.log10(spectrum + _EPS)
     # Ignore DC and the lowest bins, where hum dominates.
     db[:3] = db[3]
-    above = np.nonzero(db >= db.max() - 50.0)[0]
+    above = np.nonzero(db >= db.max() - BANDWIDTH_RANGE_DB)[0]
     if above.size == 0:
         return 0.0
     return float(above[-1] * TARGET_SAMPLE_RATE / n_fft)

@@ -120,3 +120,15 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
         ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return ranks
+
+
+def rates_at(
+    scores: ScoreArray, labels: ScoreArray, thresholds: ScoreArray
+) -> list[tuple[float, float, float]]:
+    """(threshold, false-alarm rate, miss rate) at each given threshold, deciding "target"
+    when score >= threshold: the operating points a deployment chooses between."""
+    tar, non = _split(scores, labels)
+    return [
+        (float(t), float(np.mean(non >= t)), float(np.mean(tar < t)))
+        for t in np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    ]

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from voxguard.errors import AlertNotFound, InvalidTransition
-from voxguard.services.schemas import AlertOut, AlertStatus, AlertUpdate, EventOut
+from voxguard.errors import AlertNotFound, EventNotFound, InvalidTransition
+from voxguard.risk.engine import RiskLevel
+from voxguard.services.schemas import (
+    AlertOut,
+    AlertStatus,
+    AlertSummary,
+    AlertUpdate,
+    EventOut,
+)
 from voxguard.store.alerts import AlertRepository
 from voxguard.store.audit import AuditRepository
 from voxguard.store.events import EventRepository
@@ -50,5 +57,20 @@ class AlertService:
         self.alerts.session.flush()
         return AlertOut.model_validate(alert)
 
+    def summary(self, spec: AlertFilter) -> AlertSummary:
+        """Alerts matching ``spec`` counted per status and per level (every one listed)."""
+        by_status = dict.fromkeys((s.value for s in AlertStatus), 0)
+        by_level = dict.fromkeys((level.value for level in RiskLevel), 0)
+        for status, level, n in self.alerts.counts(spec):
+            by_status[status] = by_status.get(status, 0) + n
+            by_level[level] = by_level.get(level, 0) + n
+        return AlertSummary(by_status=by_status, by_level=by_level, total=sum(by_status.values()))
+
     def list_events(self, spec: EventFilter) -> list[EventOut]:
         return [EventOut.model_validate(r) for r in self.events.list(spec)]
+
+    def event(self, event_id: str) -> EventOut:
+        row = self.events.get(event_id)
+        if row is None:
+            raise EventNotFound(f"No event with id {event_id!r}.", event_id=event_id)
+        return EventOut.model_validate(row)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
-from voxguard.audio.quality import QualityCode
+from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.errors import (
     AudioDecodeError,
     AudioTooShort,
@@ -78,7 +78,11 @@ def require_speech(
 
 
 def quality_of(analyzed: AnalyzedAudio) -> Quality:
-    q = analyzed.quality
+    return quality_out(analyzed.quality)
+
+
+def quality_out(q: QualityReport) -> Quality:
+    """The quality report as the API shows it, measured on audio or on its features."""
     return Quality(
         score=q.score(),
         duration_s=q.duration_s,
@@ -94,6 +98,7 @@ def quality_of(analyzed: AnalyzedAudio) -> Quality:
 def audio_metadata(analyzed: AnalyzedAudio, item: AudioInput) -> dict[str, Any]:
     meta = analyzed.clip.metadata
     return {
+        "source": "audio",
         "filename": item.filename,
         "container": meta.container,
         "codec": meta.codec,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.types import Channel
 from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
+from voxguard.speaker.frames import FrameAnalysis
 from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ class SpeakerEngineLike(Protocol):
 
     def embed(self, analyzed: AnalyzedAudio, variants: bool = False) -> Embedding:
         """``variants``: also embed channel variants (enrollment) where the engine has them."""
+        ...
+
+    def embed_frames(self, analysis: FrameAnalysis) -> Embedding:
+        """Embedding of privacy-mode frames (features sent instead of audio)."""
         ...
 
     def enroll(
@@ -87,6 +92,22 @@ class SpoofAdapter:
     def threshold(self) -> float:
         """The detector's calibrated default decision threshold, from its sidecar."""
         return float(self.detector.sidecar.threshold)
+
+    @property
+    def operating_points(self) -> dict[str, Any] | None:
+        """The model's measured error rates per threshold and where they come from; None when
+        its sidecar records none."""
+        sidecar = getattr(self.detector, "sidecar", None)
+        if sidecar is None or not sidecar.operating_points:
+            return None
+        metrics = sidecar.raw.get("metrics", {})
+        return {
+            "protocol": metrics.get("protocol", ""),
+            "source": metrics.get("operating_points_source", ""),
+            "measured": sidecar.raw.get("created", ""),
+            "eer": metrics.get("eer"),
+            "points": [asdict(p) for p in sidecar.operating_points],
+        }
 
     def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict:
         result = self.detector.detect_clip(analyzed.clip)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from voxguard.audio.analysis import AnalyzedAudio
-from voxguard.audio.quality import QualityCode
+from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.behavior import BehaviorProfile, compare_profiles, extract_profile
 from voxguard.errors import AudioError, Conflict, SpeakerNotFound
 from voxguard.risk import RiskInputs, RiskLevel, Verdict, assess
@@ -18,9 +19,11 @@ from voxguard.services.audio_input import (
     analyze_all,
     audio_metadata,
     quality_of,
+    quality_out,
     require_speech,
 )
 from voxguard.services.engines import SpeakerEngineLike, require_speaker, require_spoof
+from voxguard.services.feature_input import analyze_features, features_metadata
 from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import (
     AlertStatus,
@@ -28,13 +31,14 @@ from voxguard.services.schemas import (
     CheckOut,
     DetectOut,
     IdentifyOut,
+    MelFeaturesIn,
     SpoofOut,
     VerifyOut,
 )
 from voxguard.speaker.types import Candidate, Embedding, Voiceprint
 from voxguard.store.alerts import AlertRepository
 from voxguard.store.events import EventRepository
-from voxguard.store.models import Alert, CheckEvent
+from voxguard.store.models import Alert, CheckEvent, Speaker
 from voxguard.store.speakers import SpeakerRepository
 
 
@@ -48,6 +52,25 @@ class RecognitionService:
 
     def verify(self, speaker_id: str, item: AudioInput) -> VerifyOut:
         engine = require_speaker(self.runtime.speaker)
+        enrolled = self._enrolled(engine, speaker_id)
+        return self._verify(engine, enrolled, self._audio_probe(engine, item))
+
+    def verify_features(self, speaker_id: str, features: MelFeaturesIn) -> VerifyOut:
+        """``verify`` on speaker-encoder features sent instead of audio (privacy mode)."""
+        engine = require_speaker(self.runtime.speaker)
+        enrolled = self._enrolled(engine, speaker_id)
+        return self._verify(engine, enrolled, self._features_probe(engine, features))
+
+    def identify(self, item: AudioInput, top_k: int | None = None) -> IdentifyOut:
+        engine = require_speaker(self.runtime.speaker)
+        return self._identify_probe(engine, self._audio_probe(engine, item), top_k)
+
+    def identify_features(self, features: MelFeaturesIn, top_k: int | None = None) -> IdentifyOut:
+        """``identify`` on speaker-encoder features sent instead of audio (privacy mode)."""
+        engine = require_speaker(self.runtime.speaker)
+        return self._identify_probe(engine, self._features_probe(engine, features), top_k)
+
+    def _enrolled(self, engine: SpeakerEngineLike, speaker_id: str) -> tuple[Speaker, Voiceprint]:
         speaker = self.speakers.get(speaker_id)
         if speaker is None:
             raise SpeakerNotFound(f"No speaker with id {speaker_id!r}.", speaker_id=speaker_id)
@@ -58,15 +81,21 @@ class RecognitionService:
                 f"{engine.model_version}; add samples to enroll them again.",
                 speaker_id=speaker_id,
             )
-        analyzed, embedding = self._embed(engine, item)
-        voiceprint = Voiceprint.from_bytes(self.runtime.store.cipher.decrypt(row.ciphertext))
-        result = engine.verify(voiceprint, embedding)
+        return speaker, Voiceprint.from_bytes(self.runtime.store.cipher.decrypt(row.ciphertext))
+
+    def _verify(
+        self, engine: SpeakerEngineLike, enrolled: tuple[Speaker, Voiceprint], probe: _Probe
+    ) -> VerifyOut:
+        speaker, voiceprint = enrolled
+        result = engine.verify(voiceprint, probe.embedding)
         decision = "accept" if result.accepted else "reject"
         scores = {"similarity": result.score, "probability": result.probability, "llr": result.llr}
-        event = self._event("verify", item, analyzed, decision, scores, speaker_id=speaker_id)
+        event = self._event(
+            "verify", probe.audio, probe.raw_audio, decision, scores, speaker_id=speaker.id
+        )
         return VerifyOut(
             event_id=event.id,
-            speaker_id=speaker_id,
+            speaker_id=speaker.id,
             display_name=speaker.display_name,
             similarity=result.score,
             normalized_score=result.normalized_score,
@@ -75,19 +104,19 @@ class RecognitionService:
             threshold=result.threshold,
             accepted=result.accepted,
             decision=decision,
-            quality=quality_of(analyzed),
+            quality=quality_out(probe.quality),
         )
 
-    def identify(self, item: AudioInput, top_k: int | None = None) -> IdentifyOut:
-        engine = require_speaker(self.runtime.speaker)
-        analyzed, embedding = self._embed(engine, item)
-        best, candidates = self._identify(engine, embedding, top_k)
+    def _identify_probe(
+        self, engine: SpeakerEngineLike, probe: _Probe, top_k: int | None
+    ) -> IdentifyOut:
+        best, candidates = self._identify(engine, probe.embedding, top_k)
         decision = "identified" if best else "unknown"
         scores = {"candidates": [c.model_dump() for c in candidates]}
         event = self._event(
             "identify",
-            item,
-            analyzed,
+            probe.audio,
+            probe.raw_audio,
             decision,
             scores,
             speaker_id=best.speaker_id if best else None,
@@ -97,7 +126,7 @@ class RecognitionService:
             decision=decision,
             best=best,
             candidates=candidates,
-            quality=quality_of(analyzed),
+            quality=quality_out(probe.quality),
         )
 
     def check(self, item: AudioInput) -> CheckOut:
@@ -138,8 +167,8 @@ class RecognitionService:
         }
         event = self._event(
             "check",
-            item,
-            analyzed,
+            audio_metadata(analyzed, item),
+            item.data,
             "recognized" if best else "unknown",
             scores,
             speaker_id=best.speaker_id if best else None,
@@ -184,7 +213,8 @@ class RecognitionService:
             spoof = self._spoof(audio, strict=True)
             decision = "synthetic" if spoof.is_synthetic else "bonafide"
             scores = {"spoof_probability": spoof.spoof_probability, "windows": spoof.windows}
-            event = self._event("detect", item, audio, decision, scores)
+            metadata = audio_metadata(audio, item)
+            event = self._event("detect", metadata, item.data, decision, scores)
             results.append(
                 DetectOut(
                     event_id=event.id,
@@ -201,6 +231,14 @@ class RecognitionService:
         analyzed = analyze(self.runtime.front_end, item)
         require_speech(analyzed, item.filename)
         return analyzed, engine.embed(analyzed)
+
+    def _audio_probe(self, engine: SpeakerEngineLike, item: AudioInput) -> _Probe:
+        analyzed, embedding = self._embed(engine, item)
+        return _Probe(analyzed.quality, embedding, audio_metadata(analyzed, item), item.data)
+
+    def _features_probe(self, engine: SpeakerEngineLike, features: MelFeaturesIn) -> _Probe:
+        analysis = analyze_features(features, self.runtime.settings)
+        return _Probe(analysis.quality, engine.embed_frames(analysis), features_metadata(analysis))
 
     def _identify(
         self, engine: SpeakerEngineLike, embedding: Embedding, top_k: int | None
@@ -242,8 +280,8 @@ class RecognitionService:
     def _event(
         self,
         operation: str,
-        item: AudioInput,
-        analyzed: AnalyzedAudio,
+        audio: dict[str, Any],
+        raw_audio: bytes | None,
         decision: str,
         scores: dict[str, Any],
         speaker_id: str | None = None,
@@ -260,10 +298,21 @@ class RecognitionService:
                 risk_score=risk[0] if risk else None,
                 risk_level=risk[1] if risk else None,
                 verdict=risk[2] if risk else None,
-                audio=audio_metadata(analyzed, item),
-                raw_audio=item.data if keep_audio else None,
+                audio=audio,
+                raw_audio=raw_audio if keep_audio else None,
             )
         )
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What a verify or identify decides on, and what its event records about the input
+    (``raw_audio`` None: no audio was received, as in privacy mode)."""
+
+    quality: QualityReport
+    embedding: Embedding
+    audio: dict[str, Any]
+    raw_audio: bytes | None = None
 
 
 def _candidate(candidate: Candidate, names: dict[str, str]) -> CandidateOut:

@@ -75,6 +75,43 @@ class CandidateOut(BaseModel):
     probability: float
 
 
+# Hard ceiling on a privacy-mode payload (one hour at 100 frames/s), checked while parsing;
+# the configured VOXGUARD_MAX_DURATION_S is checked after it.
+MAX_FEATURE_FRAMES = 1 + 3600 * 100
+
+
+class MelFeaturesIn(BaseModel):
+    """Speaker-encoder input features of one 16 kHz mono recording, sent instead of audio.
+
+    ``mel``: power mel frames (frames x 40) of the raw samples, as
+    ``voxguard.speaker.features.mel_spectrogram`` computes them (n_fft 400, hop 160, 40
+    Slaney mels, periodic Hann, centred with zero padding, no log), frames = 1 + n_samples //
+    160. ``frame_rms``: per frame t, the RMS of samples [160 t, 160 t + 160) (zeros past the
+    end). ``web/src/lib/melFeatures.ts`` builds this body in a browser.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    sample_rate: int = Field(description="Must be 16000.")
+    n_fft: int = Field(description="Must be 400.")
+    hop_length: int = Field(description="Must be 160.")
+    n_mels: int = Field(description="Must be 40.")
+    n_samples: int = Field(ge=1, le=(MAX_FEATURE_FRAMES - 1) * 160)
+    mel: list[list[float]] = Field(min_length=1, max_length=MAX_FEATURE_FRAMES)
+    frame_rms: list[float] = Field(min_length=1, max_length=MAX_FEATURE_FRAMES)
+
+
+class VerifyFeaturesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speaker_id: str = Field(min_length=1, max_length=64)
+    features: MelFeaturesIn
+
+
+class IdentifyFeaturesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    features: MelFeaturesIn
+    top_k: int | None = Field(default=None, ge=1, le=100)
+
+
 class VerifyOut(BaseModel):
     event_id: str
     speaker_id: str
@@ -156,6 +193,12 @@ class AlertOut(BaseModel):
 class AlertUpdate(BaseModel):
     status: AlertStatus
     note: str | None = Field(default=None, max_length=2000)
+
+
+class AlertSummary(BaseModel):
+    by_status: dict[str, int]
+    by_level: dict[str, int]
+    total: int
 
 
 class EventOut(BaseModel):

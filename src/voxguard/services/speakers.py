@@ -27,8 +27,8 @@ class SpeakerDirectory:
         self.audit = AuditRepository(session)
         self.actor = actor
 
-    def list(self, offset: int = 0, limit: int = 50) -> SpeakerPage:
-        rows, total = self.repo.page(offset, limit)
+    def list(self, offset: int = 0, limit: int = 50, search: str | None = None) -> SpeakerPage:
+        rows, total = self.repo.page(offset, limit, search)
         items = [SpeakerOut.model_validate(r) for r in rows]
         return SpeakerPage(items=items, total=total, offset=offset, limit=limit)
 

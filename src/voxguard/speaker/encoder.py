@@ -75,15 +75,25 @@ def partial_slices(
     return slices
 
 
+def volume_gain(rms: float, target_dbfs: float) -> float:
+    """Amplitude gain that raises a level of ``rms`` (full scale 1.0) to ``target_dbfs``.
+
+    1.0 when the level is already at or above the target (Resemblyzer only increases) or
+    when there is no signal at all.
+    """
+    if rms <= 0:
+        return 1.0
+    change = target_dbfs - 20 * np.log10(rms)
+    return 1.0 if change < 0 else float(10 ** (change / 20))
+
+
 def normalize_volume(samples: FloatArray, target_dbfs: float) -> FloatArray:
     """Raise the level to ``target_dbfs`` (never lower it), as Resemblyzer's preprocessing."""
     rms = float(np.sqrt(np.mean(np.square(samples * _INT16_MAX, dtype=np.float64))))
-    if rms <= 0:
+    gain = volume_gain(rms / _INT16_MAX, target_dbfs)
+    if gain == 1.0:
         return samples
-    change = target_dbfs - 20 * np.log10(rms / _INT16_MAX)
-    if change < 0:
-        return samples
-    return (samples * np.float32(10 ** (change / 20))).astype(np.float32)
+    return (samples * np.float32(gain)).astype(np.float32)
 
 
 class Ge2eEncoder:
@@ -134,30 +144,60 @@ class Ge2eEncoder:
         out = self._session.run(["embeddings"], {"mels": np.ascontiguousarray(mels)})[0]
         return np.asarray(out, dtype=np.float32)
 
-    def partial_embeddings(self, samples: FloatArray, rate_hz: float | None = None) -> FloatArray:
-        """One embedding per partial window of already speech-only, 16 kHz samples."""
+    def _slices(self, n_samples: int, rate_hz: float | None) -> list[slice]:
         spec = self.spec
-        samples = normalize_volume(np.asarray(samples, dtype=np.float32), spec.norm_target_dbfs)
-        slices = partial_slices(
-            samples.size,
+        return partial_slices(
+            n_samples,
             spec.partial_frames,
             spec.hop_length,
             self.frame_step(rate_hz),
             spec.min_coverage,
         )
-        needed = slices[-1].stop * spec.hop_length
-        if needed > samples.size:
-            samples = np.pad(samples, (0, needed - samples.size))
-        mel = mel_spectrogram_chunked(samples, self.mel_config)
+
+    def _embed_windows(self, mel: FloatArray, slices: list[slice]) -> FloatArray:
         pieces = []
         for first in range(0, len(slices), _BATCH):
             batch = np.stack([mel[s] for s in slices[first : first + _BATCH]])
             pieces.append(self.embed_mels(batch))
         return np.concatenate(pieces)
 
+    def partial_embeddings(self, samples: FloatArray, rate_hz: float | None = None) -> FloatArray:
+        """One embedding per partial window of already speech-only, 16 kHz samples."""
+        spec = self.spec
+        samples = normalize_volume(np.asarray(samples, dtype=np.float32), spec.norm_target_dbfs)
+        slices = self._slices(samples.size, rate_hz)
+        needed = slices[-1].stop * spec.hop_length
+        if needed > samples.size:
+            samples = np.pad(samples, (0, needed - samples.size))
+        return self._embed_windows(mel_spectrogram_chunked(samples, self.mel_config), slices)
+
+    def partial_embeddings_mel(self, mel: FloatArray, rate_hz: float | None = None) -> FloatArray:
+        """One embedding per partial window of speech-only, volume-normalised mel frames.
+
+        ``mel`` (frames, n_mels) stands for ``(frames - 1) * hop`` samples, the length whose
+        centred mel has that many frames, so the windows fall as :meth:`partial_embeddings`
+        puts them; frames the last window lacks are silence (zeros), as the padding there.
+        """
+        mel = np.asarray(mel, dtype=np.float32)
+        if mel.ndim != 2 or mel.shape[1] != self.spec.n_mels or mel.shape[0] == 0:
+            raise ValueError(f"mel must be (frames >= 1, {self.spec.n_mels}), not {mel.shape}.")
+        slices = self._slices((mel.shape[0] - 1) * self.spec.hop_length, rate_hz)
+        needed = slices[-1].stop
+        if needed > mel.shape[0]:
+            mel = np.pad(mel, ((0, needed - mel.shape[0]), (0, 0)))
+        return self._embed_windows(mel, slices)
+
     def embed(self, samples: FloatArray, rate_hz: float | None = None) -> FloatArray:
         """Utterance embedding: L2-normalised mean of the partial embeddings."""
-        partials = self.partial_embeddings(samples, rate_hz)
-        mean = partials.mean(axis=0)
-        vector: FloatArray = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        return vector
+        return _pool(self.partial_embeddings(samples, rate_hz))
+
+    def embed_mel(self, mel: FloatArray, rate_hz: float | None = None) -> FloatArray:
+        """:meth:`embed` of speech given as volume-normalised power mel frames."""
+        return _pool(self.partial_embeddings_mel(mel, rate_hz))
+
+
+def _pool(partials: FloatArray) -> FloatArray:
+    """L2-normalised mean of partial embeddings."""
+    mean = partials.mean(axis=0)
+    vector: FloatArray = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return vector

@@ -7,8 +7,10 @@ identify (1:N). Models load once per engine; an engine is safe to share between 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NoReturn
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
+from voxguard.audio.quality import QualityReport
 from voxguard.audio.types import AudioSource
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
@@ -16,11 +18,13 @@ from voxguard.speaker.augment import phone_channel
 from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair, variant_for
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.enrollment import enroll, voiceprint_variant
+from voxguard.speaker.frames import FrameAnalysis
 from voxguard.speaker.gallery import SpeakerGallery
 from voxguard.speaker.types import (
     Candidate,
     Embedding,
     IdentificationResult,
+    Vector,
     VerificationResult,
     Voiceprint,
 )
@@ -66,32 +70,61 @@ class SpeakerEngine:
         speech = analyzed.speech
         speech_s = speech.size / SAMPLE_RATE
         if speech_s < self.settings.min_embed_speech_s:
-            if strict and not analyzed.segments:
-                raise NoSpeechDetected("No speech was detected in the recording.")
             if strict:
-                raise AudioTooShort(
-                    f"The recording holds {speech_s:.2f} s of speech; at least "
-                    f"{self.settings.min_embed_speech_s:.2f} s is needed.",
-                    speech_s=speech_s,
-                )
+                self._refuse_too_little_speech(speech_s, bool(analyzed.segments))
             speech = analyzed.clip.samples
             speech_s = speech.size / SAMPLE_RATE
         vector = self.encoder.embed(speech)
-        quality = analyzed.quality
-        condition = self.backend.condition_of(quality.bandwidth_hz, quality.snr_db)
+        condition = self._condition(analyzed.quality)
         extra = {}
         if variants:
             # A narrowband recording already sounds like a phone call: simulating the channel
             # again would only add a second codec pass the test side never has.
             narrow = condition == "phone"
             extra["phone"] = vector if narrow else self.encoder.embed(phone_channel(speech))
+        return self._embedding(vector, speech_s, analyzed.quality, condition, extra)
+
+    def embed_frames(self, analysis: FrameAnalysis) -> Embedding:
+        """Embedding of the speech frames of a privacy-mode payload (features, no audio).
+
+        Enrollment needs audio (its phone-channel variant is simulated on samples), so there
+        are no variants here.
+        """
+        speech_s = analysis.speech_s
+        if speech_s < self.settings.min_embed_speech_s:
+            self._refuse_too_little_speech(speech_s, bool(analysis.speech.any()))
+        mel = analysis.speech_mel(self.encoder.spec.norm_target_dbfs)
+        vector = self.encoder.embed_mel(mel)
+        condition = self._condition(analysis.quality)
+        return self._embedding(vector, speech_s, analysis.quality, condition, {})
+
+    def _refuse_too_little_speech(self, speech_s: float, any_speech: bool) -> NoReturn:
+        if not any_speech:
+            raise NoSpeechDetected("No speech was detected in the recording.")
+        raise AudioTooShort(
+            f"The recording holds {speech_s:.2f} s of speech; at least "
+            f"{self.settings.min_embed_speech_s:.2f} s is needed.",
+            speech_s=speech_s,
+        )
+
+    def _condition(self, quality: QualityReport) -> str:
+        return self.backend.condition_of(quality.bandwidth_hz, quality.snr_db)
+
+    def _embedding(
+        self,
+        vector: Vector,
+        speech_s: float,
+        quality: QualityReport,
+        condition: str,
+        variants: dict[str, Vector],
+    ) -> Embedding:
         return Embedding(
             vector=vector,
             speech_s=round(speech_s, 3),
             model_version=self.model_version,
-            quality=analyzed.quality.score(),
+            quality=quality.score(),
             condition=condition,
-            variants=extra,
+            variants=variants,
         )
 
     def embed_source(

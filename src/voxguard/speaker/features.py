@@ -44,13 +44,18 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
+def mel_frequencies(sample_rate: int, n_mels: int) -> np.ndarray:
+    """The n_mels + 2 filter edges in Hz: filter i rises from edge i, peaks at i + 1 and
+    falls to zero at i + 2 (``librosa.mel_frequencies(n_mels + 2, fmax=sample_rate / 2)``)."""
+    mel_edges = _hz_to_mel(np.array([0.0, sample_rate / 2.0]))
+    return _mel_to_hz(np.linspace(mel_edges[0], mel_edges[1], n_mels + 2))
+
+
 @lru_cache(maxsize=4)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> FloatArray:
     """Slaney mel filters, shape (n_mels, 1 + n_fft // 2), as ``librosa.filters.mel``."""
     fft_freqs = np.linspace(0.0, sample_rate / 2, 1 + n_fft // 2)
-    edges = np.array([0.0, sample_rate / 2.0])
-    mel_edges = _hz_to_mel(edges)
-    mel_f = _mel_to_hz(np.linspace(mel_edges[0], mel_edges[1], n_mels + 2))
+    mel_f = mel_frequencies(sample_rate, n_mels)
     fdiff = np.diff(mel_f)
     ramps = np.subtract.outer(mel_f, fft_freqs)
     weights = np.zeros((n_mels, fft_freqs.size))

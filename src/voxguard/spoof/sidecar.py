@@ -72,6 +72,15 @@ class ShortSpeechCalibration:
 
 
 @dataclass(frozen=True)
+class OperatingPoint:
+    """At ``threshold`` of P(synthetic): genuine clips flagged and spoofs missed (fractions)."""
+
+    threshold: float
+    false_alarm: float
+    miss: float
+
+
+@dataclass(frozen=True)
 class Sidecar:
     version: str
     model_file: str
@@ -84,6 +93,8 @@ class Sidecar:
     calibration: Calibration
     threshold: float
     raw: dict[str, Any]
+    # Measured on the protocol ``metrics["protocol"]`` names; empty when the sidecar has none.
+    operating_points: tuple[OperatingPoint, ...] = ()
 
 
 def _require(data: dict[str, Any], key: str, path: Path) -> Any:
@@ -150,7 +161,29 @@ def load_sidecar(path: Path) -> Sidecar:
         calibration=_calibration(cal, path),
         threshold=float(_require(data, "threshold", path)),
         raw=data,
+        operating_points=_operating_points(data.get("metrics", {}), path),
     )
+
+
+def _operating_points(metrics: dict[str, Any], path: Path) -> tuple[OperatingPoint, ...]:
+    points = []
+    for entry in metrics.get("operating_points", []):
+        try:
+            point = OperatingPoint(
+                threshold=float(entry["threshold"]),
+                false_alarm=float(entry["false_alarm"]),
+                miss=float(entry["miss"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelMismatch(
+                f"spoof model sidecar {path}: bad operating point {entry!r}"
+            ) from exc
+        if not all(0.0 <= v <= 1.0 for v in (point.threshold, point.false_alarm, point.miss)):
+            raise ModelMismatch(
+                f"spoof model sidecar {path}: operating point {entry!r} is outside [0, 1]"
+            )
+        points.append(point)
+    return tuple(sorted(points, key=lambda p: p.threshold))
 
 
 def _calibration(cal: dict[str, Any], path: Path) -> Calibration:

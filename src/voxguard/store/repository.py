@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from voxguard.store.filters import TimeWindow
@@ -30,18 +30,26 @@ class Repository(Generic[M]):
         return row
 
 
+def conditions(
+    model: type[M], column: InstrumentedAttribute[datetime], spec: TimeWindow, *equal: str
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses: ``equal`` fields of ``model`` match ``spec``, ``column`` in its window."""
+    where: list[ColumnElement[bool]] = []
+    for name in equal:
+        value = getattr(spec, name)
+        if value is not None:
+            where.append(getattr(model, name) == value)
+    since = spec.start()
+    if since:
+        where.append(column >= since)
+    if spec.until:
+        where.append(column < spec.until)
+    return where
+
+
 def filtered(
     model: type[M], column: InstrumentedAttribute[datetime], spec: TimeWindow, *equal: str
 ) -> Select[M]:
     """Rows of ``model`` whose ``equal`` fields match ``spec``, in its window, newest first."""
-    stmt = select(model)
-    for name in equal:
-        value = getattr(spec, name)
-        if value is not None:
-            stmt = stmt.where(getattr(model, name) == value)
-    since = spec.start()
-    if since:
-        stmt = stmt.where(column >= since)
-    if spec.until:
-        stmt = stmt.where(column < spec.until)
+    stmt = select(model).where(*conditions(model, column, spec, *equal))
     return stmt.order_by(column.desc()).offset(spec.offset).limit(spec.limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from voxguard.store.models import Speaker, VoiceprintRow
 from voxguard.store.repository import Repository
@@ -22,9 +22,28 @@ class SpeakerRepository(Repository[Speaker]):
             select(Speaker).where(Speaker.external_id == external_id)
         ).first()
 
-    def page(self, offset: int, limit: int) -> tuple[Sequence[Speaker], int]:
-        total = self.session.scalar(select(func.count()).select_from(Speaker)) or 0
-        stmt = select(Speaker).order_by(Speaker.created_at, Speaker.id).offset(offset).limit(limit)
+    def page(
+        self, offset: int, limit: int, search: str | None = None
+    ) -> tuple[Sequence[Speaker], int]:
+        """A page of speakers, oldest first; ``search`` keeps names or external ids that
+        contain it (case-insensitive)."""
+        where = []
+        if search:
+            text = search.lower()
+            where.append(
+                or_(
+                    func.lower(Speaker.display_name).contains(text, autoescape=True),
+                    func.lower(Speaker.external_id).contains(text, autoescape=True),
+                )
+            )
+        total = self.session.scalar(select(func.count()).select_from(Speaker).where(*where)) or 0
+        stmt = (
+            select(Speaker)
+            .where(*where)
+            .order_by(Speaker.created_at, Speaker.id)
+            .offset(offset)
+            .limit(limit)
+        )
         return self.session.scalars(stmt).all(), total
 
     def names(self, ids: Sequence[str]) -> dict[str, str]:

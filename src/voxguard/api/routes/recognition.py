@@ -1,4 +1,5 @@
-"""Verify, identify, check and detect: one upload in, one decision out."""
+"""Verify, identify, check and detect: one upload (or, for privacy mode, its features) in,
+one decision out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from voxguard.api.deps import MetricsDep, OperatorDep, RuntimeDep, SessionDep, read_uploads
 from voxguard.services.recognition import RecognitionService
-from voxguard.services.schemas import CheckOut, DetectOut, IdentifyOut, VerifyOut
+from voxguard.services.schemas import (
+    CheckOut,
+    DetectOut,
+    IdentifyFeaturesIn,
+    IdentifyOut,
+    VerifyFeaturesIn,
+    VerifyOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["recognition"])
 Audio = Annotated[UploadFile, File(description="A recording (see /v1/info for formats).")]
@@ -36,6 +44,24 @@ def identify(
 ) -> IdentifyOut:
     (item,) = read_uploads([file], runtime.settings)
     return RecognitionService(runtime, session, principal.actor).identify(item, top_k)
+
+
+@router.post("/verify/features")
+def verify_features(
+    body: VerifyFeaturesIn, runtime: RuntimeDep, session: SessionDep, principal: OperatorDep
+) -> VerifyOut:
+    """Privacy mode: verify on speaker-encoder features computed by the client, no audio."""
+    service = RecognitionService(runtime, session, principal.actor)
+    return service.verify_features(body.speaker_id, body.features)
+
+
+@router.post("/identify/features")
+def identify_features(
+    body: IdentifyFeaturesIn, runtime: RuntimeDep, session: SessionDep, principal: OperatorDep
+) -> IdentifyOut:
+    """Privacy mode: identify on speaker-encoder features computed by the client, no audio."""
+    service = RecognitionService(runtime, session, principal.actor)
+    return service.identify_features(body.features, body.top_k)
 
 
 @router.post("/check")

@@ -41,8 +41,11 @@ def list_speakers(
     principal: ReaderDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    q: Annotated[
+        str | None, Query(max_length=200, description="part of a name or external id")
+    ] = None,
 ) -> SpeakerPage:
-    return SpeakerDirectory(session, principal.actor).list(offset, limit)
+    return SpeakerDirectory(session, principal.actor).list(offset, limit, q or None)
 
 
 @router.get("/{speaker_id}")

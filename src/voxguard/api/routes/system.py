@@ -76,7 +76,16 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
             "identify_top_k": s.identify_top_k,
         },
         "role": str(principal.role),
+        "spoof_operating_points": _operating_points(runtime),
     }
+
+
+def _operating_points(runtime: Runtime) -> dict[str, Any] | None:
+    """The bundled detector's measured error rates per threshold, for the DET view (a test
+    double or a missing detector has none)."""
+    engine = runtime.spoof.engine if runtime.spoof.available else None
+    points: dict[str, Any] | None = getattr(engine, "operating_points", None)
+    return points
 
 
 @router.get("/metrics")

@@ -49,7 +49,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
 from voxguard import __version__
-from voxguard.evaluation.metrics import cllr, eer, min_dcf, roc_auc
+from voxguard.evaluation.metrics import cllr, eer, min_dcf, rates_at, roc_auc
 from voxguard.spoof.features import FeatureParams
 from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.approaches import (
@@ -93,6 +93,10 @@ AUGMENTATION = (
 # is "no usable evidence", not "the opposite evidence": the slope is floored near zero, so the
 # probabilities stay near 0.5 while the model's own ranking (EER, AUC, minDCF) is kept.
 MIN_CALIBRATION_SCALE = 0.01
+
+
+# The thresholds of P(synthetic) whose error rates the sidecar records.
+OPERATING_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -717,6 +721,12 @@ def main(argv: list[str] | None = None) -> None:
         "auc": round(roc_auc(s, y), 4),
         "cllr_calibrated_in_sample": round(cllr(llr, y), 4),
         "per_source_repo_eer": {k: round(v, 4) for k, v in per_group.items()},
+        # Genuine clips flagged and spoofs missed at each threshold of the calibrated
+        # probability (wideband calibration), for the service's DET view.
+        "operating_points": [
+            {"threshold": t, "false_alarm": round(fa, 4), "miss": round(miss, 4)}
+            for t, fa, miss in rates_at(1.0 / (1.0 + np.exp(-llr)), y, OPERATING_THRESHOLDS)
+        ],
         **({"excluded": list(exclude)} if exclude else {}),
     }
     print(json.dumps(metrics), file=sys.stderr)
