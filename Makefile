@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols
+.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]" || $(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The web UI (web/, React + TypeScript built by Vite) goes into the package as
+# src/voxguard/web/static; a wheel ships it, so only a source checkout needs Node.js here.
+WEB_BUNDLE := src/voxguard/web/static/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+$(WEB_BUNDLE): $(WEB_SOURCES)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else \
+		echo "npm not found: the API runs, but / shows how to build the web UI (make web)" >&2; \
+	fi
+
+web: $(WEB_BUNDLE)
+
+install: $(STAMP) $(WEB_BUNDLE)
 
 # The service on the embedded default: SQLite, keys and secrets under ./var (override with
 # VOXGUARD_DATA_DIR or VOXGUARD_DATABASE_URL). The first run prints the admin API key once.
@@ -55,7 +69,7 @@ realworld-corpus: install
 	nice -n 10 $(PY) -m voxguard.training.demopages build --sources $(SOURCES) --out $(OUT) --jobs 2
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules src/voxguard/web/static
 
 # Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
 # the demo-page clips (cached under artifacts/), out-of-fold calibration, ONNX + sidecar.

@@ -14,6 +14,7 @@ from voxguard.api.errors import install_error_handlers
 from voxguard.api.limits import BodyLimitMiddleware
 from voxguard.api.metrics import Metrics, MetricsMiddleware
 from voxguard.api.routes import alerts, auth, recognition, speakers, system
+from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
 from voxguard.services.runtime import Runtime, build_runtime
@@ -66,6 +67,7 @@ def create_app(
     install_error_handlers(app)
     for router in (system.router, auth.router, speakers.router, recognition.router, alerts.router):
         app.include_router(router)
+    install_web_ui(app)
     max_body = max(
         settings.max_request_mb * 1024 * 1024, settings.max_upload_bytes + _BODY_OVERHEAD
     )
