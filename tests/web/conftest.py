@@ -119,3 +119,15 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
     page.evaluate(AXE.read_text())
     result = page.evaluate("async () => (await axe.run(document)).violations")
     return [v for v in result if v.get("impact") == "critical"]
+
+
+def ensure_speaker(server: Server, recordings: Recordings, name: str = "Reader One") -> str:
+    """The id of ``name``, enrolled over the API from the fake microphone's file if missing."""
+    with server.client() as client:
+        found = client.get("/v1/speakers", params={"q": name}).json()["items"]
+        if found:
+            return str(found[0]["id"])
+        files = [("files", ("enroll.wav", recordings.enroll.read_bytes(), "audio/wav"))]
+        response = client.post("/v1/speakers", data={"name": name}, files=files)
+        assert response.status_code == 201, response.text
+        return str(response.json()["speaker"]["id"])

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Server
-from tests.web.conftest import Recordings, axe_violations, shot, sign_in
+from tests.web.conftest import Recordings, axe_violations, ensure_speaker, shot, sign_in
 from voxguard.audio import load_audio
 from voxguard.speaker.features import mel_spectrogram
 
@@ -154,11 +154,7 @@ def test_a_dropped_text_file_gets_a_clear_message(
 def test_privacy_mode_sends_the_servers_own_features_not_audio(
     browser: Browser, web_server: Server, recordings: Recordings
 ) -> None:
-    with web_server.client() as client:
-        if not client.get("/v1/speakers", params={"q": "Reader One"}).json()["items"]:
-            enroll = recordings.enroll.read_bytes()
-            files = [("files", ("enroll.wav", enroll, "audio/wav"))]
-            assert client.post("/v1/speakers", data={"name": "Reader One"}, files=files).is_success
+    ensure_speaker(web_server, recordings)
     page = sign_in(browser, web_server)
     page.get_by_label(re.compile("Drop a recording here")).set_input_files(str(recordings.genuine))
     page.get_by_label(re.compile("Privacy mode")).check()
@@ -194,10 +190,14 @@ PAGES = ["/check", "/speakers", "/alerts", "/events", "/batch", "/models", "/aud
 
 
 def test_every_page_passes_an_accessibility_scan_and_fits_a_phone(
-    browser: Browser, web_server: Server
+    browser: Browser, web_server: Server, recordings: Recordings
 ) -> None:
+    speaker_id = ensure_speaker(web_server, recordings)
+    with web_server.client() as client:
+        files = {"file": ("probe.wav", recordings.genuine.read_bytes(), "audio/wav")}
+        event_id = client.post("/v1/detect", files=files).json()["event_id"]
     page = sign_in(browser, web_server)
-    for path in PAGES:
+    for path in [*PAGES, f"/speakers/{speaker_id}", f"/events/{event_id}"]:
         page.goto(web_server.url + path)
         page.locator("main h1").first.wait_for()
         page.wait_for_load_state("networkidle")

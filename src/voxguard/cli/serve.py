@@ -44,7 +44,8 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(
-        f"VoxGuard on [bold]{scheme}://{shown}:{port}[/] (docs: /docs), database {database}",
+        f"VoxGuard on [bold]{scheme}://{shown}:{port}[/] (web UI: /, API docs: /docs), "
+        f"database {database}",
         soft_wrap=True,
     )
     uvicorn.run(
