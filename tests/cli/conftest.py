@@ -29,3 +29,15 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr("voxguard.cli.local.build_runtime", with_test_engine)
     yield tmp_path
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli_real_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh data dir for the CLI with the bundled models (for what the test double cannot
+    do: diarization embeds windows with the real encoder)."""
+    monkeypatch.setenv("VOXGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOXGUARD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    monkeypatch.delenv("VOXGUARD_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

@@ -13,7 +13,7 @@ from voxguard import __version__
 from voxguard.api.errors import install_error_handlers
 from voxguard.api.limits import BodyLimitMiddleware
 from voxguard.api.metrics import Metrics, MetricsMiddleware
-from voxguard.api.routes import alerts, auth, recognition, speakers, system
+from voxguard.api.routes import alerts, analysis, auth, recognition, speakers, system
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
@@ -65,7 +65,14 @@ def create_app(
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    for router in (system.router, auth.router, speakers.router, recognition.router, alerts.router):
+    for router in (
+        system.router,
+        auth.router,
+        speakers.router,
+        recognition.router,
+        analysis.router,
+        alerts.router,
+    ):
         app.include_router(router)
     install_web_ui(app)
     max_body = max(

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass, field
 
 from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.config import DEFAULT_SECRET, Settings
+from voxguard.diarization.pipeline import Diarizer
+from voxguard.errors import ModelUnavailable
 from voxguard.risk import RiskPolicy
-from voxguard.services.engines import Loaded, load_speaker_engine, load_spoof_detector
+from voxguard.services.engines import (
+    Loaded,
+    load_speaker_engine,
+    load_spoof_detector,
+    require_speaker,
+)
 from voxguard.services.gallery import GalleryCache
 from voxguard.services.ratelimit import RateLimiter
 from voxguard.store.crypto import persisted_secret
@@ -25,6 +33,20 @@ class Runtime:
     policy: RiskPolicy
     limiter: RateLimiter
     gallery: GalleryCache = field(default_factory=GalleryCache)
+    _diarizer: Diarizer | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def diarizer(self) -> Diarizer:
+        """The diarizer, built on first use around the speaker engine's GE2E encoder."""
+        with self._lock:
+            if self._diarizer is None:
+                encoder = getattr(require_speaker(self.speaker), "encoder", None)
+                if encoder is None:
+                    raise ModelUnavailable(
+                        "Diarization needs the GE2E speaker engine, which is not loaded."
+                    )
+                self._diarizer = Diarizer(self.settings, encoder=encoder, front_end=self.front_end)
+            return self._diarizer
 
     def close(self) -> None:
         self.store.close()

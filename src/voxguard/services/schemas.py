@@ -246,3 +246,48 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class TurnOut(BaseModel):
+    start_s: float
+    end_s: float
+    speaker: str  # the cluster label, e.g. "S1"
+    speaker_id: str | None  # the enrolled speaker the cluster was identified as
+    display_name: str | None
+    spoof_probability: float | None
+    is_synthetic: bool | None
+    overlap: bool  # shares time with another speaker's turn
+
+
+class RiskOut(BaseModel):
+    score: float
+    level: str
+    verdict: str
+    reasons: list[str]
+
+
+class SpeakerSummaryOut(BaseModel):
+    speaker: str
+    speaker_id: str | None
+    display_name: str | None
+    identified: bool
+    voice_probability: float | None
+    speech_s: float
+    turns: int
+    spoof_probability: float | None
+    is_synthetic: bool | None
+    risk: RiskOut
+    quality: Quality
+    candidates: list[CandidateOut]
+    alert_id: str | None
+
+
+class AnalyzeOut(BaseModel):
+    event_id: str
+    filename: str
+    duration_s: float
+    num_speakers: int
+    turns: list[TurnOut]
+    speakers: list[SpeakerSummaryOut]
+    risk: RiskOut
+    alert_ids: list[str]

@@ -1,0 +1,149 @@
+"""Clustering speaker embeddings with the number of speakers estimated.
+
+Spectral clustering on the cosine affinity of window embeddings (the refinements of Wang et
+al., "Speaker diarization with LSTM", ICASSP 2018: row-wise pruning, symmetrisation,
+diffusion, row-max normalisation), the number of speakers from the largest eigengap of the
+normalised Laplacian, then k-means on the embeddings seeded by the spectral labels, and a
+merge of clusters whose centroids are closer than a same-speaker similarity. A single
+speaker cannot show an eigengap; the merge is what finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.linalg import eigh
+from sklearn.cluster import KMeans
+
+from voxguard.audio.types import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ClusteringParams:
+    max_speakers: int = 8
+    # Keep this share of each row's strongest affinities (at least 10 neighbours).
+    prune_share: float = 0.15
+    # Clusters whose centroids are at least this cosine-similar are one speaker (GE2E).
+    merge_similarity: float = 0.75
+    # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
+    min_cluster_share: float = 0.02
+    kmeans_iterations: int = 10
+    seed: int = 0
+
+
+def _refined_affinity(embeddings: FloatArray, params: ClusteringParams) -> FloatArray:
+    sim = np.clip(embeddings @ embeddings.T, 0.0, 1.0).astype(np.float64)
+    n = sim.shape[0]
+    keep = max(10, round(params.prune_share * n))
+    if keep < n:
+        threshold = np.partition(sim, n - keep, axis=1)[:, n - keep][:, None]
+        sim = np.where(sim >= threshold, sim, sim * 0.01)
+    sim = np.maximum(sim, sim.T)
+    sim = sim @ sim.T  # diffusion
+    sim /= np.maximum(sim.max(axis=1, keepdims=True), 1e-12)
+    affinity: FloatArray = ((sim + sim.T) / 2).astype(np.float32)
+    return affinity
+
+
+def _eigen(affinity: FloatArray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` smallest eigenvalues and eigenvectors of the normalised Laplacian."""
+    degree = affinity.sum(axis=1)
+    d = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
+    laplacian = np.eye(affinity.shape[0]) - (d[:, None] * affinity * d[None, :])
+    count = min(count, affinity.shape[0])
+    values, vectors = eigh(laplacian, subset_by_index=[0, count - 1])
+    return values, vectors
+
+
+def estimate_speakers(affinity: FloatArray, max_speakers: int) -> int:
+    """The number of clusters at the largest eigengap (1 to ``max_speakers``)."""
+    values, _ = _eigen(affinity, max_speakers + 1)
+    gaps = np.diff(values)
+    return int(np.argmax(gaps[:max_speakers]) + 1) if gaps.size else 1
+
+
+def spectral_embedding(affinity: FloatArray, k: int) -> FloatArray:
+    """Rows of the first ``k`` eigenvectors, L2-normalised: what k-means clusters."""
+    _, vectors = _eigen(affinity, k)
+    rows: FloatArray = (
+        vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    ).astype(np.float32)
+    return rows
+
+
+def _centroids(embeddings: FloatArray, labels: IntArray, k: int) -> FloatArray:
+    centroids = np.stack([embeddings[labels == c].mean(axis=0) for c in range(k)])
+    norms = np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    result: FloatArray = (centroids / norms).astype(np.float32)
+    return result
+
+
+def _relabel(labels: IntArray) -> IntArray:
+    """Labels 0..k-1 in order of first appearance (S1 is whoever speaks first)."""
+    order = {label: i for i, label in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[label] for label in labels.tolist()], dtype=np.int64)
+
+
+def _assign(embeddings: FloatArray, centroids: FloatArray) -> IntArray:
+    return np.asarray(np.argmax(embeddings @ centroids.T, axis=1), dtype=np.int64)
+
+
+def _merge(embeddings: FloatArray, labels: IntArray, params: ClusteringParams) -> IntArray:
+    """Merge the most similar pair of clusters, or absorb the smallest, until neither applies."""
+    while True:
+        ids = np.unique(labels)
+        if ids.size <= 1:
+            return labels
+        labels = np.searchsorted(ids, labels).astype(np.int64)
+        k = ids.size
+        centroids = _centroids(embeddings, labels, k)
+        counts = np.bincount(labels, minlength=k)
+        sim = centroids @ centroids.T
+        np.fill_diagonal(sim, -1.0)
+        small = int(np.argmin(counts))
+        if counts[small] < params.min_cluster_share * labels.size:
+            target = int(np.argmax(sim[small]))
+            labels = np.where(labels == small, target, labels)
+            continue
+        a, b = np.unravel_index(int(np.argmax(sim)), sim.shape)
+        if sim[a, b] < params.merge_similarity:
+            return labels
+        labels = np.where(labels == b, a, labels)
+
+
+def cluster_embeddings(
+    embeddings: FloatArray, num_speakers: int | None = None, params: ClusteringParams | None = None
+) -> IntArray:
+    """A speaker label (0, 1, ...) per L2-normalised embedding."""
+    params = params or ClusteringParams()
+    n = embeddings.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n < 3 or num_speakers == 1:
+        return np.zeros(n, dtype=np.int64)
+    affinity = _refined_affinity(embeddings, params)
+    if num_speakers is not None:
+        k = min(num_speakers, n - 1)
+    else:
+        k = estimate_speakers(affinity, min(params.max_speakers, n - 1))
+    if k <= 1:
+        labels = np.zeros(n, dtype=np.int64)
+    else:
+        spectral = spectral_embedding(affinity, k)
+        seeds = KMeans(n_clusters=k, n_init=10, random_state=params.seed).fit_predict(spectral)
+        labels = np.asarray(seeds, dtype=np.int64)
+        # Refine on the embeddings themselves: each window to its nearest speaker centroid.
+        for _ in range(params.kmeans_iterations):
+            present = np.unique(labels)
+            centroids = _centroids(embeddings, np.searchsorted(present, labels), present.size)
+            new = _assign(embeddings, centroids)
+            if np.array_equal(new, np.searchsorted(present, labels)):
+                break
+            labels = new
+    if num_speakers is None:
+        labels = _merge(embeddings, labels, params)
+    return _relabel(labels)

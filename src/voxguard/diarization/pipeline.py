@@ -1,0 +1,203 @@
+"""``Diarizer``: who spoke when in a recording.
+
+decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
+clustering with the number of speakers estimated (``clustering``) -> a speaker score per
+10 ms frame from the windows covering it, smoothed -> overlapping speech where the two best
+speakers score alike -> turns on the recording's own time axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
+from voxguard.audio.types import AudioSource, FloatArray
+from voxguard.config import Settings, get_settings
+from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
+from voxguard.diarization.types import Diarization, Turn
+from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
+from voxguard.speaker.features import mel_spectrogram_chunked
+
+_BATCH = 64
+
+
+@dataclass(frozen=True)
+class DiarizationParams:
+    window_frames: int = 160  # GE2E's partial window: 1.6 s of 10 ms mel frames
+    step_frames: int = 25  # 0.25 s
+    min_speech_share: float = 0.5  # of a window, for it to be embedded
+    smooth_s: float = 0.5  # label smoothing over the frame grid
+    # A frame is overlapped speech when its second-best speaker scores at least
+    # ``overlap_min_similarity`` and within ``overlap_margin`` of the best one.
+    overlap_min_similarity: float = 0.65
+    overlap_margin: float = 0.04
+    min_overlap_s: float = 0.3
+    min_turn_s: float = 0.1
+    clustering: ClusteringParams = field(default_factory=ClusteringParams)
+
+
+@dataclass(frozen=True)
+class FrameGrid:
+    """The 10 ms frames of a recording: where the speech is and who scores how per frame."""
+
+    speech: np.ndarray  # bool (frames,)
+    scores: FloatArray  # (frames, speakers): mean similarity of the covering windows
+    hop_s: float
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) frame indices of the True runs of ``mask``."""
+    padded = np.concatenate([[False], mask.astype(bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _drop_short(mask: np.ndarray, min_frames: int) -> np.ndarray:
+    out = mask.copy()
+    for start, stop in _runs(mask):
+        if stop - start < min_frames:
+            out[start:stop] = False
+    return out
+
+
+class Diarizer:
+    """Loads the VAD and the speaker encoder once; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        encoder: Ge2eEncoder | None = None,
+        front_end: AudioFrontEnd | None = None,
+        params: DiarizationParams | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.encoder = encoder or Ge2eEncoder(threads=self.settings.inference_threads)
+        self.front_end = front_end or AudioFrontEnd(self.settings)
+        self.params = params or DiarizationParams()
+
+    def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
+        return self.diarize_analyzed(self.front_end.analyze(source), num_speakers)
+
+    def diarize_analyzed(
+        self, analyzed: AnalyzedAudio, num_speakers: int | None = None
+    ) -> Diarization:
+        """``num_speakers``: the number of speakers when known (else estimated)."""
+        samples = analyzed.clip.samples
+        duration = samples.size / analyzed.clip.sample_rate
+        hop = self.encoder.spec.hop_length
+        hop_s = hop / analyzed.clip.sample_rate
+        n_frames = 1 + samples.size // hop
+        speech = np.zeros(n_frames, dtype=bool)
+        for segment in analyzed.segments:
+            speech[int(segment.start_s / hop_s) : int(np.ceil(segment.end_s / hop_s))] = True
+        if not speech.any():
+            return Diarization(turns=[], duration_s=duration)
+
+        speech_samples = analyzed.speech
+        rms = float(np.sqrt(np.mean(np.square(speech_samples, dtype=np.float64))))
+        gain = volume_gain(rms, self.encoder.spec.norm_target_dbfs)
+        mel = mel_spectrogram_chunked(samples * np.float32(gain), self.encoder.mel_config)
+        starts = self._window_starts(speech)
+        embeddings = self._embed(mel, starts)
+        labels = cluster_embeddings(embeddings, num_speakers, self.params.clustering)
+        k = int(labels.max()) + 1
+        centroids = np.stack([embeddings[labels == c].mean(axis=0) for c in range(k)])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        grid = self._frame_scores(speech, embeddings @ centroids.T, starts, labels, hop_s)
+        turns = self._turns(grid)
+        return Diarization(
+            turns=turns,
+            duration_s=round(duration, 3),
+            centroids={f"S{c + 1}": centroids[c].astype(float).tolist() for c in range(k)},
+        )
+
+    def _window_starts(self, speech: np.ndarray) -> np.ndarray:
+        p = self.params
+        w = p.window_frames
+        if speech.size <= w:
+            return np.array([0])
+        starts = np.arange(0, speech.size - w + 1, p.step_frames)
+        if starts[-1] != speech.size - w:
+            starts = np.append(starts, speech.size - w)
+        share = np.convolve(speech.astype(np.float32), np.ones(w, np.float32), "valid")[starts] / w
+        kept = starts[share >= p.min_speech_share]
+        if kept.size == 0:  # only short bursts of speech: embed the window around the most
+            kept = starts[[int(np.argmax(share))]]
+        return kept
+
+    def _embed(self, mel: FloatArray, starts: np.ndarray) -> FloatArray:
+        w = self.params.window_frames
+        if mel.shape[0] < w:
+            mel = np.pad(mel, ((0, w - mel.shape[0]), (0, 0)))
+        pieces = []
+        for first in range(0, starts.size, _BATCH):
+            batch = np.stack([mel[s : s + w] for s in starts[first : first + _BATCH]])
+            pieces.append(self.encoder.embed_mels(batch))
+        out = np.concatenate(pieces)
+        normalized: FloatArray = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return normalized
+
+    def _frame_scores(
+        self,
+        speech: np.ndarray,
+        similarity: FloatArray,
+        starts: np.ndarray,
+        labels: np.ndarray,
+        hop_s: float,
+    ) -> FrameGrid:
+        w = self.params.window_frames
+        n, k = speech.size, similarity.shape[1]
+        total = np.zeros((n + 1, k), dtype=np.float64)
+        count = np.zeros(n + 1, dtype=np.float64)
+        # Difference arrays: each window adds its similarities over the frames it covers.
+        for start, row in zip(starts.tolist(), similarity, strict=True):
+            stop = min(start + w, n)
+            total[start] += row
+            total[stop] -= row
+            count[start] += 1
+            count[stop] -= 1
+        total, count = np.cumsum(total, axis=0)[:n], np.cumsum(count)[:n]
+        scores = np.zeros((n, k), dtype=np.float32)
+        covered = count > 0
+        scores[covered] = (total[covered] / count[covered, None]).astype(np.float32)
+        if not covered.all():
+            # Frames no window covers take the scores of the nearest window's centre.
+            centres = starts + w // 2
+            nearest = np.abs(np.arange(n)[:, None] - centres[None, :]).argmin(axis=1)
+            scores[~covered] = similarity[nearest[~covered]]
+        return FrameGrid(speech=speech, scores=scores, hop_s=hop_s)
+
+    def _turns(self, grid: FrameGrid) -> list[Turn]:
+        p = self.params
+        k = grid.scores.shape[1]
+        smooth = max(1, round(p.smooth_s / grid.hop_s))
+        scores = uniform_filter1d(grid.scores, size=smooth, axis=0, mode="nearest")
+        order = np.argsort(-scores, axis=1)
+        best = order[:, 0]
+        active = np.zeros((grid.speech.size, k), dtype=bool)
+        active[np.arange(best.size), best] = True
+        overlap = np.zeros(grid.speech.size, dtype=bool)
+        if k > 1:
+            rows = np.arange(best.size)
+            second = order[:, 1]
+            top, runner = scores[rows, best], scores[rows, second]
+            overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
+            overlap = _drop_short(overlap & grid.speech, round(p.min_overlap_s / grid.hop_s))
+            active[rows[overlap], second[overlap]] = True
+        active &= grid.speech[:, None]
+        min_frames = max(1, round(p.min_turn_s / grid.hop_s))
+        turns = []
+        for c in range(k):
+            for start, stop in _runs(_drop_short(active[:, c], min_frames)):
+                turns.append(
+                    Turn(
+                        start_s=round(start * grid.hop_s, 3),
+                        end_s=round(stop * grid.hop_s, 3),
+                        speaker=f"S{c + 1}",
+                        overlap=bool(overlap[start:stop].any()),
+                    )
+                )
+        return sorted(turns, key=lambda t: (t.start_s, t.speaker))

@@ -1,0 +1,76 @@
+"""POST /v1/analyze with the real models: a reader talks with a TTS voice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import Api, make_settings, open_api
+from tests.databases import database_url
+from tests.diarization.conversation import human_and_tts
+from voxguard.config import Settings
+from voxguard.services.engines import Loaded, load_spoof_detector
+from voxguard.speaker.engine import SpeakerEngine
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp: Path = tmp_path_factory.mktemp("analyze")
+    with database_url("sqlite", tmp) as url:
+        settings = make_settings(tmp, url, max_upload_mb=20.0, max_request_mb=40.0)
+        speaker = Loaded(SpeakerEngine(Settings()))
+        yield from open_api(settings, speaker=speaker, spoof=load_spoof_detector(settings))
+
+
+def test_who_spoke_when_who_they_are_and_which_turns_are_synthetic(api: Api) -> None:
+    enrollment, conversation = human_and_tts()
+    enrolled = api.client.post(
+        "/v1/speakers",
+        data={"name": "Alice"},
+        files=[("files", ("alice.wav", enrollment, "audio/wav"))],
+        headers=api.headers("operator"),
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    response = api.client.post(
+        "/v1/analyze",
+        files={"file": ("call.wav", conversation, "audio/wav")},
+        headers=api.headers("operator"),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["num_speakers"] == 2
+    human = next(s for s in body["speakers"] if s["display_name"] == "Alice")
+    machine = next(s for s in body["speakers"] if s["speaker"] != human["speaker"])
+    assert human["identified"] and not human["is_synthetic"] and human["risk"]["level"] == "LOW"
+    assert not machine["identified"] and machine["is_synthetic"]
+    for turn in body["turns"]:
+        assert turn["is_synthetic"] == (turn["speaker"] == machine["speaker"]), turn
+        assert (turn["speaker_id"] is not None) == (turn["speaker"] == human["speaker"])
+    assert body["risk"]["level"] == "HIGH"
+    assert body["risk"]["verdict"] == "Synthetic voice suspected"
+
+    # The risky voice raised one alert, linked to the event and naming its times.
+    (alert_id,) = body["alert_ids"]
+    alerts = api.client.get("/v1/alerts", headers=api.headers("reader")).json()
+    alert = next(a for a in alerts if a["id"] == alert_id)
+    assert alert["event_id"] == body["event_id"] and " s:" in alert["reason"]
+    event = api.client.get(f"/v1/events/{body['event_id']}", headers=api.headers("reader"))
+    assert event.json()["operation"] == "analyze"
+
+
+def test_bad_input_and_roles(api: Api) -> None:
+    text = {"file": ("notes.txt", b"not audio at all", "text/plain")}
+    bad = api.client.post("/v1/analyze", files=text, headers=api.headers("operator"))
+    assert 400 <= bad.status_code < 500 and "notes.txt" in bad.json()["error"]
+    _, conversation = human_and_tts()
+    audio = {"file": ("call.wav", conversation, "audio/wav")}
+    assert (
+        api.client.post("/v1/analyze", files=audio, headers=api.headers("reader")).status_code
+        == 403
+    )
+    zero = api.client.post(
+        "/v1/analyze?num_speakers=0", files=audio, headers=api.headers("operator")
+    )
+    assert zero.status_code == 422 and "num_speakers" in zero.json()["error"]
