@@ -193,3 +193,12 @@ class RequestTooLarge(InvalidInput):
 
 class InvalidCredentials(AuthenticationRequired):
     code = "invalid_credentials"
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+class InvalidManifest(InvalidInput):
+    """An evaluation manifest with missing columns or files, or a reference it cannot read."""
+
+    code = "invalid_manifest"

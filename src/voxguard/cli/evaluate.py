@@ -1,11 +1,11 @@
-"""``voxguard eval``: evaluation protocols. One sub-command per engine (``sv`` here; the
-countermeasure's ``cm`` registers the same way)."""
+"""``voxguard eval``: evaluation protocols. One sub-command per engine (``sv`` and ``diar``
+here; the countermeasure's ``cm`` registers the same way)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from voxguard.cli.errors import handle_errors
 from voxguard.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from voxguard.evaluation.diarization import SupportsDiarize
 
 eval_app = typer.Typer(help="Evaluate an engine on a protocol.", no_args_is_help=True)
 console = Console()
@@ -68,3 +71,85 @@ def speaker_verification(
         str(report.n_nontarget),
     )
     console.print(table)
+
+
+def load_diarizer() -> SupportsDiarize:
+    """The diarizer ``eval diar`` runs (tests stand a double in here)."""
+    from voxguard.diarization.pipeline import Diarizer
+
+    return Diarizer()
+
+
+@eval_app.command("diar")
+@handle_errors
+def diarization(
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            "--manifest",
+            help="CSV with audio,rttm columns (paths relative to the CSV), as written by "
+            "python -m voxguard.evaluation.conversations.",
+        ),
+    ],
+    num_speakers_given: Annotated[
+        bool,
+        typer.Option(
+            "--num-speakers-given",
+            help="Tell the diarizer each file's number of speakers (from its reference).",
+        ),
+    ] = False,
+    collar: Annotated[
+        float,
+        typer.Option(
+            "--collar",
+            help="Seconds around each reference boundary not scored, in all (pyannote's "
+            "convention: half on either side).",
+            min=0.0,
+        ),
+    ] = 0.25,
+    per_file: Annotated[bool, typer.Option("--per-file", help="Also score each file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Diarization error rate (%) and its parts: missed speech, false alarm, confusion."""
+    from voxguard.evaluation.diarization import evaluate, read_manifest
+
+    rows = read_manifest(manifest)
+    diarizer = load_diarizer()
+    with progress_bar() as progress:
+        task = progress.add_task("diarizing", total=len(rows))
+        report = evaluate(
+            diarizer,
+            rows,
+            oracle_speakers=num_speakers_given,
+            collar=collar,
+            on_file=lambda: progress.advance(task),
+        )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(per_file=per_file)))
+        return
+    columns = ("DER %", "missed %", "false alarm %", "confusion %", "speech s")
+    if per_file:
+        table = Table("file", "speakers (ref/hyp)", *columns, title="per file")
+        for result in report.files:
+            score = result.score
+            table.add_row(
+                result.audio.name,
+                f"{result.reference_speakers}/{result.hypothesis_speakers}",
+                *_score_cells(score.der, score.missed, score.false_alarm, score.confusion),
+                f"{score.speech_s:.1f}",
+            )
+        console.print(table)
+    total = report.total
+    title = f"diarization, {len(report.files)} files" + (
+        ", oracle speaker count" if num_speakers_given else ""
+    )
+    table = Table(*columns, title=title)
+    table.add_row(
+        *_score_cells(total.der, total.missed, total.false_alarm, total.confusion),
+        f"{total.speech_s:.1f}",
+    )
+    console.print(table)
+
+
+def _score_cells(*rates: float) -> list[str]:
+    return [f"{100 * rate:.2f}" for rate in rates]
