@@ -13,7 +13,15 @@ from voxguard import __version__
 from voxguard.api.errors import install_error_handlers
 from voxguard.api.limits import BodyLimitMiddleware
 from voxguard.api.metrics import Metrics, MetricsMiddleware
-from voxguard.api.routes import alerts, analysis, auth, recognition, speakers, system
+from voxguard.api.routes import (
+    alerts,
+    analysis,
+    auth,
+    recognition,
+    speakers,
+    streaming,
+    system,
+)
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
@@ -71,6 +79,7 @@ def create_app(
         speakers.router,
         recognition.router,
         analysis.router,
+        streaming.router,
         alerts.router,
     ):
         app.include_router(router)

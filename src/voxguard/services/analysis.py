@@ -86,7 +86,10 @@ def _turn_spoof(turn: Turn, joined: list[Turn], spoof: SpoofOut) -> SpoofOut:
 
 
 class AnalysisService(RecognitionService):
-    def analyze(self, item: AudioInput, num_speakers: int | None = None) -> AnalyzeOut:
+    def analyze(
+        self, item: AudioInput, num_speakers: int | None = None, operation: str = "analyze"
+    ) -> AnalyzeOut:
+        """``operation``: what the event records (``stream`` for a live call's recording)."""
         engine = require_speaker(self.runtime.speaker)
         analyzed = analyze(self.runtime.front_end, item)
         require_speech(analyzed, item.filename)
@@ -127,7 +130,7 @@ class AnalysisService(RecognitionService):
         }
         identified = [s.speaker_id for s in summaries if s.speaker_id]
         event = self._event(
-            "analyze",
+            operation,
             audio_metadata(analyzed, item),
             item.data,
             f"{len(summaries)} speaker(s)",
@@ -172,7 +175,7 @@ class AnalysisService(RecognitionService):
             except AudioError:
                 embedding = None
             if embedding is not None:
-                best, candidates = self._identify(engine, embedding, None)
+                best, candidates = self.identify_embedding(engine, embedding, None)
                 top = best or (candidates[0] if candidates else None)
                 probability = top.probability if top else None
         spoof = self._spoof(audio)

@@ -110,7 +110,7 @@ class RecognitionService:
     def _identify_probe(
         self, engine: SpeakerEngineLike, probe: _Probe, top_k: int | None
     ) -> IdentifyOut:
-        best, candidates = self._identify(engine, probe.embedding, top_k)
+        best, candidates = self.identify_embedding(engine, probe.embedding, top_k)
         decision = "identified" if best else "unknown"
         scores = {"candidates": [c.model_dump() for c in candidates]}
         event = self._event(
@@ -133,7 +133,7 @@ class RecognitionService:
         """Identify, compare behavior, run the spoof check, weigh quality; alert on risk."""
         engine = require_speaker(self.runtime.speaker)
         analyzed, embedding = self._embed(engine, item)
-        best, candidates = self._identify(engine, embedding, None)
+        best, candidates = self.identify_embedding(engine, embedding, None)
         top = best or (candidates[0] if candidates else None)
         behavior = None
         if best is not None:
@@ -240,7 +240,7 @@ class RecognitionService:
         analysis = analyze_features(features, self.runtime.settings)
         return _Probe(analysis.quality, engine.embed_frames(analysis), features_metadata(analysis))
 
-    def _identify(
+    def identify_embedding(
         self, engine: SpeakerEngineLike, embedding: Embedding, top_k: int | None
     ) -> tuple[CandidateOut | None, list[CandidateOut]]:
         gallery = self.runtime.gallery.get(engine, self.speakers, self.runtime.store.cipher)
@@ -254,28 +254,7 @@ class RecognitionService:
         return best, candidates
 
     def _spoof(self, analyzed: AnalyzedAudio, strict: bool = False) -> SpoofOut:
-        """The spoof verdict; with ``strict=False`` (checks) a clip the detector cannot score
-        is reported as an unavailable spoof check instead of failing the whole check."""
-        loaded = self.runtime.spoof
-        if not loaded.available:
-            return SpoofOut(status="unavailable", reason=loaded.reason)
-        detector = require_spoof(loaded)
-        try:
-            verdict = detector.detect(analyzed)
-        except AudioError as exc:
-            if strict:
-                raise
-            return SpoofOut(status="unavailable", reason=exc.message)
-        return SpoofOut(
-            status="ok",
-            spoof_probability=verdict.probability,
-            is_synthetic=verdict.is_synthetic,
-            threshold=verdict.threshold,
-            windows=verdict.windows,
-            channel=verdict.channel,
-            short_speech=verdict.short_speech,
-            model_version=detector.model_version,
-        )
+        return spoof_check(self.runtime, analyzed, strict)
 
     def _event(
         self,
@@ -302,6 +281,31 @@ class RecognitionService:
                 raw_audio=raw_audio if keep_audio else None,
             )
         )
+
+
+def spoof_check(runtime: Runtime, analyzed: AnalyzedAudio, strict: bool = False) -> SpoofOut:
+    """The spoof verdict; with ``strict=False`` (checks) a clip the detector cannot score
+    is reported as an unavailable spoof check instead of failing the whole check."""
+    loaded = runtime.spoof
+    if not loaded.available:
+        return SpoofOut(status="unavailable", reason=loaded.reason)
+    detector = require_spoof(loaded)
+    try:
+        verdict = detector.detect(analyzed)
+    except AudioError as exc:
+        if strict:
+            raise
+        return SpoofOut(status="unavailable", reason=exc.message)
+    return SpoofOut(
+        status="ok",
+        spoof_probability=verdict.probability,
+        is_synthetic=verdict.is_synthetic,
+        threshold=verdict.threshold,
+        windows=verdict.windows,
+        channel=verdict.channel,
+        short_speech=verdict.short_speech,
+        model_version=detector.model_version,
+    )
 
 
 @dataclass(frozen=True)

@@ -291,3 +291,26 @@ class AnalyzeOut(BaseModel):
     speakers: list[SpeakerSummaryOut]
     risk: RiskOut
     alert_ids: list[str]
+
+
+class StreamTurnOut(BaseModel):
+    start_s: float
+    end_s: float
+    speaker: str
+    display_name: str | None
+
+
+class StreamUpdateOut(BaseModel):
+    """About once a second of a live call: who is speaking now and how risky it looks."""
+
+    type: Literal["update"] = "update"
+    t_s: float  # seconds of the call received
+    speaker: str | None  # the live label of who is speaking now; None: nobody
+    speaker_id: str | None
+    display_name: str | None
+    voice_probability: float | None
+    spoof_probability: float | None  # of the last 4 s
+    is_synthetic: bool | None
+    risk: RiskOut
+    turns: list[StreamTurnOut]
+    compute_s: float  # how long this update took to compute
