@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import encode_audio, shared_data
+from tests.diarization.conversation import human_and_tts
 from tests.e2e.conftest import Server, start_server
 from voxguard.audio import load_audio
 from voxguard.web import static_dir
@@ -43,6 +44,7 @@ class Recordings:
     other: Path  # another reader
     synthetic: Path
     text: Path  # not audio at all
+    conversation: Path  # the enrolled reader talking with a TTS voice
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,8 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Recordings:
     reader = load_audio(files[0]).samples
     half = reader.size // 2
     other = load_audio(files[1]).samples
+    conversation = root / "call.wav"
+    conversation.write_bytes(human_and_tts()[1])
     text = root / "notes.txt"
     text.write_text("These are meeting notes, not a recording.\n")
     return Recordings(
@@ -66,6 +70,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Recordings:
         other=wav(other[: 16000 * 12], "other-reader.wav"),
         synthetic=shared_data(*SYNTHETIC),
         text=text,
+        conversation=conversation,
     )
 
 

@@ -188,7 +188,29 @@ def test_reader_role_sees_but_cannot_act(browser: Browser, web_server: Server) -
     page.context.close()
 
 
-PAGES = ["/check", "/speakers", "/alerts", "/events", "/batch", "/models", "/audit"]
+def test_a_conversation_shows_who_spoke_when_and_which_voice_is_synthetic(
+    browser: Browser, web_server: Server, recordings: Recordings
+) -> None:
+    ensure_speaker(web_server, recordings)
+    page = sign_in(browser, web_server)
+    page.get_by_role("link", name="Conversations").click()
+    page.get_by_label(re.compile("Drop a call recording")).set_input_files(
+        str(recordings.conversation)
+    )
+    page.get_by_role("button", name="Analyze", exact=True).click()
+    summary = page.get_by_test_id("speaker-summary")
+    expect(summary).to_contain_text("Reader One", timeout=TIMEOUT)
+    rows = summary.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Reader One")).not_to_contain_text("synthetic")
+    expect(rows.filter(has_text="unknown")).to_contain_text("synthetic")
+    expect(page.get_by_test_id("turn-chart")).to_be_visible()
+    page.wait_for_timeout(1000)
+    shot(page, "analyze")
+    page.context.close()
+
+
+PAGES = ["/check", "/analyze", "/speakers", "/alerts", "/events", "/batch", "/models", "/audit"]
 
 
 def test_every_page_passes_an_accessibility_scan_and_fits_a_phone(

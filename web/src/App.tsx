@@ -4,6 +4,7 @@ import * as api from "./api";
 import { SessionContext, sessionOf, type Session } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { CheckPage } from "./pages/Check";
+import { AnalyzePage } from "./pages/Analyze";
 import { SpeakersPage } from "./pages/Speakers";
 import { SpeakerDetail } from "./pages/SpeakerDetail";
 import { AlertsPage } from "./pages/Alerts";
@@ -14,6 +15,7 @@ import { ModelsPage } from "./pages/Models";
 
 const NAV: { to: string; label: string; admin?: boolean }[] = [
   { to: "/check", label: "Check a voice" },
+  { to: "/analyze", label: "Conversations" },
   { to: "/speakers", label: "Speakers" },
   { to: "/alerts", label: "Alerts" },
   { to: "/events", label: "Events" },
@@ -100,6 +102,7 @@ export function App() {
           <Route path="/" element={<Navigate to="/check" replace />} />
           <Route path="/signin" element={<Navigate to="/check" replace />} />
           <Route path="/check" element={<CheckPage />} />
+          <Route path="/analyze" element={<AnalyzePage />} />
           <Route path="/speakers" element={<SpeakersPage />} />
           <Route path="/speakers/:id" element={<SpeakerDetail />} />
           <Route path="/alerts" element={<AlertsPage />} />

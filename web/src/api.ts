@@ -369,3 +369,54 @@ export const events = (q: EventQuery) => request<Event[]>(`/v1/events${query({ .
 export const event = (id: string) => request<Event>(`/v1/events/${encodeURIComponent(id)}`);
 export const audit = (limit = 100, entityId?: string) =>
   request<AuditEntry[]>(`/v1/audit${query({ limit, entity_id: entityId })}`);
+
+export interface TurnResult {
+  start_s: number;
+  end_s: number;
+  speaker: string;
+  speaker_id: string | null;
+  display_name: string | null;
+  spoof_probability: number | null;
+  is_synthetic: boolean | null;
+  overlap: boolean;
+}
+
+export interface RiskResult {
+  score: number;
+  level: string;
+  verdict: string;
+  reasons: string[];
+}
+
+export interface SpeakerSummary {
+  speaker: string;
+  speaker_id: string | null;
+  display_name: string | null;
+  identified: boolean;
+  voice_probability: number | null;
+  speech_s: number;
+  turns: number;
+  spoof_probability: number | null;
+  is_synthetic: boolean | null;
+  risk: RiskResult;
+  quality: Quality;
+  candidates: Candidate[];
+  alert_id: string | null;
+}
+
+export interface AnalyzeResult {
+  event_id: string;
+  filename: string;
+  duration_s: number;
+  num_speakers: number;
+  turns: TurnResult[];
+  speakers: SpeakerSummary[];
+  risk: RiskResult;
+  alert_ids: string[];
+}
+
+export const analyze = (file: File, numSpeakers?: number) =>
+  request<AnalyzeResult>(`/v1/analyze${query({ num_speakers: numSpeakers })}`, {
+    method: "POST",
+    body: form({}, [file], "file"),
+  });

@@ -120,8 +120,9 @@ export function WaveView(props: { file: File; windows?: SpoofWindow[]; threshold
         </div>
       )}
       <figcaption className="muted">
-        Waveform, spectrogram (0–8 kHz) and, under them, the detector's probability for each 4 s
-        window of speech, on the recording's own time axis.
+        {windows.length
+          ? "Waveform, spectrogram (0–8 kHz) and, under them, the detector's probability for each 4 s window of speech, on the recording's own time axis."
+          : "Waveform and spectrogram (0–8 kHz)."}
       </figcaption>
     </figure>
   );
