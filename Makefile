@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols
+.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols diar-set diar-eval
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -129,3 +129,20 @@ spoof-realworld-protocols: $(VOCODED)/manifest.csv
 # The whole spoof pipeline in one command: regenerate the corpus, retrain and export the
 # bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
 spoof-all: corpus spoof-model spoof-reproduce
+
+# Diarization evaluation set (src/voxguard/evaluation/conversations): synthetic conversations
+# of LibriSpeech readers with reference RTTM, in clean, phone, babble and tts conditions;
+# seeded, so it is rebuilt rather than committed (under a minute for 20 per condition).
+# `make diar-set OUT=DIR`; then `make diar-eval` scores the diarizer on each condition.
+PER_CONDITION ?= 20
+DIAR_SET = $(if $(filter command line,$(origin OUT)),$(OUT),$(CURDIR)/artifacts/diar)
+diar-set: install
+	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out $(DIAR_SET) --seed $(SEED) \
+		--per-condition $(PER_CONDITION)
+
+diar-eval: install
+	for condition in clean phone babble tts; do \
+		test -f $(DIAR_SET)/$$condition/manifest.csv || continue; \
+		printf '%s ' $$condition; nice -n 10 $(VENV)/bin/voxguard eval diar --json \
+			--manifest $(DIAR_SET)/$$condition/manifest.csv || exit 1; \
+	done

@@ -73,3 +73,15 @@ def tone(seconds: float, sample_rate: int, freq: float = 220.0) -> np.ndarray:
 @pytest.fixture
 def make_tone() -> Callable[[float, int], np.ndarray]:
     return lambda seconds, rate: tone(seconds, rate)
+
+
+@pytest.fixture(scope="session")
+def conversation_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny diarization evaluation set (one conversation per condition) built from the shared
+    LibriSpeech readers; skips without them."""
+    from voxguard.evaluation.conversations import SetOptions, build_set
+
+    librispeech = shared_data("librispeech")
+    out = tmp_path_factory.mktemp("diar-set")
+    build_set(SetOptions(out=out, seed=0, per_condition=1, librispeech=librispeech))
+    return out

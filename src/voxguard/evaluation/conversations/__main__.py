@@ -1,0 +1,62 @@
+"""``python -m voxguard.evaluation.conversations --out DIR [--seed 0] [--per-condition 20]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from voxguard.evaluation.conversations.build import (
+    CONDITIONS,
+    DEFAULT_LIBRISPEECH,
+    SetOptions,
+    build_set,
+)
+from voxguard.training.demopages.guarding import DEFAULT_GUARD_DIR, GuardUnavailable
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m voxguard.evaluation.conversations",
+        description="Build the diarization evaluation set: synthetic conversations with RTTM.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="Folder to write the set to.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--per-condition", type=int, default=20, help="Conversations per condition (20)."
+    )
+    parser.add_argument(
+        "--conditions",
+        default=",".join(CONDITIONS),
+        help=f"Comma-separated subset of {','.join(CONDITIONS)} (all).",
+    )
+    parser.add_argument("--librispeech", type=Path, default=DEFAULT_LIBRISPEECH)
+    parser.add_argument(
+        "--guard", type=Path, default=DEFAULT_GUARD_DIR, help="The holdout guard's folder."
+    )
+    args = parser.parse_args(argv)
+    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+    if args.per_condition < 1:
+        parser.error("--per-condition must be at least 1")
+    if set(conditions) - set(CONDITIONS):
+        parser.error(f"--conditions: choose from {','.join(CONDITIONS)}")
+    options = SetOptions(
+        out=args.out,
+        seed=args.seed,
+        per_condition=args.per_condition,
+        conditions=conditions,
+        librispeech=args.librispeech,
+        guard_dir=args.guard,
+    )
+    try:
+        summary = build_set(options, log=lambda line: print(line, file=sys.stderr))
+    except (GuardUnavailable, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary["conditions"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
