@@ -24,6 +24,7 @@ BENCHMARKS = [
     ("spoof_short_clips.py", [], ["--step", "20"]),
     ("narrowband_agreement.py", [], ["--max-files", "10"]),
     ("speaker_accuracy.py", [], ["--limit", "60"]),
+    ("batch_workers.py", ["--files", "40"], ["--files", "20"]),
 ]
 
 

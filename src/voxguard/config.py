@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Audio input limits, checked before anything is decoded in full.
     max_upload_mb: float = Field(default=50.0, gt=0)
     max_duration_s: float = Field(default=600.0, gt=0)
+    # A batch .zip: all its members together, uncompressed (each also within max_upload_mb).
+    max_archive_mb: float = Field(default=2048.0, gt=0)
 
     # Quality gates used by enrollment and verification.
     min_speech_s: float = Field(default=1.0, ge=0, description="below this: TOO_SHORT")
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_archive_bytes(self) -> int:
+        return int(self.max_archive_mb * 1024 * 1024)
 
     @property
     def is_development(self) -> bool:

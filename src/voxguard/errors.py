@@ -90,6 +90,28 @@ class PoorAudioQuality(AudioError):
     code = "poor_audio_quality"
 
 
+# --- batch input: a .zip of recordings ------------------------------------------------------
+
+
+class InvalidArchive(InvalidInput):
+    """A .zip that cannot be read as one."""
+
+    code = "invalid_archive"
+
+
+class UnsafeArchive(InvalidArchive):
+    """Member names that would escape the folder (absolute, ``..``): the archive is refused."""
+
+    code = "unsafe_archive"
+
+
+class ArchiveTooLarge(InvalidArchive):
+    """More uncompressed data than VOXGUARD_MAX_ARCHIVE_MB: a zip bomb, or too much at once."""
+
+    code = "archive_too_large"
+    http_status = 413
+
+
 # --- privacy mode: features instead of audio ----------------------------------------------
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.config import DEFAULT_SECRET, Settings
-from voxguard.diarization.pipeline import Diarizer
 from voxguard.errors import ModelUnavailable
 from voxguard.risk import RiskPolicy
 from voxguard.services.engines import (
@@ -21,6 +21,11 @@ from voxguard.services.gallery import GalleryCache
 from voxguard.services.ratelimit import RateLimiter
 from voxguard.store.crypto import persisted_secret
 from voxguard.store.setup import Store, open_store
+
+if TYPE_CHECKING:
+    # Imported on first use: it pulls in scikit-learn, a second of start-up for every
+    # command and worker process that never diarizes.
+    from voxguard.diarization.pipeline import Diarizer
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Runtime:
 
     def diarizer(self) -> Diarizer:
         """The diarizer, built on first use around the speaker engine's GE2E encoder."""
+        from voxguard.diarization.pipeline import Diarizer
+
         with self._lock:
             if self._diarizer is None:
                 encoder = getattr(require_speaker(self.speaker), "encoder", None)
@@ -52,19 +59,20 @@ class Runtime:
         self.store.close()
 
 
+def with_signing_secret(settings: Settings) -> Settings:
+    """Never sign with a published default, even in development: keep one per data dir.
+    (Resolved once before starting worker processes, so that they do not race to create it.)"""
+    if not (settings.is_development and settings.jwt_secret == DEFAULT_SECRET):
+        return settings
+    secret = persisted_secret(settings.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48))
+    return settings.model_copy(update={"jwt_secret": secret})
+
+
 def build_runtime(
     settings: Settings, speaker: Loaded | None = None, spoof: Loaded | None = None
 ) -> Runtime:
     """Open the store (migrating it) and load the models; engines may be injected (tests)."""
-    if settings.is_development and settings.jwt_secret == DEFAULT_SECRET:
-        # Never sign with a published default, even in development: keep one per data dir.
-        settings = settings.model_copy(
-            update={
-                "jwt_secret": persisted_secret(
-                    settings.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48)
-                )
-            }
-        )
+    settings = with_signing_secret(settings)
     store = open_store(settings)
     spoof = spoof or load_spoof_detector(settings)
     return Runtime(
