@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--librispeech", type=Path, default=DEFAULT_LIBRISPEECH)
     parser.add_argument(
+        "--min-talker-s",
+        type=float,
+        default=10.0,
+        help="Recordings shorter than this are the babble crowd (10).",
+    )
+    parser.add_argument(
         "--guard", type=Path, default=DEFAULT_GUARD_DIR, help="The holdout guard's folder."
     )
     args = parser.parse_args(argv)
@@ -48,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         conditions=conditions,
         librispeech=args.librispeech,
         guard_dir=args.guard,
+        min_talker_s=args.min_talker_s,
     )
     try:
         summary = build_set(options, log=lambda line: print(line, file=sys.stderr))
-    except (GuardUnavailable, FileNotFoundError) as exc:
+    except (GuardUnavailable, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary["conditions"], indent=1))

@@ -69,6 +69,8 @@ class SetOptions:
     librispeech: Path = DEFAULT_LIBRISPEECH
     guard_dir: Path = DEFAULT_GUARD_DIR
     params: ComposeParams = field(default_factory=ComposeParams)
+    # Recordings shorter than this are the babble crowd, the others talk.
+    min_talker_s: float = MIN_TALKER_RECORDING_S
 
 
 def _quiet(_: str) -> None:
@@ -80,6 +82,10 @@ class _Deck:
 
     def __init__(self, items: Sequence[Path], rng: np.random.Generator) -> None:
         self._items, self._rng, self._queue = list(items), rng, list[Path]()
+
+    @property
+    def items(self) -> list[Path]:
+        return self._items
 
     def draw(self, count: int) -> list[Path]:
         drawn: list[Path] = []
@@ -116,8 +122,8 @@ class SetBuilder:
             raise FileNotFoundError(f"no LibriSpeech FLAC files in {options.librispeech}")
         self.options, self.log = options, log
         lengths = {f: duration_s(f) for f in files}
-        self.talkers = [f for f in files if lengths[f] >= MIN_TALKER_RECORDING_S]
-        self.crowd = [f for f in files if lengths[f] < MIN_TALKER_RECORDING_S]
+        self.talkers = [f for f in files if lengths[f] >= options.min_talker_s]
+        self.crowd = [f for f in files if lengths[f] < options.min_talker_s]
         self.loader = VoiceLoader(HoldoutGuard(options.guard_dir), SpeechDetector())
         self._voices: dict[Path, Voice | None] = {}
         self.roles: dict[Path, Counter[str]] = {}
@@ -132,8 +138,15 @@ class SetBuilder:
     def voices(self, deck: _Deck, count: int, role: str) -> list[Voice]:
         """``count`` guarded voices from ``deck`` (a dropped one is replaced by the next)."""
         voices: list[Voice] = []
+        tried: set[Path] = set()
         while len(voices) < count:
-            for path in deck.draw(count - len(voices)):
+            if tried >= set(deck.items):
+                raise ValueError(
+                    f"only {len(voices)} usable recordings for the {role} role, {count} needed: "
+                    "give more LibriSpeech readers (or change --min-talker-s)"
+                )
+            for path in deck.draw(min(count - len(voices), len(deck.items))):
+                tried.add(path)
                 voice = self.voice(path, role)
                 if voice is not None and voice.label not in {v.label for v in voices}:
                     voices.append(voice)
