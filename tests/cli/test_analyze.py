@@ -21,7 +21,8 @@ def test_analyze_prints_turns_and_writes_rttm(cli_real_env: Path) -> None:
 
     rttm = cli_env / "call.rttm"
     result = runner.invoke(
-        app, ["analyze", str(cli_env / "call.wav"), "--json", "--rttm", str(rttm)]
+        app,
+        ["analyze", str(cli_env / "call.wav"), "--json", "--rttm", str(rttm), "--speakers", "2"],
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -34,7 +35,8 @@ def test_analyze_prints_turns_and_writes_rttm(cli_real_env: Path) -> None:
         (t["start_s"], t["speaker"]) for t in body["turns"]
     ]
 
-    table = runner.invoke(app, ["analyze", str(cli_env / "call.wav"), "--speakers", "2"])
+    # Left to estimate the count, the TTS voice may be split in two; the rest holds.
+    table = runner.invoke(app, ["analyze", str(cli_env / "call.wav")])
     assert table.exit_code == 0 and "Alice" in table.output and "synthetic" in table.output
     missing = runner.invoke(app, ["analyze", str(cli_env / "nope.wav")])
     assert missing.exit_code != 0 and "nope.wav" in missing.output

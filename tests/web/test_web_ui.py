@@ -197,6 +197,7 @@ def test_a_conversation_shows_who_spoke_when_and_which_voice_is_synthetic(
     page.get_by_label(re.compile("Drop a call recording")).set_input_files(
         str(recordings.conversation)
     )
+    page.get_by_label("Speakers (if known)").fill("2")
     page.get_by_role("button", name="Analyze", exact=True).click()
     summary = page.get_by_test_id("speaker-summary")
     expect(summary).to_contain_text("Reader One", timeout=TIMEOUT)

@@ -29,6 +29,9 @@ class ClusteringParams:
     prune_share: float = 0.15
     # Clusters whose centroids are at least this cosine-similar are one speaker (GE2E).
     merge_similarity: float = 0.75
+    # Or, when set: merge two clusters whose windows are less than this much closer (cosine)
+    # to their own centroid than to the other's.
+    merge_gap: float | None = 0.06
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02
     kmeans_iterations: int = 10
@@ -109,9 +112,22 @@ def _merge(embeddings: FloatArray, labels: IntArray, params: ClusteringParams) -
             target = int(np.argmax(sim[small]))
             labels = np.where(labels == small, target, labels)
             continue
-        a, b = np.unravel_index(int(np.argmax(sim)), sim.shape)
-        if sim[a, b] < params.merge_similarity:
-            return labels
+        if params.merge_gap is None:
+            a, b = np.unravel_index(int(np.argmax(sim)), sim.shape)
+            if sim[a, b] < params.merge_similarity:
+                return labels
+        else:
+            # How much closer a cluster's windows are to their own centroid than to another's;
+            # a channel that makes every voice alike (a phone line) lowers both together.
+            to = embeddings @ centroids.T  # (windows, clusters)
+            own = np.array([to[labels == c, c].mean() for c in range(k)])
+            cross = np.array([[to[labels == c, d].mean() for d in range(k)] for c in range(k)])
+            gap = own[:, None] - cross
+            gap = np.minimum(gap, gap.T)
+            np.fill_diagonal(gap, np.inf)
+            a, b = np.unravel_index(int(np.argmin(gap)), gap.shape)
+            if gap[a, b] >= params.merge_gap:
+                return labels
         labels = np.where(labels == b, a, labels)
 
 

@@ -36,7 +36,22 @@ class DiarizationParams:
     overlap_margin: float = 0.04
     min_overlap_s: float = 0.3
     min_turn_s: float = 0.1
+    # Speech this many dB under the loudest speech (90th percentile, over ``level_smooth_s``)
+    # is background, not a turn; None keeps all the VAD's speech.
+    background_db: float | None = None
+    level_smooth_s: float = 0.3
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A recording's foreground speech per 10 ms frame and its window embeddings."""
+
+    speech: np.ndarray  # bool (frames,)
+    starts: np.ndarray  # first frame of each embedded window
+    embeddings: FloatArray  # (windows, dim), L2-normalised
+    hop_s: float
+    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -85,32 +100,57 @@ class Diarizer:
         self, analyzed: AnalyzedAudio, num_speakers: int | None = None
     ) -> Diarization:
         """``num_speakers``: the number of speakers when known (else estimated)."""
+        windows = self.windows(analyzed)
+        if windows.embeddings.shape[0] == 0:
+            return Diarization(turns=[], duration_s=windows.duration_s)
+        return self.segment(windows, num_speakers)
+
+    def windows(self, analyzed: AnalyzedAudio) -> Windows:
+        """Where the foreground speech is, and the embedding of each window over it."""
         samples = analyzed.clip.samples
-        duration = samples.size / analyzed.clip.sample_rate
+        duration = round(samples.size / analyzed.clip.sample_rate, 3)
         hop = self.encoder.spec.hop_length
         hop_s = hop / analyzed.clip.sample_rate
         n_frames = 1 + samples.size // hop
         speech = np.zeros(n_frames, dtype=bool)
         for segment in analyzed.segments:
             speech[int(segment.start_s / hop_s) : int(np.ceil(segment.end_s / hop_s))] = True
+        empty = np.zeros((0, self.encoder.spec.embedding_size), np.float32)
         if not speech.any():
-            return Diarization(turns=[], duration_s=duration)
-
+            return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)
         speech_samples = analyzed.speech
         rms = float(np.sqrt(np.mean(np.square(speech_samples, dtype=np.float64))))
         gain = volume_gain(rms, self.encoder.spec.norm_target_dbfs)
         mel = mel_spectrogram_chunked(samples * np.float32(gain), self.encoder.mel_config)
+        speech &= self._foreground(mel[:n_frames], speech, hop_s)
+        if not speech.any():
+            return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)
         starts = self._window_starts(speech)
-        embeddings = self._embed(mel, starts)
+        return Windows(speech, starts, self._embed(mel, starts), hop_s, duration)
+
+    def _foreground(self, mel: FloatArray, speech: np.ndarray, hop_s: float) -> np.ndarray:
+        """Frames within ``background_db`` of the loud speech: speech far quieter than the
+        talkers (babble in the room, a television) is not a speaker's turn."""
+        if self.params.background_db is None:
+            return np.ones_like(speech)
+        level = 10 * np.log10(mel.sum(axis=1) + 1e-10)
+        size = max(1, round(self.params.level_smooth_s / hop_s))
+        level = uniform_filter1d(level, size=size, mode="nearest")
+        loud = float(np.percentile(level[speech], 90))
+        return np.asarray(level >= loud - self.params.background_db)
+
+    def segment(self, windows: Windows, num_speakers: int | None = None) -> Diarization:
+        """Cluster the windows and turn their speaker scores into turns."""
+        embeddings, starts = windows.embeddings, windows.starts
         labels = cluster_embeddings(embeddings, num_speakers, self.params.clustering)
         k = int(labels.max()) + 1
         centroids = np.stack([embeddings[labels == c].mean(axis=0) for c in range(k)])
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-        grid = self._frame_scores(speech, embeddings @ centroids.T, starts, labels, hop_s)
+        grid = self._frame_scores(windows.speech, embeddings @ centroids.T, starts, windows.hop_s)
         turns = self._turns(grid)
         return Diarization(
             turns=turns,
-            duration_s=round(duration, 3),
+            duration_s=windows.duration_s,
             centroids={f"S{c + 1}": centroids[c].astype(float).tolist() for c in range(k)},
         )
 
@@ -145,7 +185,6 @@ class Diarizer:
         speech: np.ndarray,
         similarity: FloatArray,
         starts: np.ndarray,
-        labels: np.ndarray,
         hop_s: float,
     ) -> FrameGrid:
         w = self.params.window_frames
