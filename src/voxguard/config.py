@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 
+    # Labelled datasets for retraining (the one place raw audio is kept, under data_dir).
+    dataset_retention_days: int = Field(
+        default=365, ge=1, description="`voxguard datasets purge` removes older datasets"
+    )
+    max_dataset_files: int = Field(default=5000, ge=1, description="recordings per dataset")
+    # All the recordings of one dataset together (each also within max_upload_mb). Over the
+    # API a dataset also fits in max_request_mb (one request body).
+    max_dataset_mb: float = Field(default=2048.0, gt=0)
+    dataset_min_duration_s: float = Field(default=0.5, ge=0, description="shorter: refused")
+
     # Risk fusion (voxguard.risk): weights of each risk component and the level bands.
     risk_weight_voice: float = Field(default=0.35, ge=0)
     risk_weight_behavior: float = Field(default=0.15, ge=0)
@@ -85,6 +95,26 @@ class Settings(BaseSettings):
         default=0.2, ge=0, le=1, description="unmatched, but P(same) of the closest >= this"
     )
 
+    # --- background jobs (issue 21) -------------------------------------------------------
+    # Unset: an embedded queue (SqliteHuey, ``jobs.db`` in ``data_dir``) whose consumers
+    # ``voxguard serve`` starts. ``redis://host:6379/0``: a Redis queue, consumed by
+    # ``voxguard serve`` and by ``voxguard worker`` on any machine.
+    queue_url: str | None = None
+    queue_name: str = Field(default="voxguard", min_length=1, max_length=100, pattern=r"^[\w.-]+$")
+    job_workers: int = Field(
+        default=1, ge=0, le=64, description="job workers `voxguard serve` runs (0: none)"
+    )
+    max_job_files: int = Field(default=1000, ge=1, le=100_000)
+    job_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="runs of a job whose worker died, at most"
+    )
+    job_stale_s: float = Field(
+        default=300.0, ge=10, description="a running job not heard from this long is orphaned"
+    )
+    keep_job_inputs: bool = Field(default=False, description="keep a job's files once it ends")
+    # Unset: ``jobs/`` in ``data_dir``. Workers on other machines need it shared (a volume).
+    jobs_dir: Path | None = None
+
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
@@ -92,6 +122,23 @@ class Settings(BaseSettings):
     @property
     def max_archive_bytes(self) -> int:
         return int(self.max_archive_mb * 1024 * 1024)
+
+    @property
+    def max_dataset_bytes(self) -> int:
+        return int(self.max_dataset_mb * 1024 * 1024)
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def resolved_jobs_dir(self) -> Path:
+        return self.jobs_dir or self.data_dir / "jobs"
+
+    @property
+    def job_queue_file(self) -> Path:
+        """The embedded queue's SQLite file (when VOXGUARD_QUEUE_URL is unset)."""
+        return self.data_dir / "jobs.db"
 
     @property
     def is_development(self) -> bool:
@@ -115,6 +162,11 @@ class Settings(BaseSettings):
                 raise ValueError("VOXGUARD_JWT_SECRET must be set outside development")
             if not self.encryption_key:
                 raise ValueError("VOXGUARD_ENCRYPTION_KEY must be set outside development")
+        if self.queue_url and not self.queue_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "VOXGUARD_QUEUE_URL must be a Redis URL (redis://, rediss:// or unix://); "
+                "unset, jobs use the embedded queue in the data dir"
+            )
         if self.risk_medium >= self.risk_high:
             raise ValueError("VOXGUARD_RISK_MEDIUM must be below VOXGUARD_RISK_HIGH")
         return self

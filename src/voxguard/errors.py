@@ -112,6 +112,40 @@ class ArchiveTooLarge(InvalidArchive):
     http_status = 413
 
 
+# --- labelled datasets for retraining ------------------------------------------------------
+
+
+class InvalidDataset(InvalidInput):
+    """A dataset upload that cannot be stored as given; nothing of it is kept."""
+
+    code = "invalid_dataset"
+
+
+class InvalidLabels(InvalidDataset):
+    """Labels missing, unknown or not matching the recordings (CSV rows, form fields)."""
+
+    code = "invalid_labels"
+
+
+class SingleClassDataset(InvalidDataset):
+    """Only bona fide or only spoofed recordings: a detector cannot learn from one class."""
+
+    code = "single_class_dataset"
+
+
+class DuplicateRecording(InvalidDataset):
+    """The same recording (same SHA-256) twice in one upload."""
+
+    code = "duplicate_recording"
+
+
+class DatasetTooLarge(InvalidDataset):
+    """More files than VOXGUARD_MAX_DATASET_FILES or bytes than VOXGUARD_MAX_DATASET_MB."""
+
+    code = "dataset_too_large"
+    http_status = 413
+
+
 # --- privacy mode: features instead of audio ----------------------------------------------
 
 
@@ -190,6 +224,10 @@ class AlertNotFound(NotFound):
     code = "alert_not_found"
 
 
+class DatasetNotFound(NotFound):
+    code = "dataset_not_found"
+
+
 class EventNotFound(NotFound):
     code = "event_not_found"
 
@@ -224,3 +262,24 @@ class InvalidManifest(InvalidInput):
     """An evaluation manifest with missing columns or files, or a reference it cannot read."""
 
     code = "invalid_manifest"
+
+
+# --- background jobs (issue 21) -----------------------------------------------------------
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+class JobNotFinished(Conflict):
+    """Results asked for while the job is still queued or running."""
+
+    code = "job_not_finished"
+
+
+class QueueUnavailable(VoxGuardError):
+    """The job queue (the embedded SQLite file or Redis) cannot be reached."""
+
+    code = "queue_unavailable"
+    http_status = 503
+    exit_code = 6

@@ -17,6 +17,8 @@ from voxguard.api.routes import (
     alerts,
     analysis,
     auth,
+    datasets,
+    jobs,
     recognition,
     speakers,
     streaming,
@@ -25,6 +27,7 @@ from voxguard.api.routes import (
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
+from voxguard.services.job_queue import JobQueue
 from voxguard.services.runtime import Runtime, build_runtime
 from voxguard.store.db import unit_of_work
 
@@ -58,11 +61,19 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory(settings)
-        bootstrap_admin_key(runtime)
+        try:
+            bootstrap_admin_key(runtime)
+            # Producer side only: the consumers run beside uvicorn (``voxguard serve``) or
+            # elsewhere (``voxguard worker``), never in a request-serving process.
+            app.state.jobs = JobQueue(runtime.settings)
+        except BaseException:
+            runtime.close()
+            raise
         app.state.runtime = runtime
         try:
             yield
         finally:
+            app.state.jobs.close()
             runtime.close()
 
     app = FastAPI(
@@ -81,6 +92,8 @@ def create_app(
         analysis.router,
         streaming.router,
         alerts.router,
+        datasets.router,
+        jobs.router,
     ):
         app.include_router(router)
     install_web_ui(app)

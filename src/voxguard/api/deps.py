@@ -13,6 +13,7 @@ from voxguard.config import Settings
 from voxguard.errors import AudioTooLarge, AuthenticationRequired
 from voxguard.services.audio_input import AudioInput
 from voxguard.services.auth import AuthService, Principal
+from voxguard.services.job_queue import JobQueue
 from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import Role
 from voxguard.store.db import unit_of_work
@@ -28,8 +29,14 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_job_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.jobs
+    return queue
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 
 
 def get_settings(runtime: RuntimeDep) -> Settings:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -22,11 +24,22 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     ssl_certfile: Annotated[Path | None, typer.Option(help="PEM certificate for HTTPS.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="PEM private key for HTTPS.")] = None,
+    job_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Background jobs run at once, in a process beside the API "
+            "(default VOXGUARD_JOB_WORKERS; 0: none, `voxguard worker` runs them).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs) and the background job workers."""
     import uvicorn
 
     from voxguard.api.app import bootstrap_admin_key
+    from voxguard.services.job_queue import describe
+    from voxguard.services.job_worker import start_job_process, stop_job_process
     from voxguard.services.runtime import build_runtime
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -39,8 +52,10 @@ def serve(
     try:
         bootstrap_admin_key(runtime)
         database = runtime.store.engine.url.render_as_string()
+        resolved = runtime.settings  # with the signing secret the workers must share
     finally:
         runtime.close()
+    job_workers = settings.job_workers if job_workers is None else job_workers
     scheme = "https" if ssl_certfile else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(
@@ -48,16 +63,33 @@ def serve(
         f"database {database}",
         soft_wrap=True,
     )
-    uvicorn.run(
-        "voxguard.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        log_level="info",
+    console.print(
+        f"Background jobs: {job_workers} worker(s) on {describe(settings)}"
+        + ("" if job_workers else " (run `voxguard worker` to take them)"),
+        soft_wrap=True,
     )
+    # One process of job workers for the whole server, started before uvicorn's own.
+    jobs = start_job_process(resolved, job_workers) if job_workers else None
+    # uvicorn raises SIGTERM again once it has shut down: leave through the finally below.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(
+            "voxguard.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+            log_level="info",
+        )
+    finally:
+        if jobs is not None:
+            stop_job_process(jobs)
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 @handle_errors

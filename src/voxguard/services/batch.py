@@ -78,7 +78,13 @@ def results_file(path: Path, mode: BatchMode) -> ResultsFile:
     return ResultsFile(path, str(mode), BASE_COLUMNS + MODE_COLUMNS[mode])
 
 
-def _call(mode: BatchMode, runtime: Runtime, item: AudioInput, caller: str) -> BaseModel:
+def _call(
+    mode: BatchMode,
+    runtime: Runtime,
+    item: AudioInput,
+    caller: str,
+    num_speakers: int | None = None,
+) -> BaseModel:
     with unit_of_work(runtime.store.sessions) as session:
         if mode is BatchMode.DETECT:
             return RecognitionService(runtime, session, caller).detect([item])[0]
@@ -86,10 +92,19 @@ def _call(mode: BatchMode, runtime: Runtime, item: AudioInput, caller: str) -> B
             return RecognitionService(runtime, session, caller).check(item)
         if mode is BatchMode.IDENTIFY:
             return RecognitionService(runtime, session, caller).identify(item)
-        return AnalysisService(runtime, session, caller).analyze(item)
+        return AnalysisService(runtime, session, caller).analyze(item, num_speakers)
 
 
-def _summary(result: BaseModel) -> dict[str, Any]:
+# The service result each mode's JSONL records hold (after the file, status and error keys).
+RESULT_MODELS: dict[BatchMode, type[BaseModel]] = {
+    BatchMode.DETECT: DetectOut,
+    BatchMode.CHECK: CheckOut,
+    BatchMode.IDENTIFY: IdentifyOut,
+    BatchMode.ANALYZE: AnalyzeOut,
+}
+
+
+def summary_row(result: BaseModel) -> dict[str, Any]:
     """The mode's CSV columns, from the service's result."""
     row: dict[str, Any] = {"event_id": getattr(result, "event_id", None)}
     if isinstance(result, DetectOut):
@@ -130,11 +145,17 @@ def _summary(result: BaseModel) -> dict[str, Any]:
 
 
 def run_file(
-    runtime: Runtime, mode: BatchMode, name: str, read: Callable[[], AudioInput], caller: str
+    runtime: Runtime,
+    mode: BatchMode,
+    name: str,
+    read: Callable[[], AudioInput],
+    caller: str,
+    num_speakers: int | None = None,
 ) -> FileResult:
-    """One recording, read and run; its failure as a result, unless it is the environment's."""
+    """One recording, read and run; its failure as a result, unless it is the environment's.
+    ``num_speakers``: for analyze, when known."""
     try:
-        result = _call(mode, runtime, read(), caller)
+        result = _call(mode, runtime, read(), caller, num_speakers)
     except _FATAL:
         raise
     except VoxGuardError as exc:
@@ -142,7 +163,7 @@ def run_file(
     except Exception as exc:  # a bug or a library's surprise: reported, the batch goes on
         log.exception("batch: %s failed", name)
         return FileResult(name, error=f"{type(exc).__name__}: {exc}", error_code="internal_error")
-    return FileResult(name, summary=_summary(result), detail=result.model_dump(mode="json"))
+    return FileResult(name, summary=summary_row(result), detail=result.model_dump(mode="json"))
 
 
 @dataclass(frozen=True)

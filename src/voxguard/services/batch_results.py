@@ -111,20 +111,11 @@ class ResultsFile:
             new = not self.path.exists() or self.path.stat().st_size == 0
             self._handle = self.path.open("a", encoding="utf-8", newline="")
             if new and self.is_csv:
-                self._handle.write(_csv_line(self.columns))
+                self._handle.write(csv_header(self.columns))
         if self.is_csv:
-            row = {"file": result.file, "status": result.status, "error": result.error}
-            row |= result.summary
-            self._handle.write(_csv_line([_cell(row.get(c)) for c in self.columns]))
+            self._handle.write(csv_row(result, self.columns))
         else:
-            record = {
-                "file": result.file,
-                "status": result.status,
-                "error": result.error,
-                "error_code": result.error_code,
-                "mode": self.mode,
-            }
-            self._handle.write(json.dumps(record | result.detail) + "\n")
+            self._handle.write(jsonl_record(result, self.mode))
         self._handle.flush()
 
     def close(self) -> None:
@@ -167,6 +158,29 @@ class ResultsFile:
                 path=str(self.path),
             )
         return _Line(line, str(file), str(status))
+
+
+def csv_row(result: FileResult, columns: Sequence[str]) -> str:
+    """One CSV line: ``columns`` of the result (file, status, error, then its summary)."""
+    row = {"file": result.file, "status": result.status, "error": result.error}
+    row |= result.summary
+    return _csv_line([_cell(row.get(c)) for c in columns])
+
+
+def csv_header(columns: Sequence[str]) -> str:
+    return _csv_line(columns)
+
+
+def jsonl_record(result: FileResult, mode: str) -> str:
+    """One JSONL line: file, status, error, error_code and mode, then the whole result."""
+    record = {
+        "file": result.file,
+        "status": result.status,
+        "error": result.error,
+        "error_code": result.error_code,
+        "mode": mode,
+    }
+    return json.dumps(record | result.detail) + "\n"
 
 
 def _cell(value: Any) -> Any:

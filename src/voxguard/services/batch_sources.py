@@ -4,13 +4,14 @@ Each recording is named by its path relative to the source, with ``/`` separator
 the results file keys on, so a run can be resumed. A .zip is never extracted: members are
 read one at a time into memory, with their names checked before anything is read and their
 sizes capped (each within VOXGUARD_MAX_UPLOAD_MB, all within VOXGUARD_MAX_ARCHIVE_MB).
+Datasets (``services/dataset_inputs.py``) read their recordings through the same sources.
 """
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from voxguard.audio import AUDIO_FILE_SUFFIXES, audio_files_in
 from voxguard.config import Settings
@@ -95,19 +96,23 @@ def _unsafe(name: str) -> bool:
 
 
 class ZipSource:
-    def __init__(self, path: Path, settings: Settings) -> None:
+    """A .zip on disk, or an open binary file such as an upload (``label`` then names it in
+    messages). Audio members are the recordings; the others (a labels CSV) can be read too."""
+
+    def __init__(self, path: Path | BinaryIO, settings: Settings, label: str | None = None) -> None:
         self.settings = settings
+        shown = label or (str(path) if isinstance(path, Path) else "the .zip")
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise InvalidArchive(f"{path} is not a readable .zip: {exc}", path=str(path)) from exc
+            raise InvalidArchive(f"{shown} is not a readable .zip: {exc}", path=shown) from exc
         try:
-            self._members = self._check(path)
+            self._members, self._others = self._check(shown)
         except BaseException:
             self._zip.close()
             raise
 
-    def _check(self, path: Path) -> dict[str, zipfile.ZipInfo]:
+    def _check(self, path: str) -> tuple[dict[str, zipfile.ZipInfo], dict[str, zipfile.ZipInfo]]:
         infos = self._zip.infolist()
         unsafe = [i.filename for i in infos if _unsafe(i.filename)]
         if unsafe:
@@ -116,8 +121,8 @@ class ZipSource:
             )
             raise UnsafeArchive(
                 f"{path}: refused: member names with an absolute path or '..' ({shown}); "
-                "a batch .zip holds relative paths only.",
-                path=str(path),
+                "a .zip of recordings holds relative paths only.",
+                path=path,
                 members=unsafe[:100],
             )
         total = sum(i.file_size for i in infos)
@@ -125,43 +130,53 @@ class ZipSource:
             raise ArchiveTooLarge(
                 f"{path}: {total / 1e6:.1f} MB uncompressed is over the "
                 f"{self.settings.max_archive_mb:g} MB limit (VOXGUARD_MAX_ARCHIVE_MB).",
-                path=str(path),
+                path=path,
                 max_bytes=self.settings.max_archive_bytes,
             )
-        members = {
-            i.filename: i
-            for i in infos
-            if not i.is_dir()
-            and not i.filename.startswith(_MACOS_METADATA)
-            and PurePosixPath(i.filename).suffix.lower() in AUDIO_FILE_SUFFIXES
-        }
-        if not members:
+        files = [i for i in infos if not i.is_dir() and not i.filename.startswith(_MACOS_METADATA)]
+        audio = {i.filename: i for i in files if _is_audio_name(i.filename)}
+        if not audio:
             raise NoAudioFiles(
                 f"No audio files in {path}: looked for names ending in "
                 f"{', '.join(AUDIO_FILE_SUFFIXES)}.",
-                path=str(path),
+                path=path,
                 suffixes=list(AUDIO_FILE_SUFFIXES),
             )
-        return dict(sorted(members.items()))
+        others = {i.filename: i for i in files if not _is_audio_name(i.filename)}
+        return dict(sorted(audio.items())), dict(sorted(others.items()))
 
     @property
     def names(self) -> list[str]:
         return list(self._members)
 
+    @property
+    def other_names(self) -> list[str]:
+        """Members that are not recordings by their name (folders and macOS forks left out)."""
+        return list(self._others)
+
     def read(self, name: str) -> AudioInput:
-        info = self._members[name]
+        return AudioInput(filename=name, data=self._read(self._members[name]))
+
+    def read_other(self, name: str) -> bytes:
+        return self._read(self._others[name])
+
+    def _read(self, info: zipfile.ZipInfo) -> bytes:
+        name = info.filename
         if info.file_size > self.settings.max_upload_bytes:
             raise _too_large(name, info.file_size, self.settings)
         try:
             # zipfile stops a member at its declared size and checks its CRC, so the sizes
             # checked above bound what is decompressed, whatever the compressed data says.
-            data = self._zip.read(info)
+            return self._zip.read(info)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
             # RuntimeError: encrypted; NotImplementedError: an unsupported compression.
             raise AudioDecodeError(
                 f"{name}: cannot read it from the .zip: {exc}", filename=name
             ) from exc
-        return AudioInput(filename=name, data=data)
 
     def close(self) -> None:
         self._zip.close()
+
+
+def _is_audio_name(name: str) -> bool:
+    return PurePosixPath(name).suffix.lower() in AUDIO_FILE_SUFFIXES

@@ -314,3 +314,63 @@ class StreamUpdateOut(BaseModel):
     risk: RiskOut
     turns: list[StreamTurnOut]
     compute_s: float  # how long this update took to compute
+
+
+# --- labelled datasets for retraining -------------------------------------------------------
+
+
+class DatasetLabel(StrEnum):
+    BONAFIDE = "bonafide"
+    SPOOF = "spoof"
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    source: Literal["files", "zip", "folder"]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime = Field(description="removed by the next purge after this")
+    item_count: int
+    by_label: dict[str, int] = Field(description="bonafide and spoof, both always present")
+    by_system: dict[str, int] = Field(description="recordings with a system, per system")
+    duration_s: float
+    speech_s: float
+    size_bytes: int = Field(description="of the recordings as uploaded (shared blobs counted)")
+
+
+class DatasetPage(BaseModel):
+    items: list[DatasetOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class DatasetItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    path: str
+    label: DatasetLabel
+    system: str | None
+    sha256: str
+    size_bytes: int
+    duration_s: float
+    speech_s: float
+    sample_rate: int
+    channels: int
+    codec: str
+
+
+class DatasetDetail(DatasetOut):
+    """A dataset with one page of its recordings (by path); ``item_count`` is their total."""
+
+    items: list[DatasetItemOut]
+    offset: int
+    limit: int
+
+
+class PurgeOut(BaseModel):
+    retention_days: int
+    cutoff: datetime = Field(description="datasets created before this were removed")
+    datasets: list[str] = Field(description="ids of the datasets removed")
+    blobs_removed: int
+    orphans_removed: int = Field(description="blob files no dataset referenced")

@@ -34,3 +34,10 @@ class AlertFilter(TimeWindow):
 class EventFilter(TimeWindow):
     operation: str | None = None
     speaker_id: str | None = None
+
+
+class JobFilter(TimeWindow):
+    status: str | None = Field(
+        default=None, pattern="^(queued|running|succeeded|failed|cancelled)$"
+    )
+    kind: str | None = Field(default=None, pattern="^(detect|analyze)$")
