@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     max_enroll_files: int = Field(default=10, ge=1, le=100)
     # Whole request body (all files of a batch together), cut off while it streams in.
     max_request_mb: float = Field(default=200.0, gt=0)
+    # Load shedding for the work requests (POST /v1/...): at most this many run at once per
+    # worker process, at most ``max_queued_requests`` wait, each at most ``queue_timeout_s``;
+    # beyond that the answer is 503 with Retry-After, so accepted requests keep a bounded
+    # latency instead of all of them timing out.
+    max_active_requests: int = Field(default=4, ge=1)
+    max_queued_requests: int = Field(default=8, ge=0)
+    queue_timeout_s: float = Field(default=10.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

@@ -217,6 +217,14 @@ class RateLimited(VoxGuardError):
     exit_code = 9
 
 
+class ServerBusy(VoxGuardError):
+    """More work offered than the server can take now: try again after ``retry_after_s``."""
+
+    code = "server_busy"
+    http_status = 503
+    exit_code = 9
+
+
 # --- service (issue 4) --------------------------------------------------------------------
 
 

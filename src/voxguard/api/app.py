@@ -24,6 +24,7 @@ from voxguard.api.routes import (
     streaming,
     system,
 )
+from voxguard.api.shedding import LoadShedMiddleware
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
@@ -101,6 +102,12 @@ def create_app(
         settings.max_request_mb * 1024 * 1024, settings.max_upload_bytes + _BODY_OVERHEAD
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(max_body))
+    app.add_middleware(
+        LoadShedMiddleware,
+        max_active=settings.max_active_requests,
+        max_queued=settings.max_queued_requests,
+        timeout_s=settings.queue_timeout_s,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

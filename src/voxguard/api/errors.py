@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voxguard.errors import AuthenticationRequired, RateLimited, VoxGuardError
+from voxguard.errors import AuthenticationRequired, RateLimited, ServerBusy, VoxGuardError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def voxguard_error_response(exc: VoxGuardError) -> JSONResponse:
     headers = {}
     if isinstance(exc, AuthenticationRequired):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServerBusy):
         headers["Retry-After"] = str(max(1, round(float(exc.detail.get("retry_after_s", 1)))))
     return JSONResponse(jsonable_encoder(exc.to_dict()), exc.http_status, headers=headers)
 
