@@ -25,6 +25,7 @@ BENCHMARKS = [
     ("narrowband_agreement.py", [], ["--max-files", "10"]),
     ("speaker_accuracy.py", [], ["--limit", "60"]),
     ("batch_workers.py", ["--files", "40"], ["--files", "20"]),
+    ("stream_lag.py", ["--minutes", "10"], ["--minutes", "2"]),
 ]
 
 
