@@ -36,6 +36,9 @@ class DiarizationParams:
     overlap_margin: float = 0.04
     min_overlap_s: float = 0.3
     min_turn_s: float = 0.1
+    # A change of speaker with no pause between is an interruption: both speakers are heard
+    # this long on each side of it. None: off.
+    change_overlap_s: float | None = None
     # Speech this many dB under the loudest speech (90th percentile, over ``level_smooth_s``)
     # is background, not a turn; None keeps all the VAD's speech.
     background_db: float | None = None
@@ -76,6 +79,23 @@ def _drop_short(mask: np.ndarray, min_frames: int) -> np.ndarray:
         if stop - start < min_frames:
             out[start:stop] = False
     return out
+
+
+def _interruptions(
+    best: np.ndarray, speech: np.ndarray, active: np.ndarray, half_s: float, hop_s: float
+) -> np.ndarray:
+    """Mark both speakers active around each change of speaker inside a run of speech (no
+    pause between them); returns the frames so marked."""
+    half = max(1, round(half_s / hop_s))
+    marked = np.zeros(speech.size, dtype=bool)
+    for start, stop in _runs(speech):
+        for change in (np.flatnonzero(np.diff(best[start:stop])) + 1 + start).tolist():
+            before, after = int(best[change - 1]), int(best[change])
+            low, high = max(start, change - half), min(stop, change + half)
+            active[low:change, after] = True
+            active[change:high, before] = True
+            marked[low:high] = True
+    return marked
 
 
 class Diarizer:
@@ -226,6 +246,8 @@ class Diarizer:
             overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
             overlap = _drop_short(overlap & grid.speech, round(p.min_overlap_s / grid.hop_s))
             active[rows[overlap], second[overlap]] = True
+            if p.change_overlap_s:
+                overlap |= _interruptions(best, grid.speech, active, p.change_overlap_s, grid.hop_s)
         active &= grid.speech[:, None]
         min_frames = max(1, round(p.min_turn_s / grid.hop_s))
         turns = []
