@@ -211,7 +211,36 @@ def test_a_conversation_shows_who_spoke_when_and_which_voice_is_synthetic(
     page.context.close()
 
 
-PAGES = ["/check", "/analyze", "/speakers", "/alerts", "/events", "/batch", "/models", "/audit"]
+def test_a_background_job_runs_and_its_results_download(
+    browser: Browser, web_server: Server, recordings: Recordings
+) -> None:
+    page = sign_in(browser, web_server)
+    page.get_by_role("link", name="Jobs").click()
+    files = [str(recordings.genuine), str(recordings.other), str(recordings.synthetic)]
+    page.get_by_label(re.compile("Drop recordings \\(or one .zip\\)")).set_input_files(files)
+    expect(page.get_by_test_id("job-files")).to_contain_text("3 file(s)")
+    page.get_by_role("button", name="Start job").click()
+    status = page.get_by_test_id("job-status").first
+    expect(status).to_have_text("succeeded", timeout=TIMEOUT)
+    shot(page, "jobs")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV").first.click()
+    table = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert len(table) == 3 and {r["status"] for r in table} == {"ok"}
+    page.context.close()
+
+
+PAGES = [
+    "/check",
+    "/analyze",
+    "/jobs",
+    "/speakers",
+    "/alerts",
+    "/events",
+    "/batch",
+    "/models",
+    "/audit",
+]
 
 
 def test_every_page_passes_an_accessibility_scan_and_fits_a_phone(

@@ -11,6 +11,7 @@ import { AlertsPage } from "./pages/Alerts";
 import { EventsPage, EventDetail } from "./pages/Events";
 import { AuditPage } from "./pages/Audit";
 import { BatchPage } from "./pages/Batch";
+import { JobsPage } from "./pages/Jobs";
 import { ModelsPage } from "./pages/Models";
 
 const NAV: { to: string; label: string; admin?: boolean }[] = [
@@ -20,6 +21,7 @@ const NAV: { to: string; label: string; admin?: boolean }[] = [
   { to: "/alerts", label: "Alerts" },
   { to: "/events", label: "Events" },
   { to: "/batch", label: "Batch detect" },
+  { to: "/jobs", label: "Jobs" },
   { to: "/models", label: "Models and settings" },
   { to: "/audit", label: "Audit log", admin: true },
 ];
@@ -110,6 +112,7 @@ export function App() {
           <Route path="/events/:id" element={<EventDetail />} />
           <Route path="/audit" element={<AuditPage />} />
           <Route path="/batch" element={<BatchPage />} />
+          <Route path="/jobs" element={<JobsPage />} />
           <Route path="/models" element={<ModelsPage />} />
           <Route path="*" element={<p>No page here. Choose one from the menu.</p>} />
         </Routes>

@@ -420,3 +420,33 @@ export const analyze = (file: File, numSpeakers?: number) =>
     method: "POST",
     body: form({}, [file], "file"),
   });
+
+export interface Job {
+  id: string;
+  kind: string;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  progress: { done: number; failed: number; total: number };
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempts: number;
+  error: string | null;
+  summary: Record<string, unknown> | null;
+}
+
+export interface JobPage {
+  items: Job[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export const jobs = (status?: string, offset = 0, limit = 25) =>
+  request<JobPage>(`/v1/jobs${query({ status, offset, limit })}`);
+export const createJob = (kind: "detect" | "analyze", files: File[]) =>
+  request<Job>(`/v1/jobs/${kind}`, { method: "POST", body: form({}, files) });
+export const cancelJob = (id: string) =>
+  request<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const jobResults = (id: string, format: "csv" | "jsonl") =>
+  request<string>(`/v1/jobs/${encodeURIComponent(id)}/results${query({ format })}`);
