@@ -121,6 +121,23 @@ class Settings(BaseSettings):
     keep_job_inputs: bool = Field(default=False, description="keep a job's files once it ends")
     # Unset: ``jobs/`` in ``data_dir``. Workers on other machines need it shared (a volume).
     jobs_dir: Path | None = None
+    # The id of a stored dataset kept as the fixed regression set: every retrained candidate
+    # and its parent are scored on it (its recordings are left out of training). Unset: the
+    # held-out split of the uploaded data is the only evaluation, and the metrics say so.
+    regression_dataset: str | None = None
+    promote_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="a candidate whose EER exceeds the active model's on the same recordings "
+        "by more than this is not promoted (unless forced)",
+    )
+    model_check_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="how often each server and worker looks for a newly promoted model",
+    )
 
     @property
     def max_upload_bytes(self) -> int:
@@ -137,6 +154,11 @@ class Settings(BaseSettings):
     @property
     def datasets_dir(self) -> Path:
         return self.data_dir / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        """Registered models: ``<kind>/<version>/`` with the ONNX file and its sidecar."""
+        return self.data_dir / "models"
 
     @property
     def resolved_jobs_dir(self) -> Path:

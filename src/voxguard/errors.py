@@ -291,3 +291,14 @@ class QueueUnavailable(VoxGuardError):
     code = "queue_unavailable"
     http_status = 503
     exit_code = 6
+
+
+class ModelVersionNotFound(NotFound):
+    code = "model_version_not_found"
+
+
+class PromotionRefused(Conflict):
+    """The candidate measured worse than the active model on the same recordings, or it
+    cannot be compared with it; ``force`` overrides."""
+
+    code = "promotion_refused"

@@ -19,6 +19,7 @@ from voxguard.api.routes import (
     auth,
     datasets,
     jobs,
+    models,
     recognition,
     speakers,
     streaming,
@@ -95,6 +96,7 @@ def create_app(
         alerts.router,
         datasets.router,
         jobs.router,
+        models.router,
     ):
         app.include_router(router)
     install_web_ui(app)

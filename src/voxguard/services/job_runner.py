@@ -35,6 +35,7 @@ from voxguard.services.job_files import (
 )
 from voxguard.services.job_queue import JobQueue
 from voxguard.services.job_schemas import JobKind, JobStatus
+from voxguard.services.retrain import retrain
 from voxguard.services.runtime import Runtime
 from voxguard.store.db import unit_of_work
 from voxguard.store.jobs import JobRepository
@@ -84,7 +85,10 @@ def run_job(ctx: JobContext, job_id: str) -> None:
     log.info("job %s: %s, %d file(s), attempt %d", job_id, job.kind, job.files_total, job.attempts)
     try:
         with _heartbeat(ctx, job_id):
-            outcome = _run_files(ctx, job)
+            if job.kind == JobKind.RETRAIN:
+                outcome, summary = _run_retrain(ctx, job)
+            else:
+                outcome, summary = _run_files(ctx, job), None
     except VoxGuardError as exc:
         log.warning("job %s failed: %s", job_id, exc.message)
         _end(ctx, job, JobStatus.FAILED, exc.message)
@@ -97,7 +101,7 @@ def run_job(ctx: JobContext, job_id: str) -> None:
     if outcome is _Outcome.RELEASED:
         requeue(ctx, job_id, ctx.worker, handed_back=True)
     elif outcome is not _Outcome.LOST:
-        _end(ctx, job, JobStatus(outcome.value))
+        _end(ctx, job, JobStatus(outcome.value), summary=summary)
 
 
 def _run_files(ctx: JobContext, job: Job) -> _Outcome:
@@ -128,17 +132,72 @@ def _run_files(ctx: JobContext, job: Job) -> _Outcome:
     return _Outcome.CANCELLED if status == JobStatus.CANCELLED else _Outcome.SUCCEEDED
 
 
+class _Stopped(Exception):
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
+def _run_retrain(ctx: JobContext, job: Job) -> tuple[_Outcome, dict[str, Any] | None]:
+    """Featurise (the job's progress counts recordings), refit, register a candidate; its
+    version and held-out figures become the job's summary. Not resumable: a run that stops
+    starts again from the beginning."""
+
+    def progress(done: int, _total: int) -> None:
+        status = _progress(ctx, job.id, done, 0)
+        if status is None:
+            raise _Stopped(_Outcome.LOST)
+        if status == JobStatus.CANCELLED:
+            raise _Stopped(_Outcome.CANCELLED)
+        if ctx.stopping.is_set():
+            raise _Stopped(_Outcome.RELEASED)
+
+    runtime = ctx.runtime
+    try:
+        candidate = retrain(
+            runtime.settings,
+            runtime.store.sessions,
+            job.params["datasets"],
+            job.params["base"],
+            job.created_by,
+            progress,
+            job.params.get("regression"),
+        )
+    except _Stopped as stop:
+        return stop.outcome, None
+    held = candidate.metrics.get("held_out", {})
+    fixed = candidate.metrics.get("regression_set") or {}
+    return _Outcome.SUCCEEDED, {
+        "candidate": candidate.version,
+        "kind": candidate.kind,
+        "parent": candidate.parent,
+        "held_out_eer": held.get("eer"),
+        "base_held_out_eer": held.get("base_eer"),
+        "held_out_files": held.get("files"),
+        "regression_eer": fixed.get("eer"),
+        "base_regression_eer": fixed.get("base_eer"),
+        "links": {"model": f"/v1/models/{candidate.kind}/{candidate.version}"},
+    }
+
+
 def _progress(ctx: JobContext, job_id: str, done: int, failed: int) -> str | None:
     with unit_of_work(ctx.runtime.store.sessions) as session:
         return JobRepository(session).progress(job_id, ctx.worker, done, failed, utcnow())
 
 
-def _end(ctx: JobContext, job: Job, status: JobStatus, error: str | None = None) -> None:
+def _end(
+    ctx: JobContext,
+    job: Job,
+    status: JobStatus,
+    error: str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> None:
     settings = ctx.runtime.settings
+    values = _outcome_values(ctx, job)
+    if summary is not None:
+        values["summary"] = summary
     with unit_of_work(ctx.runtime.store.sessions) as session:
-        JobRepository(session).finish(
-            job.id, ctx.worker, status, error=error, **_outcome_values(ctx, job)
-        )
+        JobRepository(session).finish(job.id, ctx.worker, status, error=error, **values)
     remove_inputs(settings, job.id)
 
 

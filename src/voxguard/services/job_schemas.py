@@ -14,6 +14,7 @@ from voxguard.store.models import Job
 class JobKind(StrEnum):
     DETECT = "detect"
     ANALYZE = "analyze"
+    RETRAIN = "retrain"  # refit the spoof detector's read-out on datasets (no files of its own)
 
 
 class JobStatus(StrEnum):

@@ -8,7 +8,13 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy.orm import Session
 
 from voxguard.config import Settings
-from voxguard.errors import InvalidTransition, JobNotFinished, JobNotFound, QueueUnavailable
+from voxguard.errors import (
+    InvalidInput,
+    InvalidTransition,
+    JobNotFinished,
+    JobNotFound,
+    QueueUnavailable,
+)
 from voxguard.services import job_files
 from voxguard.services.job_files import Upload
 from voxguard.services.job_queue import JobQueue
@@ -61,6 +67,13 @@ def submit(
     except BaseException:
         shutil.rmtree(job_files.job_dir(settings, job_id), ignore_errors=True)
         raise
+    enqueue(store, settings, queue, job_id)
+    return created
+
+
+def enqueue(store: Store, settings: Settings, queue: JobQueue, job_id: str) -> None:
+    """Send a recorded job's message; one that cannot be sent fails the job, with the
+    reason."""
     try:
         queue.enqueue(job_id)
     except QueueUnavailable as exc:
@@ -74,7 +87,6 @@ def submit(
             )
         job_files.remove_inputs(settings, job_id)
         raise
-    return created
 
 
 class JobService:
@@ -120,6 +132,12 @@ class JobService:
         """The results, line by line, once the job has finished (a failed or cancelled job's
         hold the files done before it stopped)."""
         row = self._row(job_id)
+        if row.kind == JobKind.RETRAIN:
+            raise InvalidInput(
+                f"Job {job_id} retrains a model: it has no results file; its summary names "
+                "the candidate (GET /v1/models lists it).",
+                kind=row.kind,
+            )
         if not JobStatus(row.status).finished:
             raise JobNotFinished(
                 f"Job {job_id} is {row.status} ({row.files_done} of {row.files_total} files "

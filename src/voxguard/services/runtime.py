@@ -11,8 +11,10 @@ from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.config import DEFAULT_SECRET, Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.risk import RiskPolicy
+from voxguard.services.active_model import ActiveSpoof
 from voxguard.services.engines import (
     Loaded,
+    SpoofAdapter,
     load_speaker_engine,
     load_spoof_detector,
     require_speaker,
@@ -74,7 +76,10 @@ def build_runtime(
     """Open the store (migrating it) and load the models; engines may be injected (tests)."""
     settings = with_signing_secret(settings)
     store = open_store(settings)
-    spoof = spoof or load_spoof_detector(settings)
+    if spoof is None:
+        spoof = load_spoof_detector(settings)
+        if isinstance(spoof.engine, SpoofAdapter):  # follows the registry's active version
+            spoof = Loaded(ActiveSpoof(settings, store.sessions, spoof.engine))
     return Runtime(
         settings=settings,
         store=store,

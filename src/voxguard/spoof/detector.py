@@ -133,6 +133,7 @@ class SpoofDetector:
             )
         self.sidecar: Sidecar = load_sidecar(directory / SIDECAR_NAME)
         model_path = directory / self.sidecar.model_file
+        self.model_path = model_path
         check_model_file(self.sidecar, model_path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.settings.inference_threads
@@ -155,6 +156,12 @@ class SpoofDetector:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
         if not windows:
             return np.zeros(0, np.float32)
+        (out,) = self._session.run([self.sidecar.output_name], self.feeds(windows))
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+    def feeds(self, windows: list[FloatArray]) -> dict[str, FloatArray]:
+        """The model's inputs, by graph input name, for fixed-length windows (retraining
+        featurises with exactly these)."""
         kinds = {i.kind for i in self.sidecar.inputs}
         batches: dict[str, FloatArray] = {}
         if kinds & {"log_spectrogram", "spectral_statistics"}:
@@ -170,9 +177,7 @@ class SpoofDetector:
             batches["summary_features"] = np.stack(
                 [summary_features(w, self.params) for w in windows]
             )
-        feeds = {i.name: batches[i.kind].astype(np.float32) for i in self.sidecar.inputs}
-        (out,) = self._session.run([self.sidecar.output_name], feeds)
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        return {i.name: batches[i.kind].astype(np.float32) for i in self.sidecar.inputs}
 
     def channel_of(self, speech: FloatArray) -> Channel:
         """The channel whose calibration applies to this speech (``channel_of``)."""
@@ -200,12 +205,19 @@ class SpoofDetector:
     ) -> np.ndarray:
         return _sigmoid(self.log_odds(score, channel, short_speech))
 
-    def detect_clip(self, clip: AudioClip) -> SpoofResult:
+    def speech_windows(
+        self, clip: AudioClip
+    ) -> tuple[FloatArray, bool, SpeechTimeline, list[tuple[float, FloatArray]]]:
+        """The clip's speech (VAD), whether the VAD was used, its timeline, and the model's
+        windows over it as (start_s, samples); no windows when the speech is too short."""
         samples = clip.samples
         speech, used_vad, timeline = speech_with_timeline(
             samples, self._vad.segments(samples, VadParams()), self.params
         )
-        windows = make_windows(speech.astype(np.float32), self.params)
+        return speech, used_vad, timeline, make_windows(speech.astype(np.float32), self.params)
+
+    def detect_clip(self, clip: AudioClip) -> SpoofResult:
+        speech, used_vad, timeline, windows = self.speech_windows(clip)
         if not windows:
             found_s = speech.size / self.params.sample_rate
             if found_s == 0.0:

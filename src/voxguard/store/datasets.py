@@ -79,6 +79,18 @@ class DatasetRepository(Repository[Dataset]):
         )
         return self.session.scalars(stmt).all()
 
+    def all_items(self, dataset_ids: Sequence[str]) -> list[DatasetItem]:
+        """Every recording of the datasets, by dataset and path."""
+        found: list[DatasetItem] = []
+        for chunk in _chunks(dataset_ids):
+            stmt = (
+                select(DatasetItem)
+                .where(DatasetItem.dataset_id.in_(chunk))
+                .order_by(DatasetItem.dataset_id, DatasetItem.path)
+            )
+            found.extend(self.session.scalars(stmt))
+        return found
+
     def add_recordings(self, dataset: Dataset, items: Sequence[DatasetItem]) -> None:
         """The dataset, its items, and a blob row for each recording not stored before."""
         self.add(dataset)

@@ -214,3 +214,27 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     worker: Mapped[str | None] = mapped_column(String(200), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ModelVersion(Base):
+    """A model in the registry: its files under ``<data dir>/models/<kind>/<version>/``.
+
+    ``status`` is candidate (new, never served), active (served: at most one per kind; none
+    means the bundled model) or retired. ``replaced``: the version that was active when this
+    one was last promoted (None: the bundled model), where a rollback goes back to."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("kind", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(500))
+    parent: Mapped[str | None] = mapped_column(String(100), default=None)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="candidate")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data_summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    promoted_at: Mapped[datetime | None] = mapped_column(default=None)
+    replaced: Mapped[str | None] = mapped_column(String(100), default=None)

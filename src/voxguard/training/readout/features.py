@@ -1,0 +1,109 @@
+"""Window features of labelled recordings, computed by the base detector itself: its VAD,
+its windows, its spectral statistics and its own ONNX graph for the pooled encoder
+activations, so the read-out is refitted on exactly what it reads when served."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnxruntime as ort
+
+from voxguard.audio.decode import load_audio
+from voxguard.audio.types import AudioSource
+from voxguard.errors import AudioError
+from voxguard.spoof.detector import SpoofDetector
+from voxguard.training.readout.graph import with_feature_outputs
+
+
+@dataclass(frozen=True)
+class Recording:
+    key: str  # identifies the file (the blob's sha256): held-out splits go by it
+    label: int  # 1 = spoof
+    source: Callable[[], AudioSource]
+    system: str | None = None
+
+
+@dataclass
+class FeatureSet:
+    """Per window: features ([stats, encoded]), the base model's logit, and its file."""
+
+    features: np.ndarray
+    base_logits: np.ndarray
+    window_file: np.ndarray
+    files: list[Recording]
+    stats_dims: int
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why
+
+    @property
+    def file_labels(self) -> np.ndarray:
+        return np.array([r.label for r in self.files], dtype=np.int64)
+
+    @property
+    def window_labels(self) -> np.ndarray:
+        labels: np.ndarray = self.file_labels[self.window_file]
+        return labels
+
+
+class Featurizer:
+    def __init__(self, detector: SpoofDetector) -> None:
+        self.detector = detector
+        graph, self.encoded_name = with_feature_outputs(detector.model_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = detector.settings.inference_threads
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        stats = [i.name for i in detector.sidecar.inputs if i.kind == "spectral_statistics"]
+        self.stats_name = stats[0]
+
+    def windows(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
+        """(windows, stats + encoded features) and (windows,) base logits of one recording."""
+        clip = load_audio(source, self.detector.settings)
+        _, _, _, windows = self.detector.speech_windows(clip)
+        if not windows:
+            return np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+        feeds = self.detector.feeds([w for _, w in windows])
+        logit, encoded = self.session.run(
+            [self.detector.sidecar.output_name, self.encoded_name], feeds
+        )
+        features = np.concatenate([feeds[self.stats_name], np.asarray(encoded)], axis=1)
+        return features.astype(np.float32), np.asarray(logit, np.float32).reshape(-1)
+
+    def featurize(
+        self, recordings: Sequence[Recording], progress: Callable[[int], None] | None = None
+    ) -> FeatureSet:
+        feats: list[np.ndarray] = []
+        logits: list[np.ndarray] = []
+        owner: list[np.ndarray] = []
+        kept: list[Recording] = []
+        skipped: dict[str, str] = {}
+        for n, rec in enumerate(recordings):
+            try:
+                x, base = self.windows(rec.source())
+            except AudioError as exc:
+                skipped[rec.key] = exc.message
+                x, base = np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+            if base.size:
+                feats.append(x)
+                logits.append(base)
+                owner.append(np.full(base.size, len(kept)))
+                kept.append(rec)
+            elif rec.key not in skipped:
+                skipped[rec.key] = "too little speech for one window"
+            if progress:
+                progress(n + 1)
+        if not kept:
+            raise AudioError("none of the recordings has enough speech to featurise")
+        stats_dims = int(self.session.get_inputs()[0].shape[1] or 0)
+        for inp in self.session.get_inputs():
+            if inp.name == self.stats_name:
+                stats_dims = int(inp.shape[1])
+        return FeatureSet(
+            features=np.concatenate(feats),
+            base_logits=np.concatenate(logits),
+            window_file=np.concatenate(owner),
+            files=kept,
+            stats_dims=stats_dims,
+            skipped=skipped,
+        )
