@@ -1,0 +1,48 @@
+"""Locust users for ``bench/load_test.py``: a mix of check, identify, detect and enroll on
+4 s clips, as a contact centre would send them. Configured by the driver through the
+environment (VOXGUARD_LOAD_KEY, VOXGUARD_LOAD_CLIPS)."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+KEY = os.environ["VOXGUARD_LOAD_KEY"]
+CLIPS = sorted(Path(os.environ["VOXGUARD_LOAD_CLIPS"]).glob("*.wav"))
+DATA = [(p.name, p.read_bytes()) for p in CLIPS]
+
+
+class Caller(HttpUser):
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        self.client.headers["Authorization"] = f"Bearer {KEY}"
+
+    def _clip(self) -> dict[str, tuple[str, bytes, str]]:
+        name, data = random.choice(DATA)
+        return {"file": (name, data, "audio/wav")}
+
+    @task(5)
+    def check(self) -> None:
+        self.client.post("/v1/check", files=self._clip(), name="check")
+
+    @task(2)
+    def identify(self) -> None:
+        self.client.post("/v1/identify", files=self._clip(), name="identify")
+
+    @task(2)
+    def detect(self) -> None:
+        self.client.post("/v1/detect", files=self._clip(), name="detect")
+
+    @task(1)
+    def enroll(self) -> None:
+        name, data = random.choice(DATA)
+        self.client.post(
+            "/v1/speakers",
+            data={"name": f"load-{random.randrange(10**6)}"},
+            files=[("files", (name, data, "audio/wav"))],
+            name="enroll",
+        )
