@@ -1,0 +1,130 @@
+"""Retraining on a domain the bundled detector misses: espeak-ng formant TTS.
+
+    .venv/bin/python bench/retrain_espeak.py [--per-class 60] [--out DIR]
+
+The bundled detector lets espeak-ng pass as genuine (0% of its turn time flagged in the
+diarization set's tts conversations, docs/diarization-eval.md). This builds two labelled
+folders from ``../shared`` and espeak-ng (every clip through the holdout guard):
+
+- training: espeak-ng sentences (spoof; 8 voices, 150-190 wpm, pitch 30-70) and LibriSpeech
+  readers (bonafide);
+- regression: the demo-page deepfakes the base model was trained on (spoof) and other
+  LibriSpeech readers (bonafide), none of them in the training folder;
+
+uploads the regression folder as a dataset, then times ``voxguard retrain --data TRAIN
+--regression ID`` and prints the candidate's and the bundled model's EER on the held-out
+split and on the regression set. The issue's target, written before the run: the candidate
+beats the base on the held-out split and loses at most 1 point of EER on the regression set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from voxguard.audio import load_audio
+from voxguard.audio.wav import wav_bytes
+from voxguard.evaluation.conversations.voices import synthesize_espeak
+from voxguard.training.demopages.guarding import HoldoutGuard
+from voxguard.training.detector.data import demo_clips
+from voxguard.training.texts import make_sentences
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+VOXGUARD = Path(sys.executable).with_name("voxguard")
+VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f3", "en-gb-scotland", "en-us+m7", "en+f4", "en-029"]
+
+
+def _write(folder: Path, rows: list[tuple[str, np.ndarray, str, str]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "system"])
+        for name, samples, label, system in rows:
+            (folder / name).write_bytes(wav_bytes(samples.astype(np.float32), 16000))
+            writer.writerow([name, label, system])
+
+
+def build(out: Path, per_class: int, guard: HoldoutGuard) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    readers = sorted((SHARED / "librispeech").glob("*.flac"))
+    rng.shuffle(readers)  # type: ignore[arg-type]
+    train: list[tuple[str, np.ndarray, str, str]] = []
+    for index, sentence in enumerate(make_sentences(per_class * 2, seed=11)):
+        if len([r for r in train if r[2] == "spoof"]) >= per_class:
+            break
+        voice = VOICES[index % len(VOICES)]
+        samples = synthesize_espeak(
+            sentence.text, voice, int(rng.integers(150, 191)), int(rng.integers(30, 71))
+        )
+        if guard.audio_reason(samples) is None and samples.size > 8000:
+            train.append((f"espeak{index:03d}.wav", samples, "spoof", f"espeak-ng {voice}"))
+    used = 0
+    for path in readers:
+        if used >= per_class:
+            break
+        samples = load_audio(path).samples
+        if guard.audio_reason(samples) is None:
+            train.append((f"reader-{path.stem}.wav", samples, "bonafide", "librispeech"))
+            used += 1
+    regression: list[tuple[str, np.ndarray, str, str]] = []
+    spoofs = [c for c in demo_clips(SHARED / "demos") if c.label == 1]  # guarded inside
+    for k in rng.permutation(len(spoofs))[:per_class]:
+        clip = spoofs[int(k)]
+        name = f"demo{int(k):03d}-{clip.path.stem[:50]}.wav"
+        regression.append((name, load_audio(clip.path).samples, "spoof", clip.system))
+    for path in readers[used : used + per_class]:
+        samples = load_audio(path).samples
+        if guard.audio_reason(samples) is None:
+            regression.append((f"reader-{path.stem}.wav", samples, "bonafide", "librispeech"))
+    _write(out / "train", train)
+    _write(out / "regression", regression)
+    return out / "train", out / "regression"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--per-class", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="vg-retrain-"))
+    train, regression = build(out, args.per_class, HoldoutGuard())
+    env = {**os.environ, "VOXGUARD_DATA_DIR": str(out / "data")}
+    uploaded = subprocess.run(
+        [str(VOXGUARD), "datasets", "upload", str(regression), "--name", "regression", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    regression_id = json.loads(uploaded.stdout)["id"]
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(VOXGUARD), "retrain", "--data", str(train), "--regression", regression_id, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - began
+    if result.returncode != 0:
+        print(result.stdout, result.stderr)
+        return 1
+    candidate = json.loads(result.stdout.strip().splitlines()[-1])
+    metrics = candidate["metrics"]
+    print(f"training folder: {train} ({args.per_class} espeak-ng + {args.per_class} LibriSpeech)")
+    print(f"retrain took {elapsed:.0f} s (upload, featurising, grid search, export)")
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
