@@ -100,6 +100,7 @@ def retrain(
         from voxguard.training.readout.features import Featurizer, Recording
         from voxguard.training.readout.fit import evaluate, fit_readout
         from voxguard.training.readout.graph import base_readout
+        from voxguard.training.readout.replay import load_replay
     except ModuleNotFoundError as exc:
         raise ModelUnavailable(
             f"Retraining needs the export extra ({exc.name} is missing): "
@@ -136,7 +137,13 @@ def retrain(
             progress(done, len(recordings))
 
     data = featurizer.featurize(recordings, featurised)
-    fit = fit_readout(data, base_readout(detector.model_path))
+    # The base model's own training windows (shipped as features) keep the refit from
+    # forgetting what the base knew; they train, they are never held out.
+    replayed = load_replay()
+    fit = fit_readout(
+        data, base_readout(detector.model_path), replay=replayed[0] if replayed else None
+    )
+    fit.metrics["train"]["replay"] = replayed[1] if replayed else "none shipped with this package"
     regression_metrics: dict[str, Any] = {"regression_set": None, "reason": NO_REGRESSION_SET}
     if held_back:
         apart = {

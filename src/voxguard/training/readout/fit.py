@@ -28,6 +28,7 @@ from voxguard.errors import InvalidDataset
 from voxguard.evaluation.metrics import detection_curve, eer, roc_auc
 from voxguard.training.readout.features import FeatureSet
 from voxguard.training.readout.graph import ReadOut
+from voxguard.training.readout.replay import merge
 
 GRID: dict[str, list[Any]] = {"C": [0.001, 0.01, 0.1, 1.0], "class_weight": [None, "balanced"]}
 BASE_SCALE = 10.0
@@ -64,11 +65,21 @@ def split_files(labels: np.ndarray, held_out: float, seed: int) -> tuple[np.ndar
 
 
 def fit_readout(
-    data: FeatureSet, base: ReadOut, held_out: float = 0.25, seed: int = 0
+    data: FeatureSet,
+    base: ReadOut,
+    held_out: float = 0.25,
+    seed: int = 0,
+    replay: FeatureSet | None = None,
 ) -> FitResult:
-    """``base``: the base model's read-out (its standardisation is kept)."""
+    """``base``: the base model's read-out (its standardisation is kept). ``replay``: windows
+    of the base model's own training data, added to the training side only (never held out),
+    so the refit does not forget what the base knew."""
+    train_files, test_files = split_files(data.file_labels, held_out, seed)
+    new_files = len(data.files)
+    if replay is not None:
+        data = merge(data, replay)
+        train_files = np.concatenate([train_files, np.arange(new_files, len(data.files))])
     labels = data.file_labels
-    train_files, test_files = split_files(labels, held_out, seed)
     in_train = np.isin(data.window_file, train_files)
     y, groups = data.window_labels[in_train], data.window_file[in_train]
     z_all = (data.features - base.mean) / base.std
@@ -144,7 +155,11 @@ def fit_readout(
             "base_auc": round(roc_auc(data.base_logits[in_train], y), 4),
             "grid": GRID,
         },
-        "train": {"files": int(train_files.size), "windows": int(in_train.sum())},
+        "train": {
+            "files": int(train_files.size),
+            "windows": int(in_train.sum()),
+            "replay_files": len(data.files) - new_files,
+        },
     }
     return FitResult(
         readout,
