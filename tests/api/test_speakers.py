@@ -148,3 +148,20 @@ def test_search_by_part_of_a_name_or_external_id(api: Api) -> None:
     # LIKE wildcards are taken literally.
     assert names("%") == ["alicia 100%_sure"] and names("_") == ["alicia 100%_sure"]
     assert len(names("")) == 3 and names("nobody") == []
+
+
+def test_stale_lists_speakers_without_a_voiceprint_of_the_current_model(api: Api) -> None:
+    from voxguard.store.db import unit_of_work
+    from voxguard.store.speakers import SpeakerRepository
+
+    current = _enroll(api, "Current", speaker_halves(0)[0])["speaker"]["id"]
+    old = _enroll(api, "Old", speaker_halves(1)[0])["speaker"]["id"]
+    with unit_of_work(api.runtime.store.sessions) as session:
+        repo = SpeakerRepository(session)
+        row = repo.voiceprint(old, "test-spectral-1")
+        assert row is not None
+        row.model_version = "encoder-before-upgrade"
+    stale = api.client.get("/v1/speakers?stale=true", headers=api.headers("reader")).json()
+    assert [s["id"] for s in stale["items"]] == [old] and stale["total"] == 1
+    every = api.client.get("/v1/speakers", headers=api.headers("reader")).json()
+    assert {s["id"] for s in every["items"]} == {current, old}

@@ -27,8 +27,15 @@ class SpeakerDirectory:
         self.audit = AuditRepository(session)
         self.actor = actor
 
-    def list(self, offset: int = 0, limit: int = 50, search: str | None = None) -> SpeakerPage:
-        rows, total = self.repo.page(offset, limit, search)
+    def list(
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        stale_for: str | None = None,
+    ) -> SpeakerPage:
+        """``stale_for``: only speakers with no voiceprint of that encoder version."""
+        rows, total = self.repo.page(offset, limit, search, stale_for)
         items = [SpeakerOut.model_validate(r) for r in rows]
         return SpeakerPage(items=items, total=total, offset=offset, limit=limit)
 

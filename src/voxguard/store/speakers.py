@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from voxguard.store.models import Speaker, VoiceprintRow
 from voxguard.store.repository import Repository
@@ -23,11 +23,21 @@ class SpeakerRepository(Repository[Speaker]):
         ).first()
 
     def page(
-        self, offset: int, limit: int, search: str | None = None
+        self,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        without_version: str | None = None,
     ) -> tuple[Sequence[Speaker], int]:
         """A page of speakers, oldest first; ``search`` keeps names or external ids that
-        contain it (case-insensitive)."""
-        where = []
+        contain it (case-insensitive); ``without_version`` keeps the speakers who have no
+        voiceprint made by that model version (stale: they must be enrolled again)."""
+        where: list[ColumnElement[bool]] = []
+        if without_version:
+            current = select(VoiceprintRow.speaker_id).where(
+                VoiceprintRow.model_version == without_version
+            )
+            where.append(Speaker.id.not_in(current))
         if search:
             text = search.lower()
             where.append(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from voxguard.api.deps import AdminDep, OperatorDep, ReaderDep, RuntimeDep, SessionDep, read_uploads
+from voxguard.services.engines import require_speaker
 from voxguard.services.schemas import EnrollOut, SpeakerOut, SpeakerPage
 from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
 
@@ -38,14 +39,20 @@ def add_samples(
 @router.get("")
 def list_speakers(
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: ReaderDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     q: Annotated[
         str | None, Query(max_length=200, description="part of a name or external id")
     ] = None,
+    stale: Annotated[
+        bool,
+        Query(description="only speakers with no voiceprint of the current speaker model"),
+    ] = False,
 ) -> SpeakerPage:
-    return SpeakerDirectory(session, principal.actor).list(offset, limit, q or None)
+    version = require_speaker(runtime.speaker).model_version if stale else None
+    return SpeakerDirectory(session, principal.actor).list(offset, limit, q or None, version)
 
 
 @router.get("/{speaker_id}")
