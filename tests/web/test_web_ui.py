@@ -259,6 +259,9 @@ def test_every_page_passes_an_accessibility_scan_and_fits_a_phone(
     shot(page, "audit")
     page.goto(web_server.url + "/models")
     expect(page.get_by_test_id("det-curve")).to_be_visible(timeout=QUICK)
+    registry = page.get_by_test_id("registry-table")
+    expect(registry.locator("tbody tr").first).to_contain_text("bundled", timeout=QUICK)
+    expect(registry.locator("tbody tr").first).to_contain_text("active")
     shot(page, "models")
 
     # A phone-sized window: no sideways scrolling, the menu still reachable by keyboard.

@@ -450,3 +450,24 @@ export const cancelJob = (id: string) =>
   request<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
 export const jobResults = (id: string, format: "csv" | "jsonl") =>
   request<string>(`/v1/jobs/${encodeURIComponent(id)}/results${query({ format })}`);
+
+export interface ModelVersion {
+  kind: string;
+  version: string;
+  status: "candidate" | "active" | "retired";
+  parent: string | null;
+  metrics: Record<string, unknown>;
+  created_by: string;
+  created_at: string | null;
+  promoted_by: string | null;
+  promoted_at: string | null;
+}
+
+export const models = () => request<ModelVersion[]>("/v1/models");
+export const promoteModel = (kind: string, version: string, force: boolean) =>
+  request<ModelVersion>(
+    `/v1/models/${encodeURIComponent(kind)}/${encodeURIComponent(version)}/promote${query({ force: force || undefined })}`,
+    { method: "POST" },
+  );
+export const rollbackModel = (kind: string) =>
+  request<ModelVersion>(`/v1/models/${encodeURIComponent(kind)}/rollback`, { method: "POST" });

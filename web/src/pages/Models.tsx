@@ -1,6 +1,7 @@
 import { Line } from "react-chartjs-2";
 import "../components/charts";
 import { useSession } from "../session";
+import { Registry } from "./Registry";
 
 const fmt = (value: unknown) => (typeof value === "number" ? String(value) : JSON.stringify(value));
 
@@ -49,6 +50,7 @@ export function ModelsPage() {
           VoxGuard {info.version} on {info.database}. You are signed in as <strong>{info.role}</strong>.
         </p>
       </section>
+      <Registry />
       {det && det.points.length > 0 && (
         <section className="card" aria-labelledby="det-title">
           <h2 id="det-title">Spoof detector operating points</h2>
