@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+AASIST = os.environ.get("VOXGUARD_AASIST_DIR", "/tmp/aasist")
 
 # (script, arguments, arguments with --quick)
 BENCHMARKS = [
@@ -26,6 +27,8 @@ BENCHMARKS = [
     ("speaker_accuracy.py", [], ["--limit", "60"]),
     ("batch_workers.py", ["--files", "40"], ["--files", "20"]),
     ("stream_lag.py", ["--minutes", "10"], ["--minutes", "2"]),
+    # Needs a checkout of clovaai/aasist (MIT) at /tmp/aasist or VOXGUARD_AASIST_DIR.
+    ("check_speed.py", ["--aasist", AASIST], ["--aasist", AASIST, "--repeats", "10"]),
 ]
 
 
