@@ -204,12 +204,7 @@ class AnalysisService(RecognitionService):
             turns=len(own),
             spoof_probability=spoof.spoof_probability,
             is_synthetic=spoof.is_synthetic,
-            risk=RiskOut(
-                score=assessed.risk_score,
-                level=str(assessed.risk_level),
-                verdict=str(assessed.verdict),
-                reasons=assessed.reasons,
-            ),
+            risk=RiskOut.of(assessed),
             quality=quality,
             candidates=candidates,
             alert_id=None,

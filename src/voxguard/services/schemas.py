@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxguard.audio.types import Channel
+from voxguard.risk import RiskAssessment
 
 
 class Role(StrEnum):
@@ -264,6 +265,15 @@ class RiskOut(BaseModel):
     level: str
     verdict: str
     reasons: list[str]
+
+    @classmethod
+    def of(cls, assessed: RiskAssessment) -> RiskOut:
+        return cls(
+            score=assessed.risk_score,
+            level=str(assessed.risk_level),
+            verdict=str(assessed.verdict),
+            reasons=assessed.reasons,
+        )
 
 
 class SpeakerSummaryOut(BaseModel):

@@ -68,7 +68,9 @@ class LiveAnalysis:
         self.engine = require_speaker(runtime.speaker)
         self.tracker = OnlineDiarizer(runtime.diarizer().encoder)
         self.max_samples = int(runtime.settings.max_duration_s * RATE)
-        self._chunks: list[FloatArray] = []
+        # The whole call, up to the duration limit: written in place as it arrives (np.zeros
+        # takes its pages only as they are written), so an update never copies the call.
+        self._buffer = np.zeros(self.max_samples, dtype=np.float32)
         self._received = 0
         self._next_update = int(UPDATE_S * RATE)
         self._voices: dict[str, _Voice] = {}
@@ -85,7 +87,7 @@ class LiveAnalysis:
                 "(setting VOXGUARD_MAX_DURATION_S).",
                 max_duration_s=self.runtime.settings.max_duration_s,
             )
-        self._chunks.append(np.asarray(samples, dtype=np.float32))
+        self._buffer[self._received : self._received + samples.size] = samples
         self._received += samples.size
         updates = []
         while self._received >= self._next_update:
@@ -94,9 +96,8 @@ class LiveAnalysis:
         return updates
 
     def audio(self) -> FloatArray:
-        if len(self._chunks) > 1:
-            self._chunks = [np.concatenate(self._chunks)]
-        return self._chunks[0] if self._chunks else np.zeros(0, np.float32)
+        """The call so far (a view, not a copy)."""
+        return self._buffer[: self._received]
 
     def _clip(self, samples: FloatArray) -> AnalyzedAudio:
         metadata = AudioMetadata("stream", "pcm_s16le", RATE, 1, samples.size / RATE, 0)
@@ -142,12 +143,7 @@ class LiveAnalysis:
             voice_probability=top.probability if top else None,
             spoof_probability=spoof.spoof_probability,
             is_synthetic=spoof.is_synthetic,
-            risk=RiskOut(
-                score=assessed.risk_score,
-                level=str(assessed.risk_level),
-                verdict=str(assessed.verdict),
-                reasons=assessed.reasons,
-            ),
+            risk=RiskOut.of(assessed),
             turns=[
                 StreamTurnOut(
                     start_s=round(t.start_s, 2),
