@@ -19,3 +19,21 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   useEffect(reload, [reload]);
   return { data, error, loading, reload };
 }
+
+/** Runs an action, then ``after`` (a reload); its error, if any, for an ErrorMessage. */
+export function useAction(after: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const act = useCallback(
+    async (action: () => Promise<unknown>) => {
+      setError(null);
+      try {
+        await action();
+        after();
+      } catch (exc) {
+        setError(exc);
+      }
+    },
+    [after],
+  );
+  return { error, setError, act };
+}

@@ -3,6 +3,7 @@ import * as api from "../api";
 import { AudioPicker } from "../components/AudioPicker";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { pct } from "../components/Results";
+import { download } from "../lib/download";
 import { useSession } from "../session";
 
 interface Row {
@@ -59,14 +60,6 @@ export function BatchPage() {
     setBusy(false);
   }
 
-  function download() {
-    const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: "text/csv" }));
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = "voxguard-detect.csv";
-    link.click();
-    URL.revokeObjectURL(url);
-  }
 
   const finished = rows.filter((r) => r.status === "done" || r.status === "failed").length;
   const flagged = rows.filter((r) => r.result?.spoof.is_synthetic).length;
@@ -81,7 +74,7 @@ export function BatchPage() {
           <button type="button" disabled={busy || !session.can("operator") || !rows.some((r) => r.status !== "done")} onClick={run}>
             {busy ? "Detecting…" : `Detect ${rows.filter((r) => r.status !== "done").length} file(s)`}
           </button>
-          <button type="button" className="secondary" disabled={!finished} onClick={download}>
+          <button type="button" className="secondary" disabled={!finished} onClick={() => download(toCsv(rows), "voxguard-detect.csv", "text/csv")}>
             Download CSV
           </button>
           <button type="button" className="secondary" disabled={busy} onClick={() => setRows([])}>

@@ -3,20 +3,12 @@ import * as api from "../api";
 import { AudioPicker } from "../components/AudioPicker";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Pager, when } from "../components/Pager";
-import { useLoad } from "../components/useLoad";
+import { useAction, useLoad } from "../components/useLoad";
+import { download } from "../lib/download";
 import { useSession } from "../session";
 
 const LIMIT = 25;
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
-
-function download(text: string, name: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.click();
-  URL.revokeObjectURL(url);
-}
 
 /** Background jobs: long work (many files, long recordings) queued on the server. */
 export function JobsPage() {
@@ -25,9 +17,9 @@ export function JobsPage() {
   const [offset, setOffset] = useState(0);
   const [files, setFiles] = useState<File[]>([]);
   const [kind, setKind] = useState<"detect" | "analyze">("detect");
-  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const list = useLoad(() => api.jobs(status || undefined, offset, LIMIT), [status, offset]);
+  const { error, setError, act } = useAction(list.reload);
 
   const active = list.data?.items.some((j) => j.status === "queued" || j.status === "running");
   useEffect(() => {
@@ -50,15 +42,6 @@ export function JobsPage() {
     }
   }
 
-  async function act(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-      list.reload();
-    } catch (exc) {
-      setError(exc);
-    }
-  }
 
   return (
     <>

@@ -1,9 +1,8 @@
-import { useState } from "react";
 import * as api from "../api";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { when } from "../components/Pager";
 import { pct } from "../components/Results";
-import { useLoad } from "../components/useLoad";
+import { useAction, useLoad } from "../components/useLoad";
 import { useSession } from "../session";
 
 function eerOf(metrics: Record<string, unknown>, part: string): [number | null, number | null] {
@@ -15,17 +14,8 @@ function eerOf(metrics: Record<string, unknown>, part: string): [number | null, 
 export function Registry() {
   const session = useSession();
   const list = useLoad(() => api.models(), []);
-  const [error, setError] = useState<unknown>(null);
+  const { error, act } = useAction(list.reload);
 
-  async function act(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-      list.reload();
-    } catch (exc) {
-      setError(exc);
-    }
-  }
 
   return (
     <section className="card" aria-labelledby="registry-title">
