@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -67,24 +68,35 @@ def build(out: Path, per_class: int, guard: HoldoutGuard) -> tuple[Path, Path]:
         )
         if guard.audio_reason(samples) is None and samples.size > 8000:
             train.append((f"espeak{index:03d}.wav", samples, "spoof", f"espeak-ng {voice}"))
-    used = 0
-    for path in readers:
-        if used >= per_class:
-            break
+    # Whole readers while there are enough of them; past 125 per class (the 251 readers
+    # split between training and regression) each training reader gives two halves.
+    pieces = 1 if per_class <= len(readers) // 2 else 2
+    train_readers = readers[: -(-per_class // pieces)]
+    for path in train_readers:
         samples = load_audio(path).samples
-        if guard.audio_reason(samples) is None:
-            train.append((f"reader-{path.stem}.wav", samples, "bonafide", "librispeech"))
-            used += 1
+        if guard.audio_reason(samples) is not None:
+            continue
+        for part, chunk in enumerate(np.array_split(samples, pieces)):
+            suffix = f"-{part}" if pieces > 1 else ""
+            train.append((f"reader-{path.stem}{suffix}.wav", chunk, "bonafide", "librispeech"))
     regression: list[tuple[str, np.ndarray, str, str]] = []
-    spoofs = [c for c in demo_clips(SHARED / "demos") if c.label == 1]  # guarded inside
+    demos = demo_clips(SHARED / "demos")  # guarded inside
+    spoofs = [c for c in demos if c.label == 1]
     for k in rng.permutation(len(spoofs))[:per_class]:
         clip = spoofs[int(k)]
         name = f"demo{int(k):03d}-{clip.path.stem[:50]}.wav"
         regression.append((name, load_audio(clip.path).samples, "spoof", clip.system))
-    for path in readers[used : used + per_class]:
+    for path in readers[len(train_readers) : len(train_readers) + per_class]:
         samples = load_audio(path).samples
         if guard.audio_reason(samples) is None:
             regression.append((f"reader-{path.stem}.wav", samples, "bonafide", "librispeech"))
+    # Too few readers left (large runs): the base's own genuine demo clips fill the rest.
+    genuine = [c for c in demos if c.label == 0]
+    missing = per_class - sum(r[2] == "bonafide" for r in regression)
+    for k in rng.permutation(len(genuine))[: max(missing, 0)]:
+        clip = genuine[int(k)]
+        name = f"demo{int(k):03d}-{clip.path.stem[:50]}.wav"
+        regression.append((name, load_audio(clip.path).samples, "bonafide", clip.system))
     _write(out / "train", train)
     _write(out / "regression", regression)
     return out / "train", out / "regression"
@@ -120,7 +132,10 @@ def main() -> int:
         return 1
     candidate = json.loads(result.stdout.strip().splitlines()[-1])
     metrics = candidate["metrics"]
-    print(f"training folder: {train} ({args.per_class} espeak-ng + {args.per_class} LibriSpeech)")
+    counts = Counter(row["label"] for row in csv.DictReader((train / "labels.csv").open()))
+    print(
+        f"training folder: {train} ({counts['spoof']} espeak-ng + {counts['bonafide']} LibriSpeech)"
+    )
     print(f"retrain took {elapsed:.0f} s (upload, featurising, grid search, export)")
     print(json.dumps(metrics, indent=1))
     return 0

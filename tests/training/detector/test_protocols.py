@@ -131,3 +131,24 @@ def test_families_lofo_scores_each_family_against_a_genuine_pool_that_never_trai
         spoofs = [c for c, h in zip(cache.clips, held, strict=True) if h and c.label]
         assert spoofs and all(c.system.startswith(family) for c in spoofs)
         assert not any(c.system.startswith(family) and c.path.name in trained for c in cache.clips)
+
+
+def test_realworld_unseen_trains_on_the_rest_and_score_only_counts_the_named_groups() -> None:
+    cache = _sources_cache()
+    (name, held), *others = folds_for(cache, "realworld-unseen")
+    assert name == "realworld" and not others
+    groups = [c.group for c in cache.clips]
+    assert all(h == g.startswith("realworld:") for h, g in zip(held, groups, strict=True))
+    trained = {cache.clips[i].group for i in training_windows(cache, held, ("librispeech",))}
+    assert trained and all(g.startswith("demos:") for g in trained)
+
+    def scorer(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        return np.array([float(cache.clips[i].label) for i in test])
+
+    # sources-kfold scored on the real-world clips only: the same clips as realworld-unseen.
+    for protocol in ("realworld-unseen", "sources-kfold"):
+        result = run_protocol(cache, protocol, scorer, score_only=("realworld:",))
+        scores = result["scores"]
+        assert isinstance(scores, dict)
+        expected = {str(c.path) for c in cache.clips if c.group.startswith("realworld:")}
+        assert set(scores) == expected and result["eer"] == 0.0
