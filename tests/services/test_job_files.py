@@ -84,3 +84,17 @@ def test_a_zip_over_the_archive_limit_is_cut_off_while_copied(tmp_path: Path) ->
     with pytest.raises(ArchiveTooLarge, match="VOXGUARD_MAX_ARCHIVE_MB"):
         stage(settings, "big", uploads(("x.zip", b"\0" * 20_000)))
     assert not job_dir(settings, "big").exists()
+
+
+def test_names_the_filesystem_refuses_are_made_storable(settings: Settings) -> None:
+    # A name over 255 bytes (a 500 before: "File name too long"), twice, and one with
+    # control characters and a NUL (a 500 before: "embedded null byte").
+    long = "é" * 300 + ".wav"
+    named = uploads((long, b"1"), (long, b"2"), ("bell\x07tab\tnul\x00.wav", b"3"))
+    staged = stage(settings, "names", named)
+    assert staged.files == 3
+    stored = sorted(input_dir(settings, "names").iterdir())
+    assert all(len(p.name.encode()) <= 255 and p.suffix == ".wav" for p in stored)
+    assert "bell_tab_nul_.wav" in {p.name for p in stored}
+    shortened = [p for p in stored if p.name.startswith("é")]
+    assert len(shortened) == 2 and sorted(p.read_bytes() for p in shortened) == [b"1", b"2"]

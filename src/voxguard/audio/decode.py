@@ -37,6 +37,13 @@ _UNNAMED = "the recording"
 _SNIFF_BYTES = 64
 # Frames below this are not audio a person could speak into: refuse rather than embed noise.
 _MIN_SAMPLES = 160
+# Decoding work is bounded as well as the result's length: samples x channels at the source
+# rate, at most max_duration_s of 8 channels at 48 kHz. A few kB of FLAC or Opus can declare
+# no length and hold hours of 8 channels at 655 kHz: without this bound each such upload took
+# 18 s of CPU before the length limit stopped it. Real recordings within VOXGUARD_MAX_UPLOAD_MB
+# stay far below it (10 minutes of 192 kHz stereo FLAC is over 200 MB).
+_WORK_RATE = 48_000
+_WORK_CHANNELS = 8
 # Name endings of the accepted formats, for finding the recordings in a folder. Decoding still
 # sniffs each file's content, so a file is judged by what it holds, not by its name.
 AUDIO_FILE_SUFFIXES = (
@@ -185,6 +192,13 @@ def _decode(
                 f"{name} contains no audio stream. Accepted formats: {ACCEPTED_FORMATS_TEXT}."
             )
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for what the header names
+            raise UnsupportedAudioFormat(
+                f"{name} is a {container_format.upper()} file whose audio is in an encoding "
+                f"VoxGuard cannot decode. Accepted formats: {ACCEPTED_FORMATS_TEXT}.",
+                container=container_format,
+                accepted=ACCEPTED_FORMATS_TEXT,
+            )
         codec = stream.codec_context.name
         original_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
         if 0 < original_rate < MIN_SAMPLE_RATE:
@@ -249,13 +263,27 @@ def _decode_stream(
     max_duration_s: float,
     name: str,
 ) -> FloatArray:
-    # Planar float at 16 kHz keeping the source layout; channels are averaged in numpy so any
-    # channel count downmixes the same way (FFmpeg's own matrix depends on the layout).
-    resampler = av.AudioResampler(format="fltp", rate=TARGET_SAMPLE_RATE)
+    # Interleaved float at 16 kHz keeping the source layout; channels are averaged in numpy so
+    # any channel count downmixes the same way (FFmpeg's own matrix depends on the layout).
+    # Interleaved, not planar: PyAV finds a planar frame's planes by walking FFmpeg's pointer
+    # array to a NULL that is not there from 8 channels up, and crashes the process.
+    resampler = av.AudioResampler(format="flt", rate=TARGET_SAMPLE_RATE)
     max_samples = int((max_duration_s + 0.5) * TARGET_SAMPLE_RATE)
+    max_decoded = int((max_duration_s + 0.5) * _WORK_RATE * _WORK_CHANNELS)
     pieces: list[FloatArray] = []
-    total = 0
+    total = decoded = 0
     for frame in container.decode(stream):
+        decoded += frame.samples * frame.layout.nb_channels
+        if decoded > max_decoded:
+            raise AudioTooLong(
+                f"{name} holds more samples than VoxGuard decodes: at most "
+                f"{max_duration_s:.0f} s of {_WORK_CHANNELS} channels at {_WORK_RATE} Hz, or "
+                f"as many samples (it has {frame.layout.nb_channels} channels at "
+                f"{frame.sample_rate} Hz and declares no length, or a false one).",
+                max_duration_s=max_duration_s,
+                channels=frame.layout.nb_channels,
+                sample_rate=frame.sample_rate,
+            )
         frame.pts = None  # let the resampler keep its own clock; broken timestamps are common
         for out in resampler.resample(frame):
             total += _append_mono(out, pieces)
@@ -274,7 +302,13 @@ def _decode_stream(
 
 
 def _append_mono(frame: av.AudioFrame, pieces: list[FloatArray]) -> int:
-    planes = np.asarray(frame.to_ndarray(), dtype=np.float32)
-    mono = planes.mean(axis=0, dtype=np.float32) if planes.ndim == 2 else planes
-    pieces.append(mono.reshape(-1))
+    channels = frame.layout.nb_channels
+    interleaved = np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)
+    if channels > 1:
+        # (channels, samples), averaged over channels as a planar frame's rows would be.
+        planes = interleaved[: interleaved.size - interleaved.size % channels]
+        mono = planes.reshape(-1, channels).T.mean(axis=0, dtype=np.float32)
+    else:
+        mono = interleaved
+    pieces.append(mono)
     return int(mono.size)

@@ -8,8 +8,10 @@ appended as each file finishes; the CSV is made from them on the way out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from voxguard.services.job_schemas import JobKind, ResultsFormat
 
 RESULTS = "results.jsonl"
 _CHUNK = 1 << 20
+_NAME_MAX = 255  # bytes in one file name, on the filesystems a jobs folder lives on
 
 
 @dataclass(frozen=True)
@@ -160,16 +163,32 @@ def _copy(stream: BinaryIO, path: Path, limit: int) -> bool:
 
 
 def _safe_name(filename: str, index: int) -> str:
-    """The upload's own name without any folder part (it names the file in the results)."""
+    """The upload's own name without any folder part (it names the file in the results),
+    made storable: control characters (NUL included) become ``_``, and a long name is
+    shortened to fit."""
     name = PurePosixPath(filename.replace("\\", "/")).name.strip()
-    return name if name not in ("", ".", "..") else f"file{index + 1}"
+    name = "".join("_" if unicodedata.category(c) == "Cc" else c for c in name)
+    return _fit(name) if name not in ("", ".", "..") else f"file{index + 1}"
+
+
+def _fit(name: str) -> str:
+    """``name`` if it fits the filesystem's 255 bytes; else cut, keeping its ending, and
+    made unique by a hash of the whole name."""
+    if len(name.encode()) <= _NAME_MAX:
+        return name
+    suffix = PurePosixPath(name).suffix
+    suffix = suffix if len(suffix.encode()) <= 16 else ""
+    tag = "~" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    room = _NAME_MAX - len(tag.encode()) - len(suffix.encode())
+    stem = name.encode()[:room].decode(errors="ignore")  # cut at a character boundary
+    return stem + tag + suffix
 
 
 def _unique(name: str, taken: set[str]) -> str:
     path, n = PurePosixPath(name), 1
     while name in taken:
         n += 1
-        name = f"{path.stem}-{n}{path.suffix}"
+        name = _fit(f"{path.stem}-{n}{path.suffix}")
     taken.add(name)
     return name
 
