@@ -27,6 +27,8 @@ BENCHMARKS = [
     ("speaker_accuracy.py", [], ["--limit", "60"]),
     ("batch_workers.py", ["--files", "40"], ["--files", "20"]),
     ("stream_lag.py", ["--minutes", "10"], ["--minutes", "2"]),
+    # 1:N over a million voiceprints: about 10 GB of memory and 10-20 minutes on two cores.
+    ("identify_million.py", [], ["--n", "100000", "--gallery-n", "20000"]),
     # Needs a checkout of clovaai/aasist (MIT) at /tmp/aasist or VOXGUARD_AASIST_DIR.
     ("check_speed.py", ["--aasist", AASIST], ["--aasist", AASIST, "--repeats", "10"]),
 ]

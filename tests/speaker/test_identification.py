@@ -1,35 +1,113 @@
-"""Identification: exact search vs faiss index, open-set rejection."""
+"""Identification: the exact and the approximate index, the gallery kept current in place and
+persisted, open-set rejection."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.conftest import shared_data
 from tests.speaker.conftest import as_clip
 from voxguard.audio import load_audio
+from voxguard.errors import ModelMismatch
 from voxguard.speaker.engine import SpeakerEngine
-from voxguard.speaker.gallery import SpeakerGallery
-from voxguard.speaker.index import ExactSearch, FaissSearch, build_search
+from voxguard.speaker.gallery import GallerySnapshot, SpeakerGallery
+from voxguard.speaker.index import VectorIndex
 from voxguard.speaker.scoring import unit_rows
-from voxguard.speaker.types import Embedding
+from voxguard.speaker.types import Embedding, Voiceprint
 
 
-def test_faiss_index_agrees_with_exact_search() -> None:
-    rng = np.random.default_rng(0)
-    vectors = unit_rows(rng.standard_normal((2000, 256)).astype(np.float32))
-    ids = [f"s{i}" for i in range(len(vectors))]
-    exact, index = ExactSearch(ids, vectors), FaissSearch(ids, vectors)
+def _vectors(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return unit_rows(rng.standard_normal((n, 256)).astype(np.float32))
+
+
+def _exact_top(vectors: np.ndarray, labels: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = vectors @ query
+    return [int(labels[i]) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+@pytest.mark.parametrize("nprobe", [8, 128])  # 8 of the 50 cells; all of them
+def test_index_agrees_with_exact_search_above_the_threshold(nprobe: int) -> None:
+    vectors = _vectors(2000, 0)
+    labels = np.arange(2000, dtype=np.int64) * 7  # labels are not row numbers
+    index = VectorIndex(256, threshold=500, nprobe=nprobe)
+    index.add(labels, vectors)
+    assert index.approximate and len(index) == 2000 and index.cells == 50
+    rng = np.random.default_rng(1)
     agree = 0
     for q in range(50):
         query = unit_rows(vectors[q : q + 1] + 0.03 * rng.standard_normal((1, 256)))[0]
-        top_exact = [row for row, _ in exact.search(query, 5)]
-        top_index = [row for row, _ in index.search(query, 5)]
-        assert top_exact[0] == top_index[0] == q
-        agree += len(set(top_exact) & set(top_index))
-    assert agree / (50 * 5) > 0.95
-    by_id = dict(zip(ids, vectors, strict=True))
-    assert isinstance(build_search(by_id, threshold=100), FaissSearch)
-    assert isinstance(build_search(by_id), ExactSearch)
+        want = _exact_top(vectors, labels, query, 5)
+        got = index.search(query, 5)
+        assert got[0][0] == want[0] == labels[q]
+        assert got[0][1] == pytest.approx(float(vectors[q] @ query), abs=1e-3)  # float16
+        agree += len(set(want) & {label for label, _ in got})
+    if nprobe >= index.cells:  # every cell scanned: the same top 5
+        assert agree / (50 * 5) > 0.95
+
+
+def test_index_is_exact_up_to_the_threshold_and_follows_additions_and_removals() -> None:
+    vectors = _vectors(300, 2)
+    index = VectorIndex(256, threshold=100)
+    index.add(np.arange(100), vectors[:100])
+    assert not index.approximate  # exactly at the threshold: still exact
+    for q in (0, 50, 99):
+        scores = vectors[:100] @ vectors[q]
+        want = [int(i) for i in np.argsort(-scores, kind="stable")[:3]]
+        assert [label for label, _ in index.search(vectors[q], 3)] == want
+    index.add(np.arange(100, 300), vectors[100:])
+    assert index.approximate and len(index) == 300
+    gone = np.arange(0, 300, 3)
+    assert index.remove(gone) == len(gone)
+    assert index.remove(gone) == 0  # already gone
+    assert index.approximate and len(index) == 200
+    for q in gone[:20]:
+        assert int(q) not in {label for label, _ in index.search(vectors[q], 10)}
+    index.remove(np.arange(1, 300, 3))
+    assert not index.approximate and len(index) == 100  # back to exact at the threshold
+    index.add(np.array([0]), vectors[:1])  # 101: the inverted file again
+    assert index.approximate and index.search(vectors[0], 1)[0][0] == 0
+    labels, stored = index.contents()
+    assert sorted(labels.tolist()) == [0, *range(2, 300, 3)]
+    # Stored as float16 above the threshold.
+    np.testing.assert_allclose(
+        stored[np.argsort(labels)], vectors[labels[np.argsort(labels)]], atol=1e-3
+    )
+
+
+@pytest.mark.parametrize("threshold", [10_000, 100])
+def test_index_round_trips_through_bytes(threshold: int) -> None:
+    vectors = _vectors(400, 4)
+    index = VectorIndex(256, threshold=threshold)
+    index.add(np.arange(400), vectors)
+    index.remove(np.arange(0, 400, 5))
+    restored = VectorIndex.from_bytes(index.to_bytes(), index.trained_for, threshold=threshold)
+    assert (restored.approximate, len(restored)) == (index.approximate, 320)
+    for q in range(0, 400, 7):
+        assert restored.search(vectors[q], 5) == index.search(vectors[q], 5)
+
+
+def _voiceprints(
+    engine: SpeakerEngine, n: int, seed: int, prefix: str = "s"
+) -> dict[str, Voiceprint]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(n):
+        vector = unit_rows(rng.standard_normal((1, 256)).astype(np.float32))[0]
+        embedding = Embedding(
+            vector=np.abs(vector), speech_s=5.0, model_version=engine.model_version
+        )
+        out[f"{prefix}{i}"] = engine.enroll([embedding])
+    return out
+
+
+def _probe(voiceprint: Voiceprint, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal(voiceprint.vector.size) * 0.01
+    return np.abs(voiceprint.vector + noise).astype(np.float32)
+
+
+PATHS = ("clean", "noisy", "mid", "phone", "short", "short_phone")
 
 
 def test_identify_finds_the_speaker_and_rejects_unknowns(engine: SpeakerEngine) -> None:
@@ -59,23 +137,73 @@ def test_identify_finds_the_speaker_and_rejects_unknowns(engine: SpeakerEngine) 
         assert engine.identify(tests[name], known).best is None
 
 
-def test_gallery_on_faiss_ranks_like_exact(engine: SpeakerEngine) -> None:
-    rng = np.random.default_rng(3)
-    voiceprints = {}
-    for i in range(40):
-        vector = unit_rows(rng.standard_normal((1, 256)).astype(np.float32))[0]
-        embedding = Embedding(
-            vector=np.abs(vector), speech_s=5.0, model_version=engine.model_version
-        )
-        voiceprints[f"s{i}"] = engine.enroll([embedding])
+def test_gallery_on_the_index_ranks_like_exact(engine: SpeakerEngine) -> None:
+    voiceprints = _voiceprints(engine, 40, 3)
     exact = SpeakerGallery(voiceprints, engine.backend)
     indexed = SpeakerGallery(voiceprints, engine.backend, index_threshold=10)
+    assert indexed.approximate and not exact.approximate
     probe = Embedding(
         vector=voiceprints["s7"].vector, speech_s=5.0, model_version=engine.model_version
     )
-    for path in ("clean", "noisy", "short"):
+    for path in PATHS:
         want = exact.rank(probe.vector, path, 5)
         got = indexed.rank(probe.vector, path, 5)
         assert [w[0] for w in want][:3] == [g[0] for g in got][:3]
         assert want[0][0] == "s7"
     assert engine.identify(probe, indexed).best is not None
+
+
+@pytest.mark.parametrize("threshold", [10_000, 20])
+def test_gallery_changed_in_place_equals_one_built_afresh(
+    engine: SpeakerEngine, threshold: int
+) -> None:
+    first, added = _voiceprints(engine, 40, 5), _voiceprints(engine, 20, 6, prefix="n")
+    replaced = {f"s{i}": v for i, v in enumerate(_voiceprints(engine, 5, 7).values())}
+    removed = [f"s{i}" for i in range(10, 20)] + ["n3"]
+    gallery = engine.gallery(first, index_threshold=threshold)
+    gallery.upsert(added)
+    gallery.upsert(replaced)
+    gallery.remove([*removed, "never-enrolled"])
+    final = {**first, **added, **replaced}
+    for speaker_id in removed:
+        del final[speaker_id]
+    fresh = engine.gallery(final, index_threshold=threshold)
+    assert len(gallery) == len(fresh) == 49
+    assert set(gallery.ids) == set(final)
+    assert gallery.approximate == fresh.approximate == (threshold < 49)
+    for speaker_id in ("s0", "s4", "s30", "n0", "n19"):
+        vector = _probe(final[speaker_id], 0)
+        for path in PATHS:
+            got, want = gallery.rank(vector, path, 3), fresh.rank(vector, path, 3)
+            assert got[0][0] == want[0][0] == speaker_id
+            np.testing.assert_allclose([g[1:] for g in got], [w[1:] for w in want], atol=1e-5)
+    for speaker_id in removed:  # a removed speaker is never a candidate, even for its own voice
+        vector = _probe(first.get(speaker_id) or added[speaker_id], 1)
+        assert all(c[0] != speaker_id for p in PATHS for c in gallery.rank(vector, p, 10))
+
+
+@pytest.mark.parametrize("threshold", [10_000, 20])
+def test_gallery_snapshot_reloads_to_the_same_answers(
+    engine: SpeakerEngine, threshold: int
+) -> None:
+    voiceprints = _voiceprints(engine, 60, 8)
+    gallery = engine.gallery(voiceprints, index_threshold=threshold)
+    late = _voiceprints(engine, 1, 9, prefix="late")
+    gallery.remove(["s1", "s2"])  # free labels survive the round trip
+    gallery.upsert(late)
+    snapshot = gallery.snapshot()
+    restored = engine.restore_gallery(snapshot, index_threshold=threshold)
+    assert set(restored.ids) == set(gallery.ids) and len(restored) == 59
+    assert restored.approximate == gallery.approximate
+    final = {i: v for i, v in voiceprints.items() if i not in ("s1", "s2")} | late
+    rebuilt = engine.gallery(final, index_threshold=threshold)
+    for speaker_id in ("s0", "s33", "late0"):
+        vector = _probe(final[speaker_id], 2)
+        for path in PATHS:
+            assert restored.rank(vector, path, 5) == gallery.rank(vector, path, 5)
+            assert restored.rank(vector, path, 1)[0][0] == rebuilt.rank(vector, path, 1)[0][0]
+    restored.upsert(_voiceprints(engine, 1, 10, prefix="after"))  # still changes in place
+    assert "after0" in restored and len(restored) == 60
+    foreign = GallerySnapshot({**snapshot.header, "backend_version": "other"}, snapshot.arrays)
+    with pytest.raises(ModelMismatch):
+        engine.restore_gallery(foreign)

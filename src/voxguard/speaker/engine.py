@@ -6,7 +6,7 @@ identify (1:N). Models load once per engine; an engine is safe to share between 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NoReturn
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
@@ -19,7 +19,8 @@ from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair, v
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.enrollment import enroll, voiceprint_variant
 from voxguard.speaker.frames import FrameAnalysis
-from voxguard.speaker.gallery import SpeakerGallery
+from voxguard.speaker.gallery import GallerySnapshot, SpeakerGallery
+from voxguard.speaker.index import INDEX_THRESHOLD
 from voxguard.speaker.types import (
     Candidate,
     Embedding,
@@ -175,11 +176,33 @@ class SpeakerEngine:
 
     # --- identification -------------------------------------------------------------------
 
-    def gallery(self, voiceprints: Mapping[str, Voiceprint]) -> SpeakerGallery:
+    def gallery(
+        self, voiceprints: Mapping[str, Voiceprint], index_threshold: int = INDEX_THRESHOLD
+    ) -> SpeakerGallery:
         """A searchable gallery; build it once and reuse it for many identifications."""
-        for voiceprint in voiceprints.values():
-            self._check_version(voiceprint.model_version)
-        return SpeakerGallery(voiceprints, self.backend)
+        return self.build_gallery([voiceprints], index_threshold)
+
+    def build_gallery(
+        self, batches: Iterable[Mapping[str, Voiceprint]], index_threshold: int = INDEX_THRESHOLD
+    ) -> SpeakerGallery:
+        """``gallery`` from voiceprints that arrive in batches (a store streaming them);
+        the gallery is kept current with ``upsert`` and ``remove`` afterwards."""
+        return SpeakerGallery.build(self._checked(batches), self.backend, index_threshold)
+
+    def restore_gallery(
+        self, snapshot: GallerySnapshot, index_threshold: int = INDEX_THRESHOLD
+    ) -> SpeakerGallery:
+        """A gallery saved with ``SpeakerGallery.snapshot``; ``ModelMismatch`` when it was
+        made by another model or back end."""
+        return SpeakerGallery.from_snapshot(snapshot, self.backend, index_threshold)
+
+    def _checked(
+        self, batches: Iterable[Mapping[str, Voiceprint]]
+    ) -> Iterator[Mapping[str, Voiceprint]]:
+        for batch in batches:
+            for voiceprint in batch.values():
+                self._check_version(voiceprint.model_version)
+            yield batch
 
     def identify(
         self,

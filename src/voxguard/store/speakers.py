@@ -1,11 +1,16 @@
-"""Speaker and voiceprint persistence."""
+"""Speaker and voiceprint persistence.
+
+Every write of a voiceprint and every deletion of a speaker is logged in the gallery change
+log in the same transaction (``gallery_changes.py``), so each worker's 1:N index follows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import ColumnElement, func, or_, select
 
+from voxguard.store.gallery_changes import GalleryChangeRepository, GalleryOp
 from voxguard.store.models import Speaker, VoiceprintRow
 from voxguard.store.repository import Repository
 
@@ -65,8 +70,10 @@ class SpeakerRepository(Repository[Speaker]):
         return {row.id: row.display_name for row in rows}
 
     def delete(self, speaker: Speaker) -> None:
+        speaker_id = speaker.id
         self.session.delete(speaker)
         self.session.flush()
+        GalleryChangeRepository(self.session).record(speaker_id, GalleryOp.DELETE)
 
     def voiceprint(self, speaker_id: str, model_version: str) -> VoiceprintRow | None:
         stmt = select(VoiceprintRow).where(
@@ -84,22 +91,39 @@ class SpeakerRepository(Repository[Speaker]):
         else:
             row.ciphertext = ciphertext
         self.session.flush()
+        GalleryChangeRepository(self.session).record(speaker_id, GalleryOp.ENROLL)
 
     def gallery(self, model_version: str) -> Sequence[tuple[str, bytes]]:
         """(speaker id, encrypted voiceprint) of every speaker enrolled with ``model_version``."""
-        stmt = select(VoiceprintRow.speaker_id, VoiceprintRow.ciphertext).where(
-            VoiceprintRow.model_version == model_version
-        )
-        return [(row.speaker_id, row.ciphertext) for row in self.session.execute(stmt)]
+        return [pair for batch in self.gallery_batches(model_version) for pair in batch]
 
-    def gallery_stamp(self, model_version: str) -> tuple[int, str]:
-        """Changes whenever a voiceprint of ``model_version`` is added, updated or deleted."""
-        row = self.session.execute(
-            select(func.count(), func.max(VoiceprintRow.updated_at)).where(
-                VoiceprintRow.model_version == model_version
+    def gallery_batches(
+        self, model_version: str, batch_size: int = 5000
+    ) -> Iterator[list[tuple[str, bytes]]]:
+        """``gallery`` in batches, streamed from the database (a million rows never sit in
+        memory at once)."""
+        stmt = (
+            select(VoiceprintRow.speaker_id, VoiceprintRow.ciphertext)
+            .where(VoiceprintRow.model_version == model_version)
+            .execution_options(yield_per=batch_size)
+        )
+        for partition in self.session.execute(stmt).partitions():
+            yield [(row.speaker_id, row.ciphertext) for row in partition]
+
+    def gallery_count(self, model_version: str) -> int:
+        stmt = select(func.count()).where(VoiceprintRow.model_version == model_version)
+        return int(self.session.scalar(stmt) or 0)
+
+    def voiceprints_of(self, speaker_ids: Sequence[str], model_version: str) -> dict[str, bytes]:
+        """Encrypted ``model_version`` voiceprints of those of ``speaker_ids`` that have one."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(speaker_ids), 500):
+            stmt = select(VoiceprintRow.speaker_id, VoiceprintRow.ciphertext).where(
+                VoiceprintRow.model_version == model_version,
+                VoiceprintRow.speaker_id.in_(speaker_ids[start : start + 500]),
             )
-        ).one()
-        return int(row[0]), str(row[1])
+            found.update((row.speaker_id, row.ciphertext) for row in self.session.execute(stmt))
+        return found
 
     def any_voiceprint(self) -> bytes | None:
         return self.session.scalar(select(VoiceprintRow.ciphertext).limit(1))
