@@ -33,3 +33,22 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
             yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = os.environ.get("VOXGUARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_url() -> str:
+    """The test Redis (VOXGUARD_TEST_REDIS), or skip saying where it was looked for. Tests
+    share it: each keeps its keys apart under a prefix of its own (``unique_prefix``)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} (set VOXGUARD_TEST_REDIS): {exc}")
+    return REDIS_URL
+
+
+def unique_prefix() -> str:
+    return f"voxguard_test_{uuid.uuid4().hex[:12]}"

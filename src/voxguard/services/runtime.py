@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
+import base64
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.config import DEFAULT_SECRET, Settings
@@ -20,14 +23,19 @@ from voxguard.services.engines import (
     require_speaker,
 )
 from voxguard.services.gallery import GalleryCache
-from voxguard.services.ratelimit import RateLimiter
-from voxguard.store.crypto import persisted_secret
+from voxguard.services.ratelimit import Limiter, build_limiter
+from voxguard.store.crypto import resolve_key
+from voxguard.store.db import unit_of_work
 from voxguard.store.setup import Store, open_store
+from voxguard.store.speakers import SpeakerRepository
 
 if TYPE_CHECKING:
     # Imported on first use: it pulls in scikit-learn, a second of start-up for every
     # command and worker process that never diarizes.
     from voxguard.diarization.pipeline import Diarizer
+
+# Domain separation: the token secret derived from the voiceprint key is used for nothing else.
+_JWT_INFO = b"voxguard access-token secret v1"
 
 
 @dataclass
@@ -38,7 +46,7 @@ class Runtime:
     speaker: Loaded
     spoof: Loaded
     policy: RiskPolicy
-    limiter: RateLimiter
+    limiter: Limiter
     gallery: GalleryCache = field(default_factory=GalleryCache)
     _diarizer: Diarizer | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -57,17 +65,30 @@ class Runtime:
                 self._diarizer = Diarizer(self.settings, encoder=encoder, front_end=self.front_end)
             return self._diarizer
 
+    def warm_gallery(self) -> None:
+        """Load (or build) the identification gallery now instead of on the first request."""
+        if not self.speaker.available:
+            return
+        with unit_of_work(self.store.sessions) as session:
+            self.gallery.get(self.speaker.engine, SpeakerRepository(session), self.store.cipher)
+
     def close(self) -> None:
+        self.limiter.close()
         self.store.close()
 
 
 def with_signing_secret(settings: Settings) -> Settings:
-    """Never sign with a published default, even in development: keep one per data dir.
-    (Resolved once before starting worker processes, so that they do not race to create it.)"""
+    """Never sign with a published default, even in development: derive the token secret from
+    the voiceprint key. Every process on one database must hold that key (the store checks it
+    at start), so processes with different data dirs still accept each other's tokens.
+    (Resolved once before starting worker processes, so that they do not race to create the
+    key file.)"""
     if not (settings.is_development and settings.jwt_secret == DEFAULT_SECRET):
         return settings
-    secret = persisted_secret(settings.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48))
-    return settings.model_copy(update={"jwt_secret": secret})
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_JWT_INFO).derive(
+        resolve_key(settings).encode()
+    )
+    return settings.model_copy(update={"jwt_secret": base64.urlsafe_b64encode(derived).decode()})
 
 
 def build_runtime(
@@ -87,5 +108,6 @@ def build_runtime(
         speaker=speaker or load_speaker_engine(settings),
         spoof=spoof,
         policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
-        limiter=RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst),
+        limiter=build_limiter(settings),
+        gallery=GalleryCache(settings.data_dir / "index"),
     )

@@ -7,6 +7,7 @@ start with another key fails loudly instead of producing undecryptable voiceprin
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,12 +70,22 @@ def resolve_key(settings: Settings) -> str:
 
 
 def persisted_secret(path: Path, generate: Callable[[], str]) -> str:
-    """The secret in ``path``, created once (owner-only permissions) if it does not exist."""
+    """The secret in ``path``, created once (owner-only permissions) if it does not exist.
+
+    Written whole to a private temporary file, then linked into place: processes starting at
+    once on one data dir all end up with the first one's secret, never a partial file.
+    """
     if path.is_file():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
     return secret

@@ -10,13 +10,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voxguard.config import Settings
-from voxguard.errors import ConfigurationError, Conflict
+from voxguard.errors import ConfigurationError, Conflict, InvalidInput
 
 SessionFactory = sessionmaker[Session]
+# pg_advisory_lock key of first_start_lock: any fixed 64-bit number no other tool uses.
+_FIRST_START_LOCK = 0x766F78_6775617264
 
 
 def make_engine(url: str) -> Engine:
@@ -60,6 +62,30 @@ def migrate(engine: Engine) -> None:
         ) from exc
 
 
+@contextmanager
+def first_start_lock(engine: Engine) -> Iterator[None]:
+    """Processes starting at once on one PostgreSQL database (several API hosts) take turns
+    through the block: migrating, writing the key check, creating the first admin key. Only
+    one of them does each; the others find it done. (A SQLite file is one host's: no lock.)"""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    try:
+        connection = engine.connect()
+    except Exception as exc:  # any driver error: name the database, not the stack
+        raise ConfigurationError(
+            f"Could not connect to the database at {engine.url.render_as_string()}: {exc}"
+        ) from exc
+    with connection:
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _FIRST_START_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _FIRST_START_LOCK})
+            connection.commit()
+
+
 def is_reachable(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:
@@ -84,6 +110,15 @@ def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
         # Two writers raced for the same unique value (e.g. an external id).
         session.rollback()
         raise Conflict("The change conflicts with data stored meanwhile; retry.") from exc
+    except DataError as exc:
+        # A value the database cannot hold: a NUL character (PostgreSQL), a number past its
+        # integer range. Input checks catch what they know of; this is the net under them.
+        session.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        raise InvalidInput(
+            f"A value in the request cannot be stored or searched for: {reason}.",
+            reason=reason,
+        ) from exc
     except BaseException:
         session.rollback()
         raise

@@ -8,7 +8,14 @@ from sqlalchemy import Engine
 
 from voxguard.config import Settings
 from voxguard.store.crypto import VoiceprintCipher, resolve_key
-from voxguard.store.db import SessionFactory, engine_for, migrate, session_factory, unit_of_work
+from voxguard.store.db import (
+    SessionFactory,
+    engine_for,
+    first_start_lock,
+    migrate,
+    session_factory,
+    unit_of_work,
+)
 from voxguard.store.meta import KEY_CHECK, MetaRepository
 
 
@@ -25,16 +32,17 @@ class Store:
 def open_store(settings: Settings) -> Store:
     engine = engine_for(settings)
     try:
-        migrate(engine)
         cipher = VoiceprintCipher(resolve_key(settings))
         sessions = session_factory(engine)
-        with unit_of_work(sessions) as session:
-            meta = MetaRepository(session)
-            stored = meta.get(KEY_CHECK)
-            if stored is None:
-                meta.set(KEY_CHECK, cipher.check_value())
-            else:
-                cipher.verify_check_value(stored)
+        with first_start_lock(engine):
+            migrate(engine)
+            with unit_of_work(sessions) as session:
+                meta = MetaRepository(session)
+                stored = meta.get(KEY_CHECK)
+                if stored is None:
+                    meta.set(KEY_CHECK, cipher.check_value())
+                else:
+                    cipher.verify_check_value(stored)
     except BaseException:
         engine.dispose()
         raise
