@@ -302,3 +302,10 @@ class PromotionRefused(Conflict):
     cannot be compared with it; ``force`` overrides."""
 
     code = "promotion_refused"
+
+
+class SampleUnreadable(VoxGuardError):
+    """A kept enrollment recording's file is missing or does not match its row (the speaker
+    cannot be re-embedded from it)."""
+
+    code = "sample_unreadable"

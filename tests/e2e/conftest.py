@@ -29,6 +29,7 @@ class Server:
     admin_key: str
     env: dict[str, str]
     output: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.admin_key}"}
@@ -100,7 +101,9 @@ def start_server(
                 pytest.fail("server did not become healthy:\n" + "".join(output))
             time.sleep(0.3)
         keys = [m.group(1) for line in output if (m := _KEY.match(line))]
-        yield Server(url=url, admin_key=keys[0] if keys else "", env=env, output=output)
+        yield Server(
+            url=url, admin_key=keys[0] if keys else "", env=env, output=output, process=process
+        )
     finally:
         process.terminate()
         try:

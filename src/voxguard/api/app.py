@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from voxguard import __version__
-from voxguard.api.errors import install_error_handlers
+from voxguard.api.errors import ERROR_RESPONSES, install_error_handlers
 from voxguard.api.limits import BodyLimitMiddleware
-from voxguard.api.metrics import Metrics, MetricsMiddleware
+from voxguard.api.metrics import Metrics, MetricsMiddleware, time_database
+from voxguard.api.request_context import RequestContextMiddleware
 from voxguard.api.routes import (
     alerts,
     analysis,
@@ -25,13 +26,14 @@ from voxguard.api.routes import (
     streaming,
     system,
 )
+from voxguard.api.security import SecurityHeadersMiddleware
 from voxguard.api.shedding import LoadShedMiddleware
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
 from voxguard.services.auth import AuthService
 from voxguard.services.job_queue import JobQueue
 from voxguard.services.runtime import Runtime, build_runtime
-from voxguard.store.db import unit_of_work
+from voxguard.store.db import first_start_lock, unit_of_work
 
 log = logging.getLogger("voxguard")
 RuntimeFactory = Callable[[Settings], Runtime]
@@ -41,7 +43,8 @@ _BODY_OVERHEAD = 1024 * 1024
 
 def bootstrap_admin_key(runtime: Runtime) -> str | None:
     """Create and announce the first admin key on an empty database; None if keys exist."""
-    with unit_of_work(runtime.store.sessions) as session:
+    # One admin key even when several hosts start at once on an empty database.
+    with first_start_lock(runtime.store.engine), unit_of_work(runtime.store.sessions) as session:
         created = AuthService(session, runtime.settings, "bootstrap").ensure_admin_key()
     if created is None:
         return None
@@ -65,6 +68,7 @@ def create_app(
         runtime = runtime_factory(settings)
         try:
             bootstrap_admin_key(runtime)
+            runtime.warm_gallery()  # the persisted 1:N index, loaded before the first request
             # Producer side only: the consumers run beside uvicorn (``voxguard serve``) or
             # elsewhere (``voxguard worker``), never in a request-serving process.
             app.state.jobs = JobQueue(runtime.settings)
@@ -72,6 +76,7 @@ def create_app(
             runtime.close()
             raise
         app.state.runtime = runtime
+        time_database(runtime.store)
         try:
             yield
         finally:
@@ -83,6 +88,7 @@ def create_app(
         version=__version__,
         description="Speaker verification, identification and synthetic-speech checks.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -115,7 +121,11 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: the 413s and 503s refused above get the headers and the request id too.
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voxguard.api.request_context import REQUEST_ID_HEADER, current_request_id
+from voxguard.api.security import security_headers
 from voxguard.errors import AuthenticationRequired, RateLimited, ServerBusy, VoxGuardError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: what went wrong and what is accepted (``error``), the facts
+    behind it (``detail``: the file, the limit, the field errors) and a stable ``code``."""
+
+    error: str
+    detail: dict[str, Any]
+    code: str
+
+
+# Documented on every operation, so that the OpenAPI schema says what errors look like
+# (instead of FastAPI's default validation-error shape, which VoxGuard never sends).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "The request was refused; see `error`."},
+    "5XX": {"model": ErrorOut, "description": "Busy, a model unavailable, or a failure."},
+}
 
 
 def error_body(message: str, code: str, detail: object = None) -> dict[str, object]:
@@ -50,9 +71,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, exc.status_code, headers=exc.headers)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse(error_body("Internal server error.", "internal_error"), 500)
+    # Starlette answers this one outside every middleware: the headers they add go here.
+    headers = security_headers(request.scope)
+    request_id = current_request_id()
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    body = error_body("Internal server error.", "internal_error", {"request_id": request_id})
+    return JSONResponse(body, 500, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -38,6 +38,7 @@ def serve(
     import uvicorn
 
     from voxguard.api.app import bootstrap_admin_key
+    from voxguard.logs import configure_logging
     from voxguard.services.job_queue import describe
     from voxguard.services.job_worker import start_job_process, stop_job_process
     from voxguard.services.runtime import build_runtime
@@ -45,6 +46,7 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise InvalidInput("--ssl-certfile and --ssl-keyfile go together.")
     settings = local.settings()
+    log_config = configure_logging(settings.log_format, settings.log_level)
     host = host or settings.api_host
     port = port or settings.api_port
     # Migrate and create the first admin key once, before any worker starts.
@@ -81,7 +83,11 @@ def serve(
             workers=workers,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-            log_level="info",
+            # Applied again in each worker process; the request lines come from the app
+            # (voxguard.api.request_context), with the request id and without query strings.
+            log_config=log_config,
+            log_level=settings.log_level.lower(),
+            access_log=False,
         )
     finally:
         if jobs is not None:

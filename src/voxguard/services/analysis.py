@@ -36,6 +36,7 @@ from voxguard.services.schemas import (
     SpoofOut,
     TurnOut,
 )
+from voxguard.services.stages import stage
 from voxguard.store.models import Alert
 
 # Speech a speaker needs before it is identified (shorter: reported, never matched).
@@ -93,7 +94,8 @@ class AnalysisService(RecognitionService):
         engine = require_speaker(self.runtime.speaker)
         analyzed = analyze(self.runtime.front_end, item)
         require_speech(analyzed, item.filename)
-        diarization = self.runtime.diarizer().diarize_analyzed(analyzed, num_speakers)
+        with stage("diarize"):
+            diarization = self.runtime.diarizer().diarize_analyzed(analyzed, num_speakers)
         summaries, turn_spoof = [], {}
         for label in diarization.speakers:
             summary, spoofs = self._speaker(engine, analyzed, diarization, label)
@@ -171,7 +173,8 @@ class AnalysisService(RecognitionService):
         probability: float | None = None
         if audio.quality.speech_s >= MIN_IDENTIFY_S:
             try:
-                embedding = engine.embed(audio)
+                with stage("embed"):
+                    embedding = engine.embed(audio)
             except AudioError:
                 embedding = None
             if embedding is not None:
@@ -181,18 +184,19 @@ class AnalysisService(RecognitionService):
         spoof = self._spoof(audio)
         quality = quality_of(audio)
         top = best or (candidates[0] if candidates else None)
-        assessed = assess(
-            RiskInputs(
-                recognized=best is not None,
-                voice_probability=probability,
-                behavior_match=None,
-                spoof_probability=spoof.spoof_probability,
-                quality=quality.score,
-                no_speech=QualityCode.NO_SPEECH in audio.quality.codes,
-                speaker_name=top.display_name if top else None,
-            ),
-            self.runtime.policy,
-        )
+        with stage("risk"):
+            assessed = assess(
+                RiskInputs(
+                    recognized=best is not None,
+                    voice_probability=probability,
+                    behavior_match=None,
+                    spoof_probability=spoof.spoof_probability,
+                    quality=quality.score,
+                    no_speech=QualityCode.NO_SPEECH in audio.quality.codes,
+                    speaker_name=top.display_name if top else None,
+                ),
+                self.runtime.policy,
+            )
         turn_spoof = {turn: _turn_spoof(turn, clean, spoof) for turn in own}
         summary = SpeakerSummaryOut(
             speaker=label,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
+from voxguard.audio.decode import load_audio
 from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.errors import (
     AudioDecodeError,
@@ -16,6 +17,7 @@ from voxguard.errors import (
     VoxGuardError,
 )
 from voxguard.services.schemas import Quality
+from voxguard.services.stages import stage
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,11 @@ def analyze(front_end: AudioFrontEnd, item: AudioInput) -> AnalyzedAudio:
     if not item.data:
         raise AudioDecodeError(f"{item.filename}: the file is empty.", filename=item.filename)
     try:
-        return front_end.analyze(item.data)
+        # front_end.analyze in two timed stages.
+        with stage("decode"):
+            clip = load_audio(item.data, front_end.settings)
+        with stage("vad"):
+            return front_end.analyze_clip(clip)
     except VoxGuardError as exc:
         exc.message = f"{item.filename}: {exc.message}"
         exc.detail.setdefault("filename", item.filename)

@@ -35,6 +35,7 @@ from voxguard.services.schemas import (
     SpoofOut,
     VerifyOut,
 )
+from voxguard.services.stages import stage
 from voxguard.speaker.types import Candidate, Embedding, Voiceprint
 from voxguard.store.alerts import AlertRepository
 from voxguard.store.events import EventRepository
@@ -139,24 +140,26 @@ class RecognitionService:
         if best is not None:
             stored = self.speakers.get(best.speaker_id)
             if stored is not None and stored.behavior_profile:
-                behavior = compare_profiles(
-                    BehaviorProfile.from_dict(stored.behavior_profile),
-                    extract_profile(analyzed.speech),
-                )
+                with stage("behavior"):
+                    behavior = compare_profiles(
+                        BehaviorProfile.from_dict(stored.behavior_profile),
+                        extract_profile(analyzed.speech),
+                    )
         spoof = self._spoof(analyzed)
         quality = quality_of(analyzed)
-        risk = assess(
-            RiskInputs(
-                recognized=best is not None,
-                voice_probability=top.probability if top else None,
-                behavior_match=behavior,
-                spoof_probability=spoof.spoof_probability,
-                quality=quality.score,
-                no_speech=QualityCode.NO_SPEECH in analyzed.quality.codes,
-                speaker_name=top.display_name if top else None,
-            ),
-            self.runtime.policy,
-        )
+        with stage("risk"):
+            risk = assess(
+                RiskInputs(
+                    recognized=best is not None,
+                    voice_probability=top.probability if top else None,
+                    behavior_match=behavior,
+                    spoof_probability=spoof.spoof_probability,
+                    quality=quality.score,
+                    no_speech=QualityCode.NO_SPEECH in analyzed.quality.codes,
+                    speaker_name=top.display_name if top else None,
+                ),
+                self.runtime.policy,
+            )
         scores: dict[str, Any] = {
             "voice_similarity": top.score if top else None,
             "voice_probability": top.probability if top else None,
@@ -230,7 +233,8 @@ class RecognitionService:
     ) -> tuple[AnalyzedAudio, Embedding]:
         analyzed = analyze(self.runtime.front_end, item)
         require_speech(analyzed, item.filename)
-        return analyzed, engine.embed(analyzed)
+        with stage("embed"):
+            return analyzed, engine.embed(analyzed)
 
     def _audio_probe(self, engine: SpeakerEngineLike, item: AudioInput) -> _Probe:
         analyzed, embedding = self._embed(engine, item)
@@ -238,7 +242,9 @@ class RecognitionService:
 
     def _features_probe(self, engine: SpeakerEngineLike, features: MelFeaturesIn) -> _Probe:
         analysis = analyze_features(features, self.runtime.settings)
-        return _Probe(analysis.quality, engine.embed_frames(analysis), features_metadata(analysis))
+        with stage("embed"):
+            embedding = engine.embed_frames(analysis)
+        return _Probe(analysis.quality, embedding, features_metadata(analysis))
 
     def identify_embedding(
         self, engine: SpeakerEngineLike, embedding: Embedding, top_k: int | None
@@ -247,7 +253,8 @@ class RecognitionService:
         if not len(gallery):
             return None, []
         k = top_k or self.runtime.settings.identify_top_k
-        result = engine.identify(embedding, gallery, k)
+        with stage("search"):
+            result = engine.identify(embedding, gallery, k)
         names = self.speakers.names([c.speaker_id for c in result.candidates])
         candidates = [_candidate(c, names) for c in result.candidates]
         best = _candidate(result.best, names) if result.best else None
@@ -291,7 +298,8 @@ def spoof_check(runtime: Runtime, analyzed: AnalyzedAudio, strict: bool = False)
         return SpoofOut(status="unavailable", reason=loaded.reason)
     detector = require_spoof(loaded)
     try:
-        verdict = detector.detect(analyzed)
+        with stage("spoof"):
+            verdict = detector.detect(analyzed)
     except AudioError as exc:
         if strict:
             raise

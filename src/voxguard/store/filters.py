@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 from voxguard.store.models import utcnow
 
 RECENT = timedelta(hours=24)
+# Beyond any table here, and within what every back end takes as an OFFSET (SQLite refuses
+# integers over 2**63, PostgreSQL's OFFSET is a bigint).
+MAX_OFFSET = 2**31 - 1
 
 
 class TimeWindow(BaseModel):
@@ -16,7 +19,7 @@ class TimeWindow(BaseModel):
     until: datetime | None = None
     recent: bool = Field(default=False, description="only the last 24 hours")
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
     def start(self) -> datetime | None:
         if not self.recent:
@@ -40,4 +43,4 @@ class JobFilter(TimeWindow):
     status: str | None = Field(
         default=None, pattern="^(queued|running|succeeded|failed|cancelled)$"
     )
-    kind: str | None = Field(default=None, pattern="^(detect|analyze)$")
+    kind: str | None = Field(default=None, pattern="^(detect|analyze|retrain|reembed)$")

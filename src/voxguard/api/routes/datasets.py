@@ -14,6 +14,7 @@ from voxguard.services.audio_input import AudioInput
 from voxguard.services.dataset_inputs import ZIP_MAGIC, DatasetInput, from_files, from_zip
 from voxguard.services.datasets import DatasetService
 from voxguard.services.schemas import DatasetDetail, DatasetOut, DatasetPage
+from voxguard.store.filters import MAX_OFFSET
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -95,7 +96,7 @@ def list_datasets(
     runtime: RuntimeDep,
     session: SessionDep,
     principal: ReaderDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DatasetPage:
     return DatasetService(session, runtime.settings, principal.actor).list_datasets(offset, limit)
@@ -107,7 +108,9 @@ def get_dataset(
     runtime: RuntimeDep,
     session: SessionDep,
     principal: ReaderDep,
-    offset: Annotated[int, Query(ge=0, description="of the recordings, by path")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="of the recordings, by path")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DatasetDetail:
     return DatasetService(session, runtime.settings, principal.actor).get(dataset_id, offset, limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voxguard import __version__
@@ -92,6 +92,7 @@ def _operating_points(runtime: Runtime) -> dict[str, Any] | None:
     return points
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(metrics: MetricsDep, principal: ReaderDep) -> Response:
+    """Prometheus text format: requests and latency per route, time per pipeline stage."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
