@@ -77,6 +77,18 @@ class SpectralTestEngine:
         return IdentificationResult(best, top)
 
 
+class UpgradedSpectralEngine(SpectralTestEngine):
+    """The test engine after a speaker model change: another version, and an embedding
+    space of its own (the spectral vector reversed), so that voiceprints of the old one
+    mean nothing to it."""
+
+    model_version = "test-spectral-2"
+
+    def embed(self, analyzed: AnalyzedAudio, variants: bool = False) -> Embedding:
+        old = super().embed(analyzed, variants)
+        return Embedding(old.vector[::-1].copy(), old.speech_s, self.model_version)
+
+
 class FixedSpoofDetector:
     """Stands in for ``voxguard.spoof.detector.SpoofDetector``: one fixed probability."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -136,13 +135,13 @@ def worker(
 ) -> None:
     """Run job workers: take jobs from the queue (VOXGUARD_QUEUE_URL, or the embedded one in
     the data dir) until Ctrl-C or SIGTERM, which stop each after the file it is on."""
+    from voxguard.logs import configure_logging
     from voxguard.services.job_queue import describe
     from voxguard.services.job_worker import run_worker
 
     current = settings()
     count = workers or max(1, current.job_workers)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("huey").setLevel(logging.WARNING)
+    configure_logging(current.log_format, current.log_level)
     console.print(
         f"{count} job worker(s) on {describe(current)}; Ctrl-C stops them.", soft_wrap=True
     )

@@ -1,13 +1,19 @@
-"""Local speaker workflows: enroll, verify, identify, check, and ``users``."""
+"""Local speaker workflows: enroll, verify, identify, check, ``users`` and ``speakers``."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.panel import Panel
+from rich.progress import Progress
 from rich.table import Table
 
 from voxguard.cli.errors import handle_errors
@@ -19,12 +25,20 @@ from voxguard.cli.local import (
     runtime_session,
     store_session,
 )
+from voxguard.services.job_queue import JobQueue
+from voxguard.services.job_schemas import JobOut
+from voxguard.services.jobs import JobService
 from voxguard.services.recognition import RecognitionService
+from voxguard.services.reembed import submit_reembed
+from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import CheckOut
 from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
 from voxguard.store.db import unit_of_work
 
 users = typer.Typer(help="List, show and delete enrolled speakers.", no_args_is_help=True)
+speakers = typer.Typer(
+    help="Speaker upkeep: re-embed speakers after a speaker model change.", no_args_is_help=True
+)
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 AudioFile = Annotated[Path, typer.Argument(help="Audio file.")]
 
@@ -234,9 +248,9 @@ def delete_user(
     speaker: Annotated[str, typer.Argument(help="Name or id.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a speaker and their voiceprints."""
-    with store_session() as (_, session):
-        directory = SpeakerDirectory(session, actor())
+    """Delete a speaker, their voiceprints and their kept enrollment recordings."""
+    with store_session() as (current, session):
+        directory = SpeakerDirectory(session, actor(), current)
         found = directory.resolve(speaker)
         if not yes and not typer.confirm(f"Delete {found.display_name} ({found.id})?"):
             raise typer.Exit(1)
@@ -244,7 +258,91 @@ def delete_user(
     console.print(f"Deleted {found.display_name} ({found.id}).")
 
 
+@speakers.command("reembed")
+@handle_errors
+def reembed(
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Run the job in this process (unless a worker has taken it already), show "
+            "its progress and print its summary.",
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Start a job giving every speaker with no voiceprint of the loaded speaker model a new
+    one from their kept enrollment recordings; it lists those who must enroll again."""
+    with local_runtime() as runtime:
+        queue = JobQueue(runtime.settings)
+        try:
+            job = submit_reembed(runtime, queue, actor())
+            if wait:
+                job = _run_here(runtime, queue, job)
+        finally:
+            queue.close()
+    if as_json:
+        typer.echo(job.model_dump_json())
+        return
+    if not wait:
+        console.print(
+            f"Job {job.id} queued: {job.progress.total} speaker(s) without a voiceprint of "
+            "the loaded speaker model. `voxguard serve` or `voxguard worker` runs it; follow "
+            f"it with: voxguard jobs show {job.id}"
+        )
+        return
+    _print_reembed(job)
+
+
+def _run_here(runtime: Runtime, queue: JobQueue, job: JobOut) -> JobOut:
+    """Run the job as a worker would, in a thread of this process; Ctrl-C hands it back to
+    the queue after the speaker it is on. Its state once it has ended."""
+    from voxguard.services.job_runner import LIVE_WORKERS, JobContext, run_job
+
+    identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    ctx = JobContext(runtime, queue, identity, threading.Event())
+    LIVE_WORKERS.add(identity)
+    thread = threading.Thread(target=run_job, args=(ctx, job.id), name="reembed", daemon=True)
+    thread.start()
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("re-embedding speakers", total=job.progress.total)
+            while True:
+                with unit_of_work(runtime.store.sessions) as session:
+                    job = JobService(session, runtime.settings).get(job.id)
+                bar.update(task, completed=job.progress.done, total=job.progress.total)
+                if job.status.finished and job.finished_at is not None:
+                    return job
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        console.print("Stopping after the speaker being re-embedded; the job is queued again.")
+        ctx.stopping.set()
+        raise
+    finally:
+        thread.join()
+        LIVE_WORKERS.discard(identity)
+
+
+def _print_reembed(job: JobOut) -> None:
+    summary = job.summary or {}
+    color = "green" if job.status == "succeeded" else "red"
+    console.print(
+        f"[{color}]Job {job.id} {job.status}[/] (model {summary.get('model_version', '-')}): "
+        f"{summary.get('reembedded', 0)} re-embedded, {summary.get('must_reenroll', 0)} must "
+        f"enroll again, {summary.get('failed', 0)} failed."
+    )
+    if job.error:
+        console.print(f"  {job.error}")
+    rows = summary.get("must_reenroll_speakers", []) + summary.get("failed_speakers", [])
+    if rows:
+        table = Table("id", "name", "why", title="Must enroll again")
+        for row in rows:
+            table.add_row(row["id"], row["name"], row["reason"])
+        console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     for command in (enroll, verify, identify, check):
         app.command()(command)
     app.add_typer(users, name="users")
+    app.add_typer(speakers, name="speakers")

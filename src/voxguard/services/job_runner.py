@@ -22,6 +22,8 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from voxguard.errors import QueueUnavailable, VoxGuardError
 from voxguard.services import batch
 from voxguard.services.job_files import (
@@ -35,6 +37,7 @@ from voxguard.services.job_files import (
 )
 from voxguard.services.job_queue import JobQueue
 from voxguard.services.job_schemas import JobKind, JobStatus
+from voxguard.services.reembed import reembed_speakers
 from voxguard.services.retrain import retrain
 from voxguard.services.runtime import Runtime
 from voxguard.store.db import unit_of_work
@@ -44,8 +47,9 @@ from voxguard.store.models import Job, utcnow
 log = logging.getLogger(__name__)
 
 # Kinds that may run again after their worker died: each file is done once into
-# results.jsonl, and a resumed run skips those.
-RESUMABLE = frozenset({JobKind.DETECT, JobKind.ANALYZE})
+# results.jsonl, and a resumed run skips those; a re-embedding job's speakers done are no
+# longer stale, and its summary carries them over.
+RESUMABLE = frozenset({JobKind.DETECT, JobKind.ANALYZE, JobKind.REEMBED})
 # Identities of the JobWorkers alive in this process (see ``orphaned``).
 LIVE_WORKERS: set[str] = set()
 
@@ -87,6 +91,8 @@ def run_job(ctx: JobContext, job_id: str) -> None:
         with _heartbeat(ctx, job_id):
             if job.kind == JobKind.RETRAIN:
                 outcome, summary = _run_retrain(ctx, job)
+            elif job.kind == JobKind.REEMBED:
+                outcome, summary = _run_reembed(ctx, job)
             else:
                 outcome, summary = _run_files(ctx, job), None
     except VoxGuardError as exc:
@@ -145,12 +151,7 @@ def _run_retrain(ctx: JobContext, job: Job) -> tuple[_Outcome, dict[str, Any] | 
 
     def progress(done: int, _total: int) -> None:
         status = _progress(ctx, job.id, done, 0)
-        if status is None:
-            raise _Stopped(_Outcome.LOST)
-        if status == JobStatus.CANCELLED:
-            raise _Stopped(_Outcome.CANCELLED)
-        if ctx.stopping.is_set():
-            raise _Stopped(_Outcome.RELEASED)
+        _stop_if_asked(ctx, status)
 
     runtime = ctx.runtime
     try:
@@ -180,6 +181,42 @@ def _run_retrain(ctx: JobContext, job: Job) -> tuple[_Outcome, dict[str, Any] | 
     }
 
 
+def _run_reembed(ctx: JobContext, job: Job) -> tuple[_Outcome, dict[str, Any] | None]:
+    """Speaker by speaker (the job's progress counts speakers), each committed with the
+    job's summary so far; a stopped run leaves that summary, and the next run resumes."""
+
+    def report(
+        session: Session, summary: dict[str, Any], done: int, failed: int, total: int
+    ) -> None:
+        status = JobRepository(session).progress(
+            job.id, ctx.worker, done, failed, utcnow(), files_total=total, summary=summary
+        )
+        _stop_if_asked(ctx, status)
+
+    try:
+        summary = reembed_speakers(
+            ctx.runtime,
+            job.id,
+            job.created_by,
+            job.params["model_version"],
+            report,
+            previous=job.summary,
+        )
+    except _Stopped as stop:
+        return stop.outcome, None
+    return _Outcome.SUCCEEDED, summary
+
+
+def _stop_if_asked(ctx: JobContext, status: str | None) -> None:
+    """After a progress write: stop when the job was lost, cancelled, or the worker stops."""
+    if status is None:
+        raise _Stopped(_Outcome.LOST)
+    if status == JobStatus.CANCELLED:
+        raise _Stopped(_Outcome.CANCELLED)
+    if ctx.stopping.is_set():
+        raise _Stopped(_Outcome.RELEASED)
+
+
 def _progress(ctx: JobContext, job_id: str, done: int, failed: int) -> str | None:
     with unit_of_work(ctx.runtime.store.sessions) as session:
         return JobRepository(session).progress(job_id, ctx.worker, done, failed, utcnow())
@@ -203,11 +240,14 @@ def _end(
 
 def _outcome_values(ctx: JobContext, job: Job) -> dict[str, Any]:
     settings = ctx.runtime.settings
-    found = results_path(settings, job.id).exists()
+    if not results_path(settings, job.id).exists():
+        # No results file: a summary the run recorded as it went (a re-embedding job's)
+        # stays as it is.
+        return {"finished_at": utcnow(), "result_path": None}
     return {
         "finished_at": utcnow(),
-        "summary": summarize(settings, job.id, job.kind) if found else None,
-        "result_path": f"{job.id}/{RESULTS}" if found else None,
+        "summary": summarize(settings, job.id, job.kind),
+        "result_path": f"{job.id}/{RESULTS}",
     }
 
 

@@ -15,6 +15,7 @@ class JobKind(StrEnum):
     DETECT = "detect"
     ANALYZE = "analyze"
     RETRAIN = "retrain"  # refit the spoof detector's read-out on datasets (no files of its own)
+    REEMBED = "reembed"  # new voiceprints after a speaker model change (no files of its own)
 
 
 class JobStatus(StrEnum):

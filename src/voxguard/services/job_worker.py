@@ -24,6 +24,7 @@ from types import FrameType
 from huey.consumer import Consumer
 
 from voxguard.config import Settings
+from voxguard.logs import configure_logging
 from voxguard.services.job_queue import JobQueue, describe
 from voxguard.services.job_runner import LIVE_WORKERS, JobContext, recover, run_job
 from voxguard.services.runtime import Runtime, build_runtime
@@ -117,6 +118,5 @@ def stop_job_process(process: BaseProcess, timeout_s: float = 30.0) -> None:
 
 
 def _job_process(settings: Settings, workers: int, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     [jobs] %(message)s")
-    logging.getLogger("huey").setLevel(logging.WARNING)
+    configure_logging(settings.log_format, settings.log_level)
     run_worker(settings, workers, parent)

@@ -138,6 +138,13 @@ class JobService:
                 "the candidate (GET /v1/models lists it).",
                 kind=row.kind,
             )
+        if row.kind == JobKind.REEMBED:
+            raise InvalidInput(
+                f"Job {job_id} re-embeds speakers: it has no results file; its summary lists "
+                "the speakers re-embedded and those who must enroll again "
+                "(GET /v1/speakers?stale=true lists the latter).",
+                kind=row.kind,
+            )
         if not JobStatus(row.status).finished:
             raise JobNotFinished(
                 f"Job {job_id} is {row.status} ({row.files_done} of {row.files_total} files "

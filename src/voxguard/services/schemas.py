@@ -66,6 +66,11 @@ class EnrollOut(BaseModel):
     speaker: SpeakerOut
     samples: list[SampleOut]
     model_version: str
+    recordings_kept: int = Field(
+        default=0,
+        description="recordings kept, encrypted, to re-embed the speaker after a speaker "
+        "model change (VOXGUARD_KEEP_ENROLLMENT_AUDIO; 0 when off)",
+    )
 
 
 class CandidateOut(BaseModel):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.behavior import BehaviorProfile, extract_profile
+from voxguard.config import Settings
 from voxguard.errors import Conflict, InvalidInput, SpeakerNotFound
 from voxguard.services.audio_input import AudioInput, analyze_all, quality_of
 from voxguard.services.engines import require_speaker
 from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import EnrollOut, SampleOut, SpeakerOut, SpeakerPage
+from voxguard.services.speaker_samples import SpeakerSamples
+from voxguard.services.stages import stage
 from voxguard.speaker.types import Voiceprint
 from voxguard.store.audit import AuditRepository
 from voxguard.store.models import Speaker
@@ -20,12 +23,15 @@ from voxguard.store.speakers import SpeakerRepository
 
 
 class SpeakerDirectory:
-    """Reading and deleting speakers: needs the store only, no models."""
+    """Reading and deleting speakers: needs the store only, no models. ``settings`` locate
+    kept enrollment recordings: without them a deleted speaker's files are left to the
+    sweep (their rows go with the speaker either way)."""
 
-    def __init__(self, session: Session, actor: str) -> None:
+    def __init__(self, session: Session, actor: str, settings: Settings | None = None) -> None:
         self.repo = SpeakerRepository(session)
         self.audit = AuditRepository(session)
         self.actor = actor
+        self.settings = settings
 
     def list(
         self,
@@ -59,7 +65,15 @@ class SpeakerDirectory:
 
     def delete(self, speaker_id: str) -> None:
         speaker = self._get(speaker_id)
-        self.audit.record(self.actor, "delete", "speaker", speaker.id, name=speaker.display_name)
+        removed = SpeakerSamples(self.repo.session, self.settings).forget(speaker.id)
+        self.audit.record(
+            self.actor,
+            "delete",
+            "speaker",
+            speaker.id,
+            name=speaker.display_name,
+            **({"recordings_removed": removed} if removed else {}),
+        )
         self.repo.delete(speaker)
 
     def _get(self, speaker_id: str) -> Speaker:
@@ -73,7 +87,7 @@ class EnrollmentService(SpeakerDirectory):
     """Enrollment and added samples: needs the speaker engine."""
 
     def __init__(self, runtime: Runtime, session: Session, actor: str) -> None:
-        super().__init__(session, actor)
+        super().__init__(session, actor, runtime.settings)
         self.runtime = runtime
 
     def enroll(
@@ -94,7 +108,8 @@ class EnrollmentService(SpeakerDirectory):
         limit = self.runtime.settings.max_enroll_files
         analyzed = analyze_all(self.runtime.front_end, inputs, limit, enrollment=True)
         engine = require_speaker(self.runtime.speaker)
-        embeddings = [engine.embed(audio, variants=True) for audio in analyzed]
+        with stage("embed"):
+            embeddings = [engine.embed(audio, variants=True) for audio in analyzed]
 
         cipher = self.runtime.store.cipher
         existing = None
@@ -104,13 +119,14 @@ class EnrollmentService(SpeakerDirectory):
         voiceprint = engine.enroll(embeddings, existing=existing)
 
         self.repo.add(speaker)
-        self.repo.save_voiceprint(
-            speaker.id, engine.model_version, cipher.encrypt(voiceprint.to_bytes())
-        )
-        speaker.enrollment_count = voiceprint.n_samples
-        speaker.speech_seconds = round(voiceprint.speech_s, 3)
-        speaker.quality = round(voiceprint.quality, 4)
-        speaker.behavior_profile = _merge_profiles(speaker.behavior_profile, analyzed).to_dict()
+        self._save(speaker, engine.model_version, voiceprint)
+        with stage("behavior"):
+            profile = _merge_profiles(speaker.behavior_profile, analyzed)
+        speaker.behavior_profile = profile.to_dict()
+        kept = 0
+        if self.runtime.settings.keep_enrollment_audio:
+            archive = SpeakerSamples(self.repo.session, self.runtime.settings, cipher)
+            kept = archive.keep(speaker.id, inputs, analyzed)
         self.audit.record(
             self.actor,
             action,
@@ -119,6 +135,7 @@ class EnrollmentService(SpeakerDirectory):
             name=speaker.display_name,
             files=[i.filename for i in inputs],
             model_version=engine.model_version,
+            recordings_kept=kept,
         )
         self.repo.session.flush()
         samples = [
@@ -129,7 +146,41 @@ class EnrollmentService(SpeakerDirectory):
             speaker=SpeakerOut.model_validate(speaker),
             samples=samples,
             model_version=engine.model_version,
+            recordings_kept=kept,
         )
+
+    def reembed(self, speaker_id: str, inputs: Iterable[AudioInput], job_id: str) -> SpeakerOut:
+        """A voiceprint of the loaded speaker model from the speaker's kept recordings, made
+        as enrollment makes one (each recording checked and embedded in turn, one in memory
+        at a time), stored beside the voiceprints of older models."""
+        speaker = self._get(speaker_id)
+        engine = require_speaker(self.runtime.speaker)
+        embeddings = []
+        names = []
+        for item in inputs:
+            (audio,) = analyze_all(self.runtime.front_end, [item], 1, enrollment=True)
+            embeddings.append(engine.embed(audio, variants=True))
+            names.append(item.filename)
+        self._save(speaker, engine.model_version, engine.enroll(embeddings))
+        self.audit.record(
+            self.actor,
+            "reembed",
+            "speaker",
+            speaker.id,
+            name=speaker.display_name,
+            files=names,
+            model_version=engine.model_version,
+            job_id=job_id,
+        )
+        self.repo.session.flush()
+        return SpeakerOut.model_validate(speaker)
+
+    def _save(self, speaker: Speaker, model_version: str, voiceprint: Voiceprint) -> None:
+        token = self.runtime.store.cipher.encrypt(voiceprint.to_bytes())
+        self.repo.save_voiceprint(speaker.id, model_version, token)
+        speaker.enrollment_count = voiceprint.n_samples
+        speaker.speech_seconds = round(voiceprint.speech_s, 3)
+        speaker.quality = round(voiceprint.quality, 4)
 
 
 def _merge_profiles(

@@ -51,7 +51,7 @@ class BlobStore:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                log.warning("could not remove dataset blob %s: %s", sha256, exc)
+                log.warning("could not remove blob %s in %s: %s", sha256, self.blobs, exc)
         return removed
 
     def sweep(self, known: Callable[[str], bool], older_than_s: float) -> list[str]:

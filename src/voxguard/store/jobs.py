@@ -57,14 +57,15 @@ class JobRepository(Repository[Job]):
         )
 
     def progress(
-        self, job_id: str, worker: str, done: int, failed: int, now: datetime
+        self, job_id: str, worker: str, done: int, failed: int, now: datetime, **values: Any
     ) -> str | None:
-        """Record files done (and of them failed) by ``worker``; the job's status now, or
-        None if the job is no longer that worker's (recovered from it, or gone)."""
+        """Record files done (and of them failed) by ``worker``, and ``values`` (a total, a
+        summary so far); the job's status now, or None if the job is no longer that
+        worker's (recovered from it, or gone)."""
         stmt = (
             update(Job)
             .where(Job.id == job_id, Job.worker == worker)
-            .values(files_done=done, files_failed=failed, heartbeat_at=now)
+            .values(files_done=done, files_failed=failed, heartbeat_at=now, **values)
         )
         result: CursorResult[Any] = self.session.execute(stmt)  # type: ignore[assignment]
         if result.rowcount != 1:

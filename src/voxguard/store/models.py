@@ -92,6 +92,19 @@ class VoiceprintRow(Base):
     speaker: Mapped[Speaker] = relationship(back_populates="voiceprints")
 
 
+class GalleryChange(Base):
+    """One enrollment or deletion, numbered by the gallery version it raised the store to:
+    a worker whose index is at version v applies the rows after v (``meta.gallery_version``
+    holds the newest number; both are written in the transaction that made the change)."""
+
+    __tablename__ = "gallery_changes"
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # No foreign key: the row outlives a deleted speaker, whose deletion it records.
+    speaker_id: Mapped[str] = mapped_column(String(32))
+    op: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CheckEvent(Base):
     __tablename__ = "check_events"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -238,3 +251,20 @@ class ModelVersion(Base):
     promoted_by: Mapped[str | None] = mapped_column(String(200), default=None)
     promoted_at: Mapped[datetime | None] = mapped_column(default=None)
     replaced: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class SpeakerSample(Base):
+    """A kept enrollment recording (VOXGUARD_KEEP_ENROLLMENT_AUDIO): its original bytes,
+    Fernet-encrypted, in ``speaker-samples/blobs/<sha256[:2]>/<sha256>``. ``sha256`` is the
+    encrypted file's: encryption is randomised, so it says nothing about the audio."""
+
+    __tablename__ = "speaker_samples"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    speaker_id: Mapped[str] = mapped_column(
+        ForeignKey("speakers.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

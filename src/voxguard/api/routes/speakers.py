@@ -6,10 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from voxguard.api.deps import AdminDep, OperatorDep, ReaderDep, RuntimeDep, SessionDep, read_uploads
+from voxguard.api.deps import (
+    AdminDep,
+    JobQueueDep,
+    OperatorDep,
+    ReaderDep,
+    RuntimeDep,
+    SessionDep,
+    read_uploads,
+)
 from voxguard.services.engines import require_speaker
+from voxguard.services.job_schemas import JobOut
+from voxguard.services.reembed import submit_reembed
 from voxguard.services.schemas import EnrollOut, SpeakerOut, SpeakerPage
 from voxguard.services.speakers import EnrollmentService, SpeakerDirectory
+from voxguard.store.filters import MAX_OFFSET
 
 router = APIRouter(prefix="/v1/speakers", tags=["speakers"])
 Files = Annotated[list[UploadFile], File(description="One or more recordings of the speaker.")]
@@ -28,6 +39,19 @@ def enroll(
     return EnrollmentService(runtime, session, principal.actor).enroll(name, inputs, external_id)
 
 
+@router.post("/reembed", status_code=status.HTTP_202_ACCEPTED)
+def reembed_speakers(
+    runtime: RuntimeDep, queue: JobQueueDep, principal: AdminDep, response: Response
+) -> JobOut:
+    """After a speaker model change: a background job gives every speaker with no voiceprint
+    of the loaded model a new one, made from their kept enrollment recordings
+    (VOXGUARD_KEEP_ENROLLMENT_AUDIO); its summary lists those who must enroll again. 409
+    while another such job is queued or running."""
+    job = submit_reembed(runtime, queue, principal.actor)
+    response.headers["Location"] = job.links.self
+    return job
+
+
 @router.post("/{speaker_id}/samples")
 def add_samples(
     speaker_id: str, files: Files, runtime: RuntimeDep, session: SessionDep, principal: OperatorDep
@@ -41,7 +65,7 @@ def list_speakers(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: ReaderDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     q: Annotated[
         str | None, Query(max_length=200, description="part of a name or external id")
@@ -61,6 +85,9 @@ def get_speaker(speaker_id: str, session: SessionDep, principal: ReaderDep) -> S
 
 
 @router.delete("/{speaker_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_speaker(speaker_id: str, session: SessionDep, principal: AdminDep) -> Response:
-    SpeakerDirectory(session, principal.actor).delete(speaker_id)
+def delete_speaker(
+    speaker_id: str, runtime: RuntimeDep, session: SessionDep, principal: AdminDep
+) -> Response:
+    """The speaker, their voiceprints and their kept enrollment recordings."""
+    SpeakerDirectory(session, principal.actor, runtime.settings).delete(speaker_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
