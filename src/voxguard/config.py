@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     max_queued_requests: int = Field(default=8, ge=0)
     queue_timeout_s: float = Field(default=10.0, gt=0)
     api_host: str = "127.0.0.1"
+    # Logs of `voxguard serve` and `voxguard worker` (voxguard.logs), on stderr: ``json``, one
+    # JSON object per line with the request id, for a log shipper; ``console``, readable
+    # lines for a terminal. Secrets are redacted in both.
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_port: int = Field(default=8000, ge=1, le=65535)
 
     # Labelled datasets for retraining (the one place raw audio is kept, under data_dir).
@@ -82,6 +88,14 @@ class Settings(BaseSettings):
     # API a dataset also fits in max_request_mb (one request body).
     max_dataset_mb: float = Field(default=2048.0, gt=0)
     dataset_min_duration_s: float = Field(default=0.5, ge=0, description="shorter: refused")
+
+    # Speaker enrollment recordings (opt-in). Off: a recording makes the voiceprint and is
+    # dropped. On: each one is kept Fernet-encrypted (the voiceprint key) under
+    # ``speaker_samples_dir`` for as long as its speaker exists, so that a new speaker model
+    # can re-embed the speaker (the ``reembed`` job) instead of asking them to enroll again.
+    keep_enrollment_audio: bool = Field(
+        default=False, description="keep enrollment recordings, encrypted, to re-embed later"
+    )
 
     # Risk fusion (voxguard.risk): weights of each risk component and the level bands.
     risk_weight_voice: float = Field(default=0.35, ge=0)
@@ -107,7 +121,11 @@ class Settings(BaseSettings):
     # ``voxguard serve`` starts. ``redis://host:6379/0``: a Redis queue, consumed by
     # ``voxguard serve`` and by ``voxguard worker`` on any machine.
     queue_url: str | None = None
+    # Also the namespace of this deployment's other keys in Redis (rate limits).
     queue_name: str = Field(default="voxguard", min_length=1, max_length=100, pattern=r"^[\w.-]+$")
+    # Redis shared by every API process (rate limits, issue 22). Unset: VOXGUARD_QUEUE_URL
+    # (a Redis URL when set); neither set: each process keeps its own rate-limit buckets.
+    redis_url: str | None = None
     job_workers: int = Field(
         default=1, ge=0, le=64, description="job workers `voxguard serve` runs (0: none)"
     )
@@ -125,6 +143,11 @@ class Settings(BaseSettings):
     # and its parent are scored on it (its recordings are left out of training). Unset: the
     # held-out split of the uploaded data is the only evaluation, and the metrics say so.
     regression_dataset: str | None = None
+    retrain_workers: int = Field(
+        default=0,
+        ge=0,
+        description="threads that featurise recordings in a retrain job; 0: one per CPU core",
+    )
     promote_tolerance: float = Field(
         default=0.01,
         ge=0,
@@ -156,6 +179,11 @@ class Settings(BaseSettings):
         return self.data_dir / "datasets"
 
     @property
+    def speaker_samples_dir(self) -> Path:
+        """Kept enrollment recordings (VOXGUARD_KEEP_ENROLLMENT_AUDIO), encrypted."""
+        return self.data_dir / "speaker-samples"
+
+    @property
     def models_dir(self) -> Path:
         """Registered models: ``<kind>/<version>/`` with the ONNX file and its sidecar."""
         return self.data_dir / "models"
@@ -168,6 +196,10 @@ class Settings(BaseSettings):
     def job_queue_file(self) -> Path:
         """The embedded queue's SQLite file (when VOXGUARD_QUEUE_URL is unset)."""
         return self.data_dir / "jobs.db"
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        return self.redis_url or self.queue_url
 
     @property
     def is_development(self) -> bool:
@@ -195,6 +227,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VOXGUARD_QUEUE_URL must be a Redis URL (redis://, rediss:// or unix://); "
                 "unset, jobs use the embedded queue in the data dir"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "VOXGUARD_REDIS_URL must be a Redis URL (redis://, rediss:// or unix://)"
             )
         if self.risk_medium >= self.risk_high:
             raise ValueError("VOXGUARD_RISK_MEDIUM must be below VOXGUARD_RISK_HIGH")

@@ -8,6 +8,7 @@ and registers it as a candidate with its metrics; promoting it is a separate, gu
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -136,7 +137,8 @@ def retrain(
         if progress is not None:
             progress(done, len(recordings))
 
-    data = featurizer.featurize(recordings, featurised)
+    workers = settings.retrain_workers or os.cpu_count() or 1
+    data = featurizer.featurize(recordings, featurised, workers)
     # The base model's own training windows (shipped as features) keep the refit from
     # forgetting what the base knew; they train, they are never held out.
     replayed = load_replay()
@@ -152,7 +154,7 @@ def retrain(
             )
             for item in held_back
         }
-        scored = evaluate(fit.readout, featurizer.featurize(list(apart.values())))
+        scored = evaluate(fit.readout, featurizer.featurize(list(apart.values()), workers=workers))
         regression_metrics = {
             "regression_set": {"dataset": regression, "base_version": base, **scored}
         }

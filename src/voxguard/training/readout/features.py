@@ -5,6 +5,7 @@ activations, so the read-out is refitted on exactly what it reads when served.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,28 +72,40 @@ class Featurizer:
         return features.astype(np.float32), np.asarray(logit, np.float32).reshape(-1)
 
     def featurize(
-        self, recordings: Sequence[Recording], progress: Callable[[int], None] | None = None
+        self,
+        recordings: Sequence[Recording],
+        progress: Callable[[int], None] | None = None,
+        workers: int = 1,
     ) -> FeatureSet:
+        """Every recording's windows, in order; ``workers`` threads decode and run the graph
+        side by side (onnxruntime and most of numpy release the GIL)."""
         feats: list[np.ndarray] = []
         logits: list[np.ndarray] = []
         owner: list[np.ndarray] = []
         kept: list[Recording] = []
         skipped: dict[str, str] = {}
-        for n, rec in enumerate(recordings):
+
+        def one(rec: Recording) -> tuple[np.ndarray, np.ndarray, str | None]:
             try:
-                x, base = self.windows(rec.source())
+                return (*self.windows(rec.source()), None)
             except AudioError as exc:
-                skipped[rec.key] = exc.message
-                x, base = np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
-            if base.size:
-                feats.append(x)
-                logits.append(base)
-                owner.append(np.full(base.size, len(kept)))
-                kept.append(rec)
-            elif rec.key not in skipped:
-                skipped[rec.key] = "too little speech for one window"
-            if progress:
-                progress(n + 1)
+                return np.zeros((0, 0), np.float32), np.zeros(0, np.float32), exc.message
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for n, (rec, (x, base, error)) in enumerate(
+                zip(recordings, pool.map(one, recordings), strict=True)
+            ):
+                if error is not None:
+                    skipped[rec.key] = error
+                elif base.size:
+                    feats.append(x)
+                    logits.append(base)
+                    owner.append(np.full(base.size, len(kept)))
+                    kept.append(rec)
+                else:
+                    skipped[rec.key] = "too little speech for one window"
+                if progress:
+                    progress(n + 1)
         if not kept:
             raise AudioError("none of the recordings has enough speech to featurise")
         stats_dims = int(self.session.get_inputs()[0].shape[1] or 0)
