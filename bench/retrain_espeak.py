@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from voxguard.audio import load_audio
+from voxguard.audio.analysis import AudioFrontEnd
+from voxguard.audio.quality import QualityCode
 from voxguard.audio.wav import wav_bytes
+from voxguard.config import Settings
 from voxguard.evaluation.conversations.voices import synthesize_espeak
 from voxguard.training.demopages.guarding import HoldoutGuard
 from voxguard.training.detector.data import demo_clips
@@ -45,13 +48,19 @@ VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f3", "en-gb-scotland", "en-us+m7"
 
 
 def _write(folder: Path, rows: list[tuple[str, np.ndarray, str, str]]) -> None:
+    """The folder with its labels.csv; clips the service finds no speech in are left out
+    (a dataset upload refuses them; a few demo clips are nearly silent)."""
+    front_end = AudioFrontEnd(Settings())
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "labels.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "system"])
         for name, samples, label, system in rows:
-            (folder / name).write_bytes(wav_bytes(samples.astype(np.float32), 16000))
-            writer.writerow([name, label, system])
+            data = wav_bytes(samples.astype(np.float32), 16000)
+            codes = front_end.analyze_clip(load_audio(data)).quality.codes
+            if QualityCode.NO_SPEECH not in codes:
+                (folder / name).write_bytes(data)
+                writer.writerow([name, label, system])
 
 
 def build(out: Path, per_class: int, guard: HoldoutGuard) -> tuple[Path, Path]:
