@@ -34,7 +34,8 @@ def _regression(metrics: dict[str, Any]) -> str:
         return str(metrics.get("reason", "-"))
     return (
         f"EER {_pct(fixed.get('eer'))} (parent {_pct(fixed.get('base_eer'))}, "
-        f"{fixed.get('files')} files of dataset {fixed.get('dataset')})"
+        f"{fixed.get('files')} files of "
+        + (f"dataset {fixed['dataset']})" if fixed.get("dataset") else "the development set)")
     )
 
 

@@ -8,6 +8,7 @@ and registers it as a candidate with its metrics; promoting it is a separate, gu
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections import Counter
@@ -30,9 +31,13 @@ from voxguard.store.models import DatasetItem, Job, new_id, utcnow
 from voxguard.store.setup import Store
 
 NO_REGRESSION_SET = (
-    "no regression set: VOXGUARD_REGRESSION_DATASET names no dataset, and none ships with "
-    "VoxGuard (the base model's development features are not bundled), so the candidate is "
-    "evaluated on a held-out split of the uploaded data only"
+    "no regression set: VOXGUARD_REGRESSION_DATASET names no dataset and this package ships no "
+    "replay sample, so the candidate is evaluated on a held-out split of the uploaded data only"
+)
+DEVELOPMENT_SET = (
+    "the bundled model's development set: the replay sample's guarded demo-page clips, scored "
+    "by the candidate and by its parent's read-out on the same windows; both trained on them, "
+    "so this checks that the candidate has not forgotten them, not how it generalises"
 )
 Progress = Callable[[int, int], None]  # (recordings featurised, of how many)
 
@@ -142,9 +147,8 @@ def retrain(
     # The base model's own training windows (shipped as features) keep the refit from
     # forgetting what the base knew; they train, they are never held out.
     replayed = load_replay()
-    fit = fit_readout(
-        data, base_readout(detector.model_path), replay=replayed[0] if replayed else None
-    )
+    parent = base_readout(detector.model_path)
+    fit = fit_readout(data, parent, replay=replayed[0] if replayed else None)
     fit.metrics["train"]["replay"] = replayed[1] if replayed else "none shipped with this package"
     regression_metrics: dict[str, Any] = {"regression_set": None, "reason": NO_REGRESSION_SET}
     if held_back:
@@ -157,6 +161,19 @@ def retrain(
         scored = evaluate(fit.readout, featurizer.featurize(list(apart.values()), workers=workers))
         regression_metrics = {
             "regression_set": {"dataset": regression, "base_version": base, **scored}
+        }
+    elif replayed:
+        # No dataset named: the fixed regression set is the base's development set, which
+        # ships as features; the parent's window logits come from its own read-out.
+        development = dataclasses.replace(
+            replayed[0], base_logits=parent.logit(replayed[0].features).astype("float32")
+        )
+        regression_metrics = {
+            "regression_set": {
+                "set": DEVELOPMENT_SET,
+                "base_version": base,
+                **evaluate(fit.readout, development),
+            }
         }
     version = f"{utcnow():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     used = Counter(r.label for r in data.files)

@@ -77,7 +77,12 @@ def test_retrain_over_http_then_promote_and_roll_back(api: Api, tmp_path: Path) 
 
     shown = api.client.get(f"/v1/models/spoof/{version}", headers=api.headers("reader")).json()
     assert shown["status"] == "candidate" and shown["parent"] == "bundled"
-    assert shown["metrics"]["held_out"]["files"] == 4 and shown["metrics"]["regression_set"] is None
+    assert shown["metrics"]["held_out"]["files"] == 4
+    # No regression dataset named: the base's development set (the shipped replay features).
+    development = shown["metrics"]["regression_set"]
+    assert development["set"].startswith("the bundled model's development set")
+    assert development["files"] == 678 and development["base_version"] == "bundled"
+    assert 0 <= development["eer"] <= 1 and 0 <= development["base_eer"] <= 1
     plot = api.client.get(f"/v1/models/spoof/{version}/det.png", headers=api.headers("reader"))
     assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
 
