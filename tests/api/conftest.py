@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -27,6 +29,18 @@ class Api:
 
     def headers(self, role: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def finished_job(self, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
+        """Poll ``GET /v1/jobs/{id}`` (as a reader) until the job has finished."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            body: dict[str, Any] = self.client.get(
+                f"/v1/jobs/{job_id}", headers=self.headers("reader")
+            ).json()
+            if body["status"] in ("succeeded", "failed", "cancelled"):
+                return body
+            assert time.monotonic() < deadline, body
+            time.sleep(0.1)
 
 
 def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from sqlalchemy import select
 
 from tests.api.audio import speaker_halves
 from tests.api.conftest import make_settings
+from tests.databases import redis_url, unique_prefix
 from tests.doubles import SpectralTestEngine
 from tests.jobs import NOT_AUDIO, GatedSpoof, consuming, job, uploads, wait_for
 from voxguard.config import Settings
@@ -344,20 +344,9 @@ def test_queue_messages_are_json_and_pickles_are_refused(env: Env) -> None:
         JsonMessages().deserialize(b"\x80\x04\x95pickled")
 
 
-def _redis_url() -> str:
-    url = os.environ.get("VOXGUARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {url} (set VOXGUARD_TEST_REDIS): {exc}")
-    return url
-
-
 def test_the_same_job_runs_on_a_redis_queue(tmp_path: Path, detector: Loaded) -> None:
-    url = _redis_url()
-    name = f"voxguard_test_{uuid.uuid4().hex[:12]}"
+    url = redis_url()
+    name = unique_prefix()
     settings = make_settings(
         tmp_path, f"sqlite:///{tmp_path / 'test.db'}", queue_url=url, queue_name=name
     )

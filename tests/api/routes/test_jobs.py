@@ -8,7 +8,6 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -37,18 +36,6 @@ def _queue(api: Api) -> JobQueue:
     return queue
 
 
-def _poll(api: Api, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=api.headers("reader")
-        ).json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 def _files() -> list[tuple[str, tuple[str, bytes, str]]]:
     a, b = speaker_halves(0)
     return [
@@ -71,7 +58,7 @@ def test_a_detect_job_is_accepted_run_and_its_results_streamed(api: Api) -> None
     assert "is queued (0 of 3 files done)" in early.json()["error"]
 
     with consuming(api.runtime, _queue(api)):
-        done = _poll(api, job["id"])
+        done = api.finished_job(job["id"])
     assert done["status"] == "succeeded" and done["progress"] == {
         "done": 3,
         "failed": 1,
@@ -160,7 +147,7 @@ def test_an_analyze_job_of_a_long_call(api: Api) -> None:
     )
     assert created.status_code == 202, created.text
     with consuming(api.runtime, _queue(api)):
-        done = _poll(api, created.json()["id"])
+        done = api.finished_job(created.json()["id"])
     assert done["status"] == "succeeded" and done["progress"]["failed"] == 0, done
     assert done["summary"]["risk_levels"] == {"HIGH": 1} and done["summary"]["alerts"] >= 1
     (record,) = [

@@ -3,10 +3,8 @@ app, promotion refused (409, with the reason) and forced, rollback, all audited.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,16 +24,6 @@ def api(tmp_path: Path) -> Iterator[Api]:
     with database_url("sqlite", tmp_path) as url:
         settings = make_settings(tmp_path, url, max_upload_mb=20.0)
         yield from open_api(settings, spoof=load_spoof_detector(settings))
-
-
-def _poll(api: Api, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body: dict[str, Any] = api.client.get(f"/v1/jobs/{job_id}", headers=api.headers()).json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
 
 
 def test_the_bundled_model_is_listed_active(api: Api) -> None:
@@ -69,7 +57,7 @@ def test_retrain_over_http_then_promote_and_roll_back(api: Api, tmp_path: Path) 
     assert started.json()["kind"] == "retrain"
     queue: JobQueue = api.client.app.state.jobs  # type: ignore[attr-defined]
     with consuming(runtime, queue):
-        job = _poll(api, started.json()["id"])
+        job = api.finished_job(started.json()["id"])
     assert job["status"] == "succeeded", job["error"]
     version = job["summary"]["candidate"]
     results = api.client.get(f"/v1/jobs/{job['id']}/results", headers=api.headers())

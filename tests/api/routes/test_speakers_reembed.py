@@ -3,7 +3,6 @@ model change, on SQLite and PostgreSQL, with a real Huey consumer beside the app
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,18 +45,6 @@ def _stale(api: Api) -> list[str]:
     return [s["display_name"] for s in page["items"]]
 
 
-def _poll(api: Api, job_id: str, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=api.headers("reader")
-        ).json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 def _kept_files(settings: Settings) -> list[Path]:
     return [p for p in (settings.speaker_samples_dir / "blobs").glob("*/*") if p.is_file()]
 
@@ -90,7 +77,7 @@ def test_reembed_after_a_model_change(settings: Settings) -> None:
 
         queue: JobQueue = api.client.app.state.jobs  # type: ignore[attr-defined]
         with consuming(api.runtime, queue):
-            done = _poll(api, job["id"])
+            done = api.finished_job(job["id"], timeout_s=60)
         assert done["status"] == "succeeded", done["error"]
         summary = done["summary"]
         assert summary["reembedded_speakers"] == [{"id": alice_id, "name": "Alice"}]
