@@ -450,3 +450,42 @@ def test_recalibrate_refits_only_the_named_block_and_leaves_the_onnx_file(tmp_pa
     assert after["version"].startswith(before["version"] + ".cal")
     assert after["metrics"] == before["metrics"]
     assert SpoofDetector(model_dir=out).sidecar.calibration.band_limited is not None
+
+
+def test_calibrate_on_sources_kfold_fits_the_wideband_calibration_on_every_source(
+    tmp_path: Path,
+) -> None:
+    from voxguard.training.detector import train as train_module
+    from voxguard.training.detector.data import REALWORLD_PREFIX
+
+    specs, labels = _toy_windows(96)
+    groups = [f"demos:r{i % 4}" for i in range(32)]
+    groups += [f"{REALWORLD_PREFIX}page{i % 8}" for i in range(64)]
+    clips = [
+        Clip(Path(f"{g}/{i}.wav"), int(y), "tts" if y else "human", g)
+        for i, (g, y) in enumerate(zip(groups, labels, strict=True))
+    ]
+    cache = one_window_cache(clips, np.stack([spectral_statistics(s) for s in specs]))
+    cache.specs = specs.astype(np.float16)
+    cache.save(tmp_path / "cache.npz")
+    out, report = tmp_path / "model", tmp_path / "kfold.json"
+    train_module.main(
+        [
+            *("--cache", str(tmp_path / "cache.npz"), "--approach", "stats"),
+            *("--calibrate-on", "sources-kfold", "--calibration-report", str(report)),
+            *("--out", str(out)),
+        ]
+    )
+    sidecar = json.loads((out / "spoof_detector.json").read_text())
+    kfold = json.loads(report.read_text())
+    assert len(kfold["scores"]) == 96  # every clip of every source, each scored once
+    paths = sorted(kfold["scores"])
+    s = np.array([kfold["scores"][p] for p in paths])
+    y = np.array([int(Path(p).name.split(".")[0]) % 2 for p in paths])  # _toy_windows' labels
+    scale, offset = fit_calibration(s, y)
+    wideband = sidecar["calibration"]
+    assert "sources-kfold" in wideband["fitted_on"]
+    assert wideband["scale"] == pytest.approx(scale)
+    assert wideband["offset"] == pytest.approx(offset)
+    assert sidecar["metrics"]["sources_kfold"]["eer"] == pytest.approx(kfold["eer"], abs=1e-4)
+    assert len(sidecar["metrics"]["operating_points"]) == 9

@@ -23,6 +23,10 @@ short speech excerpts (cached under ``--phone-lines``); fit the four logistic ca
 final model on all the data; export it with a sidecar holding the feature parameters,
 calibrations, data summary and the measured out-of-fold metrics.
 
+``--calibrate-on sources-kfold`` fits the wideband calibration (and the recorded operating
+points) on the out-of-fold scores of every demo-page source (the demos and the real-world
+corpus, ``protocols``' sources-kfold) instead of the 11 demo repositories alone.
+
 ``--recalibrate band_limited`` (any of the extra calibration blocks) refits only the named
 blocks for the model already in ``--out`` from such a pass, leaving its ONNX file and other
 blocks untouched: a calibration added to the recipe reaches the bundled model without
@@ -76,6 +80,8 @@ from voxguard.training.detector.protocols import (
     clip_means,
     ensure_features,
     folds_for,
+    make_scorers,
+    run_protocol,
     score_rows,
     scored_windows,
     split_prefixes,
@@ -619,6 +625,14 @@ def clips_of(cache: FeatureCache, windows: np.ndarray) -> list[Clip]:
     return [cache.clips[i] for i in np.unique(cache.window_clip[windows])]
 
 
+def scored_labels(cache: FeatureCache, report: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    """(out-of-fold clip scores, labels) of a protocol report, in path order."""
+    path_label = {str(c.path): c.label for c in cache.clips}
+    scores = cast(dict[str, float], report["scores"])
+    paths = sorted(scores)
+    return np.array([scores[p] for p in paths]), np.array([path_label[p] for p in paths])
+
+
 def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-").lower()
 
@@ -656,6 +670,20 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated calibration blocks, of: "
         f"{', '.join(EXTRA_CALIBRATIONS)}: refit only these for the model already in --out "
         "(its ONNX file and every other block untouched) instead of training a new one",
+    )
+    ap.add_argument(
+        "--calibrate-on",
+        choices=("demos-loso", "sources-kfold"),
+        default="demos-loso",
+        help="the out-of-fold scores the wideband calibration is fitted on: the 11 demo "
+        "repositories (demos-loso) or every demo-page source in 10 source folds "
+        "(sources-kfold; needs a cache with the real-world corpus)",
+    )
+    ap.add_argument(
+        "--calibration-report",
+        type=Path,
+        help="with --calibrate-on sources-kfold: write that pass's report (metrics and every "
+        "out-of-fold clip score) to this JSON file",
     )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -706,29 +734,48 @@ def main(argv: list[str] | None = None) -> None:
     exclude = split_prefixes(args.exclude)
     passed = demos_loso_scores(cache, test_caches, args.approach, args.epochs, exclude)
     oof = score_rows(cache, passed.rows)
-    path_label = {str(c.path): c.label for c in cache.clips}
-    scores = cast(dict[str, float], oof["scores"])
-    paths = sorted(scores)
-    s = np.array([scores[p] for p in paths])
-    y = np.array([path_label[p] for p in paths])
+    s, y = scored_labels(cache, oof)
     scale, offset = fit_calibration(s, y)
-    llr = scale * s + offset
+    fitted_on = "out-of-fold clip scores of demos-loso, balanced class weights"
     per_group = cast(dict[str, float], oof["per_group"])
-    metrics = {
+    metrics: dict[str, Any] = {
         "protocol": "demos-loso (leave one demo source repository out, pooled out-of-fold)",
         "eer": round(eer(s, y), 4),
         "min_dcf": round(min_dcf(s, y), 4),
         "auc": round(roc_auc(s, y), 4),
-        "cllr_calibrated_in_sample": round(cllr(llr, y), 4),
+        "cllr_calibrated_in_sample": round(cllr(scale * s + offset, y), 4),
         "per_source_repo_eer": {k: round(v, 4) for k, v in per_group.items()},
-        # Genuine clips flagged and spoofs missed at each threshold of the calibrated
-        # probability (wideband calibration), for the service's DET view.
-        "operating_points": [
-            {"threshold": t, "false_alarm": round(fa, 4), "miss": round(miss, 4)}
-            for t, fa, miss in rates_at(1.0 / (1.0 + np.exp(-llr)), y, OPERATING_THRESHOLDS)
-        ],
         **({"excluded": list(exclude)} if exclude else {}),
     }
+    if args.calibrate_on == "sources-kfold":
+        # The wideband calibration (and its operating points) from every demo-page source,
+        # each scored by the fold model that never saw it, instead of the 11 demos alone.
+        kfold = run_protocol(
+            cache, "sources-kfold", make_scorers(cache, args.epochs)[args.approach], exclude
+        )
+        if args.calibration_report is not None:
+            args.calibration_report.write_text(json.dumps(kfold, indent=1))
+        s, y = scored_labels(cache, kfold)
+        scale, offset = fit_calibration(s, y)
+        fitted_on = (
+            f"out-of-fold clip scores of sources-kfold ({len(s)} clips of every demo-page "
+            "source, 10 folds holding sources out whole), balanced class weights"
+        )
+        metrics["sources_kfold"] = {
+            "eer": round(eer(s, y), 4),
+            "mean_over_sources": round(float(cast(float, kfold["mean_over_sources"])), 4),
+            "auc": round(roc_auc(s, y), 4),
+            "min_dcf": round(min_dcf(s, y), 4),
+            "cllr_calibrated_in_sample": round(cllr(scale * s + offset, y), 4),
+        }
+    # Genuine clips flagged and spoofs missed at each threshold of the calibrated probability
+    # (wideband calibration, on the scores it was fitted on), for the service's DET view.
+    metrics["operating_points"] = [
+        {"threshold": t, "false_alarm": round(fa, 4), "miss": round(miss, 4)}
+        for t, fa, miss in rates_at(
+            1.0 / (1.0 + np.exp(-(scale * s + offset))), y, OPERATING_THRESHOLDS
+        )
+    ]
     print(json.dumps(metrics), file=sys.stderr)
     extra = extra_calibrations(passed.by_cache)
     for block, fitted in extra.items():
@@ -750,7 +797,7 @@ def main(argv: list[str] | None = None) -> None:
     write_model(
         model,
         args.out,
-        (scale, offset, "out-of-fold clip scores of demos-loso, balanced class weights"),
+        (scale, offset, fitted_on),
         extra,
         version=f"{__version__}+spoof.{datetime.now(UTC):%Y%m%d%H%M}",
         architecture=arch,
