@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     # Speaker verification operating point: the threshold is picked from this target FAR.
     target_far: float = Field(default=0.01, gt=0, lt=1)
     identify_top_k: int = Field(default=5, ge=1, le=100)
+    # The gallery change log (each enrollment and deletion, issue 22) keeps at least this many
+    # newest changes; a worker further behind than that rebuilds its 1:N index instead of
+    # replaying. Keep it above the changes between two saves of the persisted index (1,000,
+    # or a twentieth of the gallery), or a restarted worker cannot start from its saved copy.
+    gallery_change_retention: int = Field(
+        default=100_000, ge=1000, description="newest gallery changes kept in the change log"
+    )
 
     # Threads for onnxruntime sessions; 1 keeps latency predictable on shared machines.
     inference_threads: int = Field(default=1, ge=1)
@@ -137,6 +144,19 @@ class Settings(BaseSettings):
         default=300.0, ge=10, description="a running job not heard from this long is orphaned"
     )
     keep_job_inputs: bool = Field(default=False, description="keep a job's files once it ends")
+    # Housekeeping (`voxguard admin prune`, POST /v1/admin/prune): what is older than these
+    # may go; --older-than / older_than_days overrides both for one run.
+    job_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="prune deletes the files (results, kept inputs) of jobs finished longer ago",
+    )
+    model_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="prune deletes the files of registered models neither served, nor the "
+        "rollback target, created or last promoted longer ago",
+    )
     # Unset: ``jobs/`` in ``data_dir``. Workers on other machines need it shared (a volume).
     jobs_dir: Path | None = None
     # The id of a stored dataset kept as the fixed regression set: every retrained candidate

@@ -304,6 +304,27 @@ class PromotionRefused(Conflict):
     code = "promotion_refused"
 
 
+class ModelVersionPruned(Conflict):
+    """A registered model whose files housekeeping deleted: it cannot be served or trained
+    from again (its row stays, with its metrics)."""
+
+    code = "model_version_pruned"
+
+
+class JobResultsPruned(NotFound):
+    """A finished job whose results file housekeeping deleted (its record and summary stay)."""
+
+    code = "job_results_pruned"
+    http_status = 410
+
+
+class PruneRefused(Conflict):
+    """Housekeeping asked to delete what is still in use (kept enrollment audio while it is
+    being kept, or while a re-embedding job needs it)."""
+
+    code = "prune_refused"
+
+
 class SampleUnreadable(VoxGuardError):
     """A kept enrollment recording's file is missing or does not match its row (the speaker
     cannot be re-embedded from it)."""

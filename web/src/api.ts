@@ -454,7 +454,7 @@ export const jobResults = (id: string, format: "csv" | "jsonl") =>
 export interface ModelVersion {
   kind: string;
   version: string;
-  status: "candidate" | "active" | "retired";
+  status: "candidate" | "active" | "retired" | "pruned";
   parent: string | null;
   metrics: Record<string, unknown>;
   created_by: string;

@@ -15,6 +15,7 @@ from voxguard.api.limits import BodyLimitMiddleware
 from voxguard.api.metrics import Metrics, MetricsMiddleware, time_database
 from voxguard.api.request_context import RequestContextMiddleware
 from voxguard.api.routes import (
+    admin,
     alerts,
     analysis,
     auth,
@@ -103,6 +104,7 @@ def create_app(
         datasets.router,
         jobs.router,
         models.router,
+        admin.router,
     ):
         app.include_router(router)
     install_web_ui(app)

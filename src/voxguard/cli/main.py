@@ -11,7 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from voxguard import __version__
-from voxguard.cli import admin, analyze, batch, datasets, jobs, models, serve, speakers, stream
+from voxguard.cli import (
+    admin,
+    analyze,
+    batch,
+    datasets,
+    jobs,
+    models,
+    prune,
+    serve,
+    speakers,
+    stream,
+)
 from voxguard.cli import speaker as speaker_cli
 from voxguard.cli import spoof as spoof_cli
 from voxguard.cli.errors import handle_errors
@@ -79,7 +90,7 @@ spoof_cli.register(app)
 app.add_typer(eval_app, name="eval")
 
 # Service workflows (issue 4): each module registers its own commands.
-for _module in (serve, speakers, admin, analyze, stream, batch, datasets, jobs, models):
+for _module in (serve, speakers, admin, analyze, stream, batch, datasets, jobs, models, prune):
     _module.register(app)
 
 

@@ -41,6 +41,8 @@ from voxguard.services.batch_sources import BatchSource, FolderSource, ZipSource
 from voxguard.services.job_schemas import JobKind, ResultsFormat
 
 RESULTS = "results.jsonl"
+# In a job's params once housekeeping (``prune``) deleted its folder: results and inputs.
+PRUNED_AT = "files_pruned_at"
 _CHUNK = 1 << 20
 _NAME_MAX = 255  # bytes in one file name, on the filesystems a jobs folder lives on
 

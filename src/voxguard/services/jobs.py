@@ -13,6 +13,7 @@ from voxguard.errors import (
     InvalidTransition,
     JobNotFinished,
     JobNotFound,
+    JobResultsPruned,
     QueueUnavailable,
 )
 from voxguard.services import job_files
@@ -152,6 +153,13 @@ class JobService:
                 status=row.status,
                 done=row.files_done,
                 total=row.files_total,
+            )
+        pruned_at = row.params.get(job_files.PRUNED_AT)
+        if pruned_at:
+            raise JobResultsPruned(
+                f"Job {job_id}'s results were deleted by housekeeping on {pruned_at} "
+                "(VOXGUARD_JOB_RETENTION_DAYS); its summary is kept.",
+                pruned_at=pruned_at,
             )
         return job_files.export(self.settings, job_id, row.kind, fmt)
 

@@ -2,7 +2,8 @@
 model) active, promotion guarded by the candidate's evaluation, rollback, all audited.
 
 The bundled model is registered implicitly as version ``bundled``: it has no row, and it is
-active whenever no row is.
+active whenever no row is. A version whose files housekeeping deleted (``prune``) keeps its
+row, status ``pruned``: listed with its metrics, never served or trained from again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from voxguard.config import Settings
-from voxguard.errors import InvalidInput, InvalidTransition, ModelVersionNotFound, PromotionRefused
+from voxguard.errors import (
+    InvalidInput,
+    InvalidTransition,
+    ModelVersionNotFound,
+    ModelVersionPruned,
+    PromotionRefused,
+)
 from voxguard.models import bundled_model_path
 from voxguard.store.audit import AuditRepository
 from voxguard.store.model_versions import ModelVersionRepository
@@ -24,12 +31,13 @@ from voxguard.store.models import ModelVersion, utcnow
 KINDS = ("spoof",)
 BUNDLED = "bundled"
 DET_PLOT = "det.png"
+PRUNED = "pruned"
 
 
 class ModelVersionOut(BaseModel):
     kind: str
     version: str
-    status: str = Field(description="candidate, active or retired")
+    status: str = Field(description="candidate, active, retired or pruned (files deleted)")
     path: str | None = Field(description="relative to the data dir; None for the bundled model")
     parent: str | None
     metrics: dict[str, Any]
@@ -119,7 +127,7 @@ class ModelRegistry:
         """The folder of a registered version; None for the bundled model."""
         if version == BUNDLED:
             return None
-        return self.settings.data_dir / self._row(kind, version).path
+        return self.settings.data_dir / self._servable(self._row(kind, version)).path
 
     def register_candidate(
         self,
@@ -161,7 +169,7 @@ class ModelRegistry:
         current = self.active_version(kind)
         if version == current:
             raise InvalidTransition(f"{kind} model {version} is active already.", version=version)
-        row = None if version == BUNDLED else self._row(kind, version)
+        row = None if version == BUNDLED else self._servable(self._row(kind, version))
         reason = None if row is None else self.refusal(row, current)
         if reason and not force:
             raise PromotionRefused(
@@ -196,6 +204,8 @@ class ModelRegistry:
                 f"The bundled {kind} model is active: there is nothing to roll back.", kind=kind
             )
         target = self.repo.find(kind, row.replaced) if row.replaced else None
+        if target is not None:
+            self._servable(target)
         self.repo.set(row, status="retired")
         if target is not None:
             self.repo.set(target, status="active")
@@ -228,6 +238,18 @@ class ModelRegistry:
         if not isinstance(row.metrics.get("held_out"), dict):
             return "it has no held-out evaluation."
         return None
+
+    def _servable(self, row: ModelVersion) -> ModelVersion:
+        """``row``, unless its files were pruned."""
+        if row.status == PRUNED:
+            raise ModelVersionPruned(
+                f"{row.kind} model {row.version}'s files were deleted by housekeeping "
+                "(voxguard admin prune): it cannot be served or retrained from again; promote "
+                "another version (GET /v1/models lists them) or the bundled model.",
+                kind=row.kind,
+                version=row.version,
+            )
+        return row
 
     def _row(self, kind: str, version: str) -> ModelVersion:
         row = self.repo.find(kind, version)

@@ -68,7 +68,7 @@ def submit_retrain(
         total = len(_items(session, dataset_ids))
         if regression:
             _items(session, [regression])
-        ModelRegistry(session, settings, actor).get("spoof", base)
+        ModelRegistry(session, settings, actor).model_dir("spoof", base)  # known, not pruned
         job_id = new_id()
         row = JobRepository(session).add(
             Job(

@@ -54,19 +54,38 @@ class BlobStore:
                 log.warning("could not remove blob %s in %s: %s", sha256, self.blobs, exc)
         return removed
 
-    def sweep(self, known: Callable[[str], bool], older_than_s: float) -> list[str]:
-        """Remove blob files that ``known`` does not vouch for and staging folders left by
-        crashed uploads, both only when older than ``older_than_s`` (an upload in flight has
-        published its files but not yet committed its rows)."""
+    def size(self, sha256: str) -> int:
+        """The blob file's size in bytes; 0 when it is not there."""
+        try:
+            return self.path(sha256).stat().st_size
+        except OSError:
+            return 0
+
+    def orphans(self, known: Callable[[str], bool], older_than_s: float) -> list[Path]:
+        """Blob files that ``known`` does not vouch for, older than ``older_than_s`` (an
+        upload in flight has published its files but not yet committed its rows); nothing
+        is removed."""
         cutoff = time.time() - older_than_s
+        return [
+            path
+            for path in (sorted(self.blobs.glob("*/*")) if self.blobs.is_dir() else [])
+            if path.is_file() and path.stat().st_mtime < cutoff and not known(path.name)
+        ]
+
+    def stale_staging(self, older_than_s: float) -> list[Path]:
+        """Staging folders left by crashed uploads, older than ``older_than_s``."""
+        cutoff = time.time() - older_than_s
+        folders = self.tmp.iterdir() if self.tmp.is_dir() else iter(())
+        return [folder for folder in folders if folder.stat().st_mtime < cutoff]
+
+    def sweep(self, known: Callable[[str], bool], older_than_s: float) -> list[str]:
+        """Remove the ``orphans`` and the ``stale_staging`` folders; the orphans' names."""
         removed: list[str] = []
-        for path in sorted(self.blobs.glob("*/*")) if self.blobs.is_dir() else []:
-            if path.is_file() and path.stat().st_mtime < cutoff and not known(path.name):
-                path.unlink(missing_ok=True)
-                removed.append(path.name)
-        for folder in self.tmp.iterdir() if self.tmp.is_dir() else []:
-            if folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
+        for path in self.orphans(known, older_than_s):
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+        for folder in self.stale_staging(older_than_s):
+            shutil.rmtree(folder, ignore_errors=True)
         return removed
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, event, exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import aliased
 
 from voxguard.store.models import Dataset, DatasetBlob, DatasetItem
@@ -138,10 +138,6 @@ class DatasetRepository(Repository[Dataset]):
             self.session.execute(delete(DatasetBlob).where(DatasetBlob.sha256.in_(chunk)))
         self.session.flush()
         return unused
-
-    def after_commit(self, action: Callable[[], None]) -> None:
-        """Run ``action`` once this unit of work has committed (never if it rolls back)."""
-        event.listen(self.session, "after_commit", lambda _session: action(), once=True)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -11,13 +11,15 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, case, func, select, update
+from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 
 from voxguard.store.filters import JobFilter
 from voxguard.store.models import Job
 from voxguard.store.repository import Repository, conditions, filtered
 
 _JOB_FILTERS = ("status", "kind")
+# Bound parameters per IN (...) list: far below every backend's limit.
+_CHUNK = 500
 
 
 class JobRepository(Repository[Job]):
@@ -93,3 +95,49 @@ class JobRepository(Repository[Job]):
 
     def running(self) -> Sequence[Job]:
         return self.session.scalars(select(Job).where(Job.status == "running")).all()
+
+    def of_kind(self, kind: str, statuses: Collection[str]) -> Sequence[Job]:
+        """Every job of ``kind`` in one of ``statuses``, oldest first."""
+        stmt = select(Job).where(Job.kind == kind, Job.status.in_(list(statuses)))
+        return self.session.scalars(stmt.order_by(Job.created_at, Job.id)).all()
+
+    def ended_before(
+        self,
+        statuses: Collection[str],
+        cutoff: datetime,
+        unheard_since: datetime,
+        ids: Sequence[str] | None = None,
+    ) -> Sequence[Job]:
+        """Jobs in one of ``statuses`` (the finished ones) that ended before ``cutoff``, of
+        ``ids`` when given, oldest first. A job cancelled while running has no end time until
+        its worker lets go of it: it counts only once nothing was heard from it since
+        ``unheard_since`` nor before ``cutoff`` (its worker died, or long let go)."""
+        ended = or_(
+            and_(Job.finished_at.is_not(None), Job.finished_at < cutoff),
+            and_(
+                Job.finished_at.is_(None),
+                func.coalesce(Job.heartbeat_at, Job.created_at) < min(cutoff, unheard_since),
+            ),
+        )
+        stmt = select(Job).where(Job.status.in_(list(statuses)), ended)
+        if ids is None:
+            return list(self.session.scalars(stmt.order_by(Job.created_at, Job.id)))
+        found: list[Job] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found.extend(self.session.scalars(stmt.where(Job.id.in_(chunk))))
+        return sorted(found, key=lambda job: (job.created_at, job.id))
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that have a record."""
+        found: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found.update(self.session.scalars(select(Job.id).where(Job.id.in_(chunk))))
+        return found
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            self.session.execute(delete(Job).where(Job.id.in_(chunk)))
+        self.session.flush()

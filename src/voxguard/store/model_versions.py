@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from voxguard.store.models import ModelVersion
 from voxguard.store.repository import Repository
@@ -55,3 +55,14 @@ class ModelVersionRepository(Repository[ModelVersion]):
         for name, value in values.items():
             setattr(row, name, value)
         self.session.flush()
+
+    def change_status(self, row_id: str, from_: Collection[str], status: str) -> bool:
+        """Set ``status`` if the row's is one of ``from_`` (one conditional UPDATE: a
+        promotion meanwhile wins); whether it was."""
+        stmt = (
+            update(ModelVersion)
+            .where(ModelVersion.id == row_id, ModelVersion.status.in_(list(from_)))
+            .values(status=status)
+        )
+        result: CursorResult[Any] = self.session.execute(stmt)  # type: ignore[assignment]
+        return result.rowcount == 1

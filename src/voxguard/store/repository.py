@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, event, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from voxguard.store.filters import TimeWindow
@@ -28,6 +29,11 @@ class Repository(Generic[M]):
     def get(self, row_id: str) -> M | None:
         row: M | None = self.session.get(self.model, row_id)
         return row
+
+    def after_commit(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` once this unit of work has committed (never if it rolls back):
+        files go only once no committed row refers to them."""
+        event.listen(self.session, "after_commit", lambda _session: action(), once=True)
 
 
 def conditions(

@@ -3,13 +3,16 @@ speakers a new speaker model has no voiceprint for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
 
 from voxguard.store.models import Speaker, SpeakerSample, VoiceprintRow
 from voxguard.store.repository import Repository
+
+# Bound parameters per IN (...) list: far below every backend's limit.
+_CHUNK = 500
 
 
 class StaleSpeaker(NamedTuple):
@@ -52,6 +55,31 @@ class SpeakerSampleRepository(Repository[SpeakerSample]):
     def all_hashes(self) -> set[str]:
         return set(self.session.scalars(select(SpeakerSample.sha256)))
 
+    def counts_by_speaker(self) -> dict[str, int]:
+        """How many recordings are kept, per speaker id."""
+        stmt = select(SpeakerSample.speaker_id, func.count()).group_by(SpeakerSample.speaker_id)
+        return {speaker_id: int(n) for speaker_id, n in self.session.execute(stmt)}
+
+    def without_speaker(self) -> Sequence[SpeakerSample]:
+        """Rows whose speaker is gone: the foreign key cascades, so only a database that
+        did not enforce it (a SQLite connection without the pragma) leaves these."""
+        stmt = select(SpeakerSample).where(SpeakerSample.speaker_id.not_in(select(Speaker.id)))
+        return self.session.scalars(stmt).all()
+
+    def delete_ids(self, sample_ids: Sequence[str]) -> None:
+        for start in range(0, len(sample_ids), _CHUNK):
+            chunk = sample_ids[start : start + _CHUNK]
+            self.session.execute(delete(SpeakerSample).where(SpeakerSample.id.in_(chunk)))
+        self.session.flush()
+
+    def delete_all(self) -> list[str]:
+        """Remove every row; the hashes of their files (the caller's to remove once this
+        commits)."""
+        hashes = list(self.session.scalars(select(SpeakerSample.sha256)))
+        self.session.execute(delete(SpeakerSample))
+        self.session.flush()
+        return hashes
+
     def stale(self, model_version: str) -> list[StaleSpeaker]:
         """Every speaker with no voiceprint of ``model_version``, oldest first, with how many
         of their recordings are kept."""
@@ -78,7 +106,3 @@ class SpeakerSampleRepository(Repository[SpeakerSample]):
             StaleSpeaker(row[0], row[1], int(row[2] or 0), int(row[3]))
             for row in self.session.execute(stmt)
         ]
-
-    def after_commit(self, action: Callable[[], Any]) -> None:
-        """Run ``action`` once this unit of work has committed (never if it rolls back)."""
-        event.listen(self.session, "after_commit", lambda _session: action(), once=True)

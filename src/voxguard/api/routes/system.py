@@ -76,6 +76,8 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
             "max_dataset_mb": s.max_dataset_mb,
             "max_job_files": s.max_job_files,
             "dataset_retention_days": s.dataset_retention_days,
+            "job_retention_days": s.job_retention_days,
+            "model_retention_days": s.model_retention_days,
             "rate_limit_per_minute": s.rate_limit_per_minute,
             "identify_top_k": s.identify_top_k,
         },
