@@ -109,5 +109,7 @@ def build_runtime(
         spoof=spoof,
         policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
         limiter=build_limiter(settings),
-        gallery=GalleryCache(settings.data_dir / "index"),
+        gallery=GalleryCache(
+            settings.data_dir / "index", change_retention=settings.gallery_change_retention
+        ),
     )

@@ -5,7 +5,9 @@ speaker, op) in the same transaction. The raise is a single ``UPDATE`` of one ro
 PostgreSQL keeps locked until commit (SQLite has one writer anyway), so versions are handed
 out in commit order: once a reader sees version v, every change up to v is visible to it.
 A worker reads the version on each request (one query) and, when it moved, reads the rows
-after its own version and applies just those speakers.
+after its own version and applies just those speakers. The log is pruned from its old end
+(``prune``); what remains still has no gaps, so a worker that finds one knows it fell behind
+the pruned part and rebuilds instead of replaying.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, cast, select, update
+from sqlalchemy import Integer, String, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from voxguard.store.models import GalleryChange, Meta
@@ -70,3 +72,12 @@ class GalleryChangeRepository:
             .limit(limit)
         )
         return self.session.scalars(stmt).all()
+
+    def prune(self, through: int) -> int:
+        """Delete the changes up to version ``through``; how many there were."""
+        result = self.session.execute(
+            delete(GalleryChange)
+            .where(GalleryChange.version <= through)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -5,7 +5,9 @@ records of at most ``_CHUNK`` bytes (each record: an 8-byte length, then the tok
 neither side ever holds a second copy of a gigabyte-sized array. The header records every
 array's dtype, shape and SHA-256, checked when the file is read back: a truncated, reordered
 or foreign file is refused rather than half-loaded. Files are written beside their final
-path and renamed into place, so a reader (another worker) never sees a partial file.
+path, flushed to disk and renamed into place, so a reader (another worker) never sees a
+partial file, and a writer killed half-way leaves the previous file as it was (and its
+temporary file, ``temporary_files`` names them).
 """
 
 from __future__ import annotations
@@ -64,7 +66,26 @@ def write_sealed(
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    _sync_directory(path.parent)  # the rename itself survives a power cut
     return size
+
+
+def temporary_files(path: Path) -> list[Path]:
+    """Temporary files of writes to ``path`` that have not finished: a writer's own, or ones
+    left by a writer that was killed. Only whoever alone may write ``path`` can remove them."""
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+def read_sealed_header(path: Path, cipher: VoiceprintCipher) -> dict[str, Any]:
+    """The header alone (the first record), without reading the arrays."""
+    with path.open("rb") as src:
+        if src.read(len(_MAGIC)) != _MAGIC:
+            raise SealedFileError(f"{path} is not a sealed file")
+        first = next(_records(src, cipher), None)
+    if first is None:
+        raise SealedFileError(f"{path} ends before its header")
+    header: dict[str, Any] = json.loads(first)["header"]
+    return header
 
 
 def read_sealed(path: Path, cipher: VoiceprintCipher) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,6 +113,14 @@ def read_sealed(path: Path, cipher: VoiceprintCipher) -> tuple[dict[str, Any], d
                 raise SealedFileError(f"{path}: array {spec['name']} fails its checksum")
             arrays[spec["name"]] = array
         return meta["header"], arrays
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _bytes_of(array: Any) -> memoryview:
