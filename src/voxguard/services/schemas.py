@@ -329,6 +329,7 @@ class StreamUpdateOut(BaseModel):
     risk: RiskOut
     turns: list[StreamTurnOut]
     compute_s: float  # how long this update took to compute
+    bad_packets: int = 0  # Opus packets so far that could not be decoded (silence instead)
 
 
 # --- labelled datasets for retraining -------------------------------------------------------

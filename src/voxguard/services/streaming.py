@@ -1,6 +1,9 @@
 """A live call, analysed as it arrives: about once a second, who is speaking (identified),
 the spoof probability of the last window, the risk, and the turns so far. When the call
 ends, the whole recording is analysed as a file would be and stored as one event.
+
+Audio comes as samples (``feed``) or as the client's binary messages (``feed_bytes``: 16-bit
+PCM or Opus packets, through ``voxguard.audio.live``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.audio.live import LiveDecoder, PcmDecoder
 from voxguard.audio.types import AudioClip, AudioMetadata, FloatArray
 from voxguard.audio.wav import wav_bytes
 from voxguard.diarization.online import OnlineDiarizer
@@ -60,11 +64,13 @@ def _tail(pieces: list[FloatArray], count: int) -> FloatArray:
 
 
 class LiveAnalysis:
-    """One live call. ``feed`` 16 kHz mono samples as they come; ``finish`` at the end."""
+    """One live call. ``feed`` 16 kHz mono samples (or ``feed_bytes`` messages in the
+    decoder's encoding) as they come; ``finish`` at the end."""
 
-    def __init__(self, runtime: Runtime, caller: str) -> None:
+    def __init__(self, runtime: Runtime, caller: str, decoder: LiveDecoder | None = None) -> None:
         self.runtime = runtime
         self.caller = caller
+        self.decoder = decoder or PcmDecoder()
         self.engine = require_speaker(runtime.speaker)
         self.tracker = OnlineDiarizer(runtime.diarizer().encoder)
         self.max_samples = int(runtime.settings.max_duration_s * RATE)
@@ -94,6 +100,10 @@ class LiveAnalysis:
             updates.append(self._update(self._next_update))
             self._next_update += int(UPDATE_S * RATE)
         return updates
+
+    def feed_bytes(self, data: bytes) -> list[StreamUpdateOut]:
+        """Take one binary message of the call (a PCM chunk, an Opus packet)."""
+        return self.feed(self.decoder.decode(data))
 
     def audio(self) -> FloatArray:
         """The call so far (a view, not a copy)."""
@@ -154,6 +164,7 @@ class LiveAnalysis:
                 for t in self.tracker.turns
             ],
             compute_s=round(time.perf_counter() - began, 4),
+            bad_packets=self.decoder.bad_packets,
         )
 
     def _hear(self, label: str, latest: FloatArray, end_s: float) -> None:

@@ -1,8 +1,10 @@
 """``/v1/stream``: a live call over a WebSocket, analysed as it arrives.
 
-Protocol: connect with ``?token=<access token or API key>`` (or an ``Authorization`` header);
-the server sends ``{"type": "ready", ...}``. Send the call as binary messages of 16 kHz mono
-16-bit little-endian PCM, any size. About once a second of audio the server sends
+Protocol: connect with ``?token=<access token or API key>`` (or an ``Authorization`` header),
+and ``&encoding=opus`` (optionally ``&sample_rate=48000``) for Opus; the server sends
+``{"type": "ready", ...}``. Send the call as binary messages: by default 16 kHz mono 16-bit
+little-endian PCM, any size; with Opus, one raw Opus packet a message (``voxguard.audio.opus``
+says what happens to a damaged one). About once a second of audio the server sends
 ``{"type": "update", ...}`` (who is speaking, the spoof probability of the last window, the
 risk, the turns so far). Send the text ``end`` to finish: the server analyses the whole call
 as a file, stores it as one event (operation ``stream``) with its alerts, sends
@@ -15,15 +17,15 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from starlette.concurrency import run_in_threadpool
 
+from voxguard.audio.live import live_decoder
 from voxguard.errors import AuthenticationRequired, InvalidInput, VoxGuardError
 from voxguard.services.auth import AuthService, Principal
 from voxguard.services.runtime import Runtime
 from voxguard.services.schemas import Role
-from voxguard.services.streaming import RATE, UPDATE_S, LiveAnalysis
+from voxguard.services.streaming import UPDATE_S, LiveAnalysis
 from voxguard.store.db import unit_of_work
 
 router = APIRouter(tags=["streaming"])
@@ -34,6 +36,7 @@ _CLOSE_FOR = {
     "invalid_credentials": status.WS_1008_POLICY_VIOLATION,
     "permission_denied": status.WS_1008_POLICY_VIOLATION,
     "audio_too_long": status.WS_1009_MESSAGE_TOO_BIG,
+    "audio_too_large": status.WS_1009_MESSAGE_TOO_BIG,
 }
 
 
@@ -56,15 +59,6 @@ def _credential(websocket: WebSocket, token: str | None) -> str:
     )
 
 
-def _pcm(data: bytes) -> np.ndarray:
-    if len(data) % 2:
-        raise InvalidInput(
-            "Audio messages must hold whole 16-bit samples (16 kHz mono PCM, little-endian); "
-            f"this one has {len(data)} bytes."
-        )
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-
-
 async def _fail(websocket: WebSocket, exc: VoxGuardError) -> None:
     await websocket.send_json({"type": "error", **exc.to_dict()})
     await websocket.close(code=_CLOSE_FOR.get(exc.code, status.WS_1003_UNSUPPORTED_DATA))
@@ -81,20 +75,26 @@ async def _store_abandoned(live: LiveAnalysis) -> None:
 
 
 @router.websocket("/v1/stream")
-async def stream(websocket: WebSocket, token: str | None = None) -> None:
+async def stream(
+    websocket: WebSocket,
+    token: str | None = None,
+    encoding: str | None = None,
+    sample_rate: str | None = None,  # checked by live_decoder, to answer a bad one in JSON
+) -> None:
     runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
     try:
         principal = await run_in_threadpool(_authenticate, runtime, _credential(websocket, token))
-        live = await run_in_threadpool(LiveAnalysis, runtime, principal.actor)
+        decoder = live_decoder(encoding, sample_rate)
+        live = await run_in_threadpool(LiveAnalysis, runtime, principal.actor, decoder)
     except VoxGuardError as exc:
         await _fail(websocket, exc)
         return
     await websocket.send_json(
         {
             "type": "ready",
-            "sample_rate": RATE,
-            "format": "pcm_s16le",
+            "sample_rate": decoder.sample_rate,
+            "format": decoder.name,
             "update_s": UPDATE_S,
             "max_duration_s": runtime.settings.max_duration_s,
         }
@@ -106,7 +106,7 @@ async def stream(websocket: WebSocket, token: str | None = None) -> None:
                 await _store_abandoned(live)
                 return
             if message.get("bytes") is not None:
-                updates = await run_in_threadpool(live.feed, _pcm(message["bytes"]))
+                updates = await run_in_threadpool(live.feed_bytes, message["bytes"])
                 for update in updates:
                     await websocket.send_text(update.model_dump_json())
             elif (message.get("text") or "").strip().lower() == "end":
