@@ -59,7 +59,7 @@ def embed_all(speakers, readers, seed, phone, reference, preprocess_wav):  # typ
     start = time.time()
     for i, speaker in enumerate(speakers):
         views = make_trial_views(speaker, readers, speakers, seed, phone=phone)
-        ours[speaker] = embed_views(speaker, readers, views, embedder, seed, phone)
+        ours[speaker] = embed_views(speaker, readers, views, embedder, seed, phone, speakers)
         enroll, _ = split_halves(readers[speaker])
         base[speaker] = {"enroll": reference.embed_utterance(preprocess_wav(enroll))}
         # The baseline has no phone simulation: its phone trials use the plain enrollment.

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
 OUT = ROOT / "src" / "voxguard" / "models" / "ge2e"
 CACHE = ROOT / "artifacts" / "backend_views.npz"
-VERSION = "ge2e-backend-2"
+VERSION = "ge2e-backend-3"
 SEED = 2026
 
 
@@ -67,7 +67,7 @@ def build_table(data: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
     print(f"test-side phone channel: {codec}")
     for i, speaker in enumerate(speakers):
         views = make_trial_views(speaker, readers, speakers, seed, phone=phone)
-        table[speaker] = embed_views(speaker, readers, views, embedder, seed, phone)
+        table[speaker] = embed_views(speaker, readers, views, embedder, seed, phone, speakers)
         if i % 25 == 0:
             print(f"  {i}/{len(speakers)} readers embedded ({time.time() - start:.0f} s)")
     return table

@@ -19,6 +19,7 @@ from voxguard.evaluation.metrics import eer
 from voxguard.speaker.backend import Wccn
 from voxguard.speaker.calibration import LinearCalibration, fit_calibration
 from voxguard.speaker.scoring import AsNorm, unit_rows
+from voxguard.speaker.training.views import EXTRA_BABBLE_VIEWS
 
 Matrix = npt.NDArray[np.float32]
 # speaker -> view name -> raw embedding
@@ -31,9 +32,11 @@ ASNORM_TOP_K = 50
 # the test's detected condition and speech duration (``SpeakerBackend.path_for``).
 # AS-norm helps degraded tests (phone, babble, 2 s) but costs a little on clean long tests,
 # where WCCN alone is best; under a second of speech its cohort statistics are too noisy.
+# The noisy path has a WCCN of its own that also sees babble at several SNRs and talker counts
+# (measured on unseen readers and talkers: docs/speaker-experiments/2026-12-05-babble-unseen.md).
 PATHS: dict[str, tuple[str, str | None]] = {
     "clean": ("long", None),
-    "noisy": ("long", "clean"),
+    "noisy": ("noisy", "clean"),
     "phone": ("long", "phone"),
     "mid": ("short", "clean"),
     "short": ("short", None),
@@ -65,6 +68,7 @@ WCCN_VIEWS = (
     "test_babble",
 )
 SHORT_WCCN_VIEWS = (*WCCN_VIEWS, "enroll_short", "enroll_short_phone")
+NOISY_WCCN_VIEWS = (*WCCN_VIEWS, *EXTRA_BABBLE_VIEWS)
 
 
 def fit_wccn(
@@ -108,7 +112,7 @@ class ConditionScores:
 
 @dataclass(frozen=True)
 class FittedBackend:
-    wccns: dict[str, Wccn]  # "long" and "short"
+    wccns: dict[str, Wccn]  # "long", "short" and "noisy"
     cohorts: dict[str, Matrix]  # raw embeddings per cohort name
 
     def asnorms(self, wccn: str, top_k: int = ASNORM_TOP_K) -> dict[str, AsNorm]:
@@ -120,6 +124,7 @@ def fit_backend(table: EmbeddingTable, speakers: Sequence[str]) -> FittedBackend
         wccns={
             "long": fit_wccn(table, speakers),
             "short": fit_wccn(table, speakers, SHORT_WCCN_VIEWS),
+            "noisy": fit_wccn(table, speakers, NOISY_WCCN_VIEWS),
         },
         cohorts={c: cohort_matrix(table, speakers, c) for c in COHORT_VIEWS},
     )

@@ -31,6 +31,10 @@ CUT_SECONDS = 2.0
 BABBLE_TALKERS = 3
 BABBLE_SNR_DB = 5.0
 SHORT_SECONDS = (0.4, 1.2)
+# Extra babble copies of each reader's test half, (SNR dB, talkers), for the noisy path's
+# multi-condition WCCN (docs/speaker-experiments/2026-12-05-babble-unseen.md).
+EXTRA_BABBLE = ((0.0, 3), (10.0, 3), (5.0, 2), (5.0, 5))
+EXTRA_BABBLE_VIEWS = tuple(f"fit_babble_{int(snr)}_{n}" for snr, n in EXTRA_BABBLE)
 
 
 def load_readers(root: Path) -> dict[str, FloatArray]:
@@ -54,6 +58,19 @@ def babble(length: int, talkers: Sequence[FloatArray], rng: np.random.Generator)
         piece = looped[start : start + length].astype(np.float64)
         mix += piece / (np.sqrt(np.mean(piece**2)) + 1e-9)
     return mix.astype(np.float32)
+
+
+def babble_mix(
+    speech: FloatArray,
+    readers: dict[str, FloatArray],
+    pool: Sequence[str],
+    talkers: int,
+    snr_db: float,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """``speech`` plus babble of ``talkers`` readers drawn from ``pool`` at ``snr_db``."""
+    chosen = rng.choice(list(pool), size=talkers, replace=False)
+    return add_noise(speech, babble(speech.size, [readers[s] for s in chosen], rng), snr_db)
 
 
 @dataclass(frozen=True)
@@ -149,8 +166,13 @@ def embed_views(
     embedder: SpeechEmbedder,
     seed: int,
     phone: Callable[[FloatArray], FloatArray] = phone_channel,
+    babble_pool: Sequence[str] = (),
 ) -> dict[str, FloatArray]:
-    """Every view the back-end recipe needs, as raw GE2E embeddings."""
+    """Every view the back-end recipe needs, as raw GE2E embeddings.
+
+    With ``babble_pool``, also the ``EXTRA_BABBLE_VIEWS`` of the test half (talkers drawn from
+    the pool, never the speaker) for the noisy path's WCCN.
+    """
     rng = np.random.default_rng([seed, int(speaker), 1])
     encode = embedder.encoder.embed
     enroll_half, test_half = split_halves(readers[speaker])
@@ -170,4 +192,10 @@ def embed_views(
     }
     for name, samples in views.items():
         out[f"test_{name}"] = embedder(samples)
+    others = [s for s in babble_pool if s != speaker]
+    if others:
+        babble_rng = np.random.default_rng([seed, int(speaker), 2])
+        for (snr, talkers), name in zip(EXTRA_BABBLE, EXTRA_BABBLE_VIEWS, strict=True):
+            mixed = babble_mix(test_half, readers, others, talkers, snr, babble_rng)
+            out[name] = embedder(mixed)
     return out
