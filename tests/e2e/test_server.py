@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import VOXGUARD, Server, start_server
 
@@ -90,3 +92,34 @@ def test_https_with_a_certificate_from_voxguard_cert(tmp_path: Path) -> None:
             f"{server.url}/health", verify=ssl.create_default_context(cafile=str(cert))
         )
         assert health.json()["database"] == "reachable"
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
+
+
+def _loads_models(pid: int) -> bool:
+    # VoxGuard imports onnxruntime only to load a model.
+    return "onnxruntime" in Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="reads /proc (Linux)")
+def test_only_the_api_workers_load_models(tmp_path: Path) -> None:
+    """Issue 22: no model in a process that does not serve: with --workers 2 the supervisor,
+    the idle job process and multiprocessing's helper hold none; each API worker its own."""
+    for server in start_server(tmp_path / "data", "--workers", "2"):
+        assert server.process is not None
+        deadline = time.monotonic() + 120
+        while sum("Application startup complete" in line for line in server.output) < 2:
+            assert time.monotonic() < deadline, "".join(server.output)
+            time.sleep(0.3)
+        supervisor = server.process.pid
+        tree = _tree(supervisor)
+        assert len(tree) >= 4, tree  # supervisor, job process, two API workers
+        serving = [pid for pid in tree if _loads_models(pid)]
+        assert supervisor not in serving
+        assert len(serving) == 2, (serving, tree)

@@ -6,14 +6,13 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from cryptography.fernet import Fernet
 
 from tests.databases import database_url
-from voxguard.api.app import bootstrap_admin_key
 from voxguard.config import Settings
+from voxguard.services.auth import bootstrap_admin_key
 from voxguard.store.api_keys import ApiKeyRepository
 from voxguard.store.crypto import persisted_secret
 from voxguard.store.db import unit_of_work
@@ -28,8 +27,7 @@ def _start(data_dir: Path, url: str, key: str, barrier: Any) -> str | None:
     barrier.wait(60)
     store = open_store(settings)
     try:
-        runtime: Any = SimpleNamespace(store=store, settings=settings)
-        return bootstrap_admin_key(runtime)
+        return bootstrap_admin_key(store, settings)
     finally:
         store.close()
 

@@ -31,31 +31,15 @@ from voxguard.api.security import SecurityHeadersMiddleware
 from voxguard.api.shedding import LoadShedMiddleware
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
-from voxguard.services.auth import AuthService
+from voxguard.malloc import limit_arenas
+from voxguard.services.auth import bootstrap_admin_key
 from voxguard.services.job_queue import JobQueue
 from voxguard.services.runtime import Runtime, build_runtime
-from voxguard.store.db import first_start_lock, unit_of_work
 
 log = logging.getLogger("voxguard")
 RuntimeFactory = Callable[[Settings], Runtime]
 # Multipart framing and form fields on top of the files themselves.
 _BODY_OVERHEAD = 1024 * 1024
-
-
-def bootstrap_admin_key(runtime: Runtime) -> str | None:
-    """Create and announce the first admin key on an empty database; None if keys exist."""
-    # One admin key even when several hosts start at once on an empty database.
-    with first_start_lock(runtime.store.engine), unit_of_work(runtime.store.sessions) as session:
-        created = AuthService(session, runtime.settings, "bootstrap").ensure_admin_key()
-    if created is None:
-        return None
-    print(
-        "\n  VoxGuard created the first admin API key. It is shown only this once:\n\n"
-        f"    {created.key}\n\n"
-        "  Use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.\n",
-        flush=True,
-    )
-    return created.key
 
 
 def create_app(
@@ -66,9 +50,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_arenas()  # before the request threads start
         runtime = runtime_factory(settings)
         try:
-            bootstrap_admin_key(runtime)
+            bootstrap_admin_key(runtime.store, runtime.settings)
             runtime.warm_gallery()  # the persisted 1:N index, loaded before the first request
             # Producer side only: the consumers run beside uvicorn (``voxguard serve``) or
             # elsewhere (``voxguard worker``), never in a request-serving process.

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from voxguard.audio.decode import TARGET_SAMPLE_RATE
 from voxguard.audio.types import FloatArray
 from voxguard.errors import ModelUnavailable
-from voxguard.models import bundled_model_path
+from voxguard.models import bundled_model_path, cpu_session
 
 FRAME_SAMPLES = 512  # 32 ms at 16 kHz
 _CONTEXT_SAMPLES = 64
@@ -50,13 +49,7 @@ class SpeechDetector:
         path = model_path or bundled_model_path("silero_vad", "silero_vad_16k_sequence.onnx")
         if not path.is_file():
             raise ModelUnavailable(f"Silero VAD model missing at {path}; reinstall voxguard.")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(path, threads)
 
     def frame_probabilities(self, samples: FloatArray) -> FloatArray:
         """Speech probability of each 32 ms frame."""

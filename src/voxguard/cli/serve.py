@@ -35,13 +35,16 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs) and the background job workers."""
+    # This process only supervises: it imports neither the app nor the models (each API
+    # worker and the job process load their own; tests/cli/test_serve_processes.py).
     import uvicorn
 
-    from voxguard.api.app import bootstrap_admin_key
     from voxguard.logs import configure_logging
+    from voxguard.services.auth import bootstrap_admin_key
     from voxguard.services.job_queue import describe
     from voxguard.services.job_worker import start_job_process, stop_job_process
-    from voxguard.services.runtime import build_runtime
+    from voxguard.services.runtime import with_signing_secret
+    from voxguard.store.setup import open_store
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise InvalidInput("--ssl-certfile and --ssl-keyfile go together.")
@@ -50,13 +53,13 @@ def serve(
     host = host or settings.api_host
     port = port or settings.api_port
     # Migrate and create the first admin key once, before any worker starts.
-    runtime = build_runtime(settings)
+    resolved = with_signing_secret(settings)  # the signing secret the workers must share
+    store = open_store(resolved)
     try:
-        bootstrap_admin_key(runtime)
-        database = runtime.store.engine.url.render_as_string()
-        resolved = runtime.settings  # with the signing secret the workers must share
+        bootstrap_admin_key(store, resolved)
+        database = store.engine.url.render_as_string()
     finally:
-        runtime.close()
+        store.close()
     job_workers = settings.job_workers if job_workers is None else job_workers
     scheme = "https" if ssl_certfile else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

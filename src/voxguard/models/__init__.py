@@ -13,13 +13,27 @@ def bundled_model_path(*parts: str) -> Path:
     return Path(str(resource))
 
 
-def cpu_session(model: Path | bytes, threads: int = 1) -> Any:
-    """An onnxruntime CPU session with quiet logs and a fixed thread count (deterministic)."""
+def session_options(threads: int = 1) -> Any:
+    """onnxruntime session options for every VoxGuard model: quiet logs, a fixed thread count
+    (deterministic), and no CPU memory arena: each session's arena keeps the largest tensors
+    it has served, about 30 MB per serving process after checks four at a time, and these
+    small models run as fast without it (``bench/server_memory.py``, docs/performance.md)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
+    return options
+
+
+def cpu_session(model: Path | bytes, threads: int = 1) -> Any:
+    """An onnxruntime CPU session (``session_options``). onnxruntime is imported here, when a
+    model loads, so that importing VoxGuard's modules loads no inference library."""
+    import onnxruntime as ort
+
     source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        source, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+    )

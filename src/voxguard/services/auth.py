@@ -15,7 +15,9 @@ from voxguard.errors import ApiKeyNotFound, InvalidCredentials, InvalidInput, Pe
 from voxguard.services.schemas import ApiKeyCreated, ApiKeyOut, Role, TokenOut
 from voxguard.store.api_keys import ApiKeyRepository
 from voxguard.store.audit import AuditRepository
+from voxguard.store.db import first_start_lock, unit_of_work
 from voxguard.store.models import ApiKey, utcnow
+from voxguard.store.setup import Store
 
 KEY_PREFIX = "vg_"
 _ALGORITHM = "HS256"
@@ -125,3 +127,19 @@ class AuthService:
         if claims.get("typ") != "access":
             raise InvalidCredentials("The token is not an access token.")
         return str(claims["sub"])
+
+
+def bootstrap_admin_key(store: Store, settings: Settings) -> str | None:
+    """Create and announce the first admin key on an empty database; None if keys exist."""
+    # One admin key even when several hosts start at once on an empty database.
+    with first_start_lock(store.engine), unit_of_work(store.sessions) as session:
+        created = AuthService(session, settings, "bootstrap").ensure_admin_key()
+    if created is None:
+        return None
+    print(
+        "\n  VoxGuard created the first admin API key. It is shown only this once:\n\n"
+        f"    {created.key}\n\n"
+        "  Use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.\n",
+        flush=True,
+    )
+    return created.key

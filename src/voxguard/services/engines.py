@@ -134,19 +134,27 @@ def load_speaker_engine(settings: Settings) -> Loaded:
     return _load("voxguard.speaker.engine", "SpeakerEngine", settings, "speaker engine")
 
 
-def load_spoof_detector(settings: Settings) -> Loaded:
-    loaded = _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector")
+def load_spoof_detector(settings: Settings, vad: Any = None) -> Loaded:
+    """``vad``: a speech detector to share (the front end's) instead of loading another."""
+    options = {} if vad is None else {"vad": vad}
+    loaded = _load("voxguard.spoof.detector", "SpoofDetector", settings, "spoof detector", options)
     return Loaded(SpoofAdapter(loaded.engine)) if loaded.available else loaded
 
 
-def _load(module_name: str, class_name: str, settings: Settings, what: str) -> Loaded:
+def _load(
+    module_name: str,
+    class_name: str,
+    settings: Settings,
+    what: str,
+    options: dict[str, Any] | None = None,
+) -> Loaded:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         return Loaded(None, f"the {what} is not part of this build ({module_name} is missing)")
     factory = getattr(module, class_name)
     try:
-        engine = factory(settings=settings)
+        engine = factory(settings=settings, **(options or {}))
     except ModelUnavailable as exc:
         log.warning("%s unavailable: %s", what, exc.message)
         return Loaded(None, exc.message)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
@@ -22,7 +24,6 @@ from voxguard.services.engines import (
     load_spoof_detector,
     require_speaker,
 )
-from voxguard.services.gallery import GalleryCache
 from voxguard.services.ratelimit import Limiter, build_limiter
 from voxguard.store.crypto import resolve_key
 from voxguard.store.db import unit_of_work
@@ -33,36 +34,79 @@ if TYPE_CHECKING:
     # Imported on first use: it pulls in scikit-learn, a second of start-up for every
     # command and worker process that never diarizes.
     from voxguard.diarization.pipeline import Diarizer
+    from voxguard.services.gallery import GalleryCache
 
 # Domain separation: the token secret derived from the voiceprint key is used for nothing else.
 _JWT_INFO = b"voxguard access-token secret v1"
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    store: Store
+@dataclass(frozen=True)
+class Models:
+    """What a process loads to serve: the audio front end (VAD), both engines, the policy."""
+
     front_end: AudioFrontEnd
     speaker: Loaded
     spoof: Loaded
     policy: RiskPolicy
+
+
+@dataclass
+class Runtime:
+    """The store, the limiter and the models of one process. The models load at most once,
+    on ``build_runtime`` or, in a process that may never need them (a job worker waiting
+    for jobs), on first use."""
+
+    settings: Settings
+    store: Store
     limiter: Limiter
-    gallery: GalleryCache = field(default_factory=GalleryCache)
+    gallery: GalleryCache
+    _load: Callable[[], Models] = field(repr=False)
+    _models: Models | None = field(default=None, init=False, repr=False)
     _diarizer: Diarizer | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def models_loaded(self) -> bool:
+        return self._models is not None
+
+    def models(self) -> Models:
+        models = self._models
+        if models is None:
+            with self._lock:
+                if self._models is None:
+                    self._models = self._load()
+                models = self._models
+        return models
+
+    @property
+    def front_end(self) -> AudioFrontEnd:
+        return self.models().front_end
+
+    @property
+    def speaker(self) -> Loaded:
+        return self.models().speaker
+
+    @property
+    def spoof(self) -> Loaded:
+        return self.models().spoof
+
+    @property
+    def policy(self) -> RiskPolicy:
+        return self.models().policy
 
     def diarizer(self) -> Diarizer:
         """The diarizer, built on first use around the speaker engine's GE2E encoder."""
         from voxguard.diarization.pipeline import Diarizer
 
+        speaker, front_end = self.speaker, self.front_end
         with self._lock:
             if self._diarizer is None:
-                encoder = getattr(require_speaker(self.speaker), "encoder", None)
+                encoder = getattr(require_speaker(speaker), "encoder", None)
                 if encoder is None:
                     raise ModelUnavailable(
                         "Diarization needs the GE2E speaker engine, which is not loaded."
                     )
-                self._diarizer = Diarizer(self.settings, encoder=encoder, front_end=self.front_end)
+                self._diarizer = Diarizer(self.settings, encoder=encoder, front_end=front_end)
             return self._diarizer
 
     def warm_gallery(self) -> None:
@@ -92,24 +136,47 @@ def with_signing_secret(settings: Settings) -> Settings:
 
 
 def build_runtime(
-    settings: Settings, speaker: Loaded | None = None, spoof: Loaded | None = None
+    settings: Settings,
+    speaker: Loaded | None = None,
+    spoof: Loaded | None = None,
+    *,
+    lazy: bool = False,
 ) -> Runtime:
-    """Open the store (migrating it) and load the models; engines may be injected (tests)."""
+    """Open the store (migrating it) and load the models, now or, with ``lazy``, on first
+    use; engines may be injected (tests)."""
+    from voxguard.services.gallery import GalleryCache  # faiss: only where models load
+
     settings = with_signing_secret(settings)
     store = open_store(settings)
-    if spoof is None:
-        spoof = load_spoof_detector(settings)
-        if isinstance(spoof.engine, SpoofAdapter):  # follows the registry's active version
-            spoof = Loaded(ActiveSpoof(settings, store.sessions, spoof.engine))
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         store=store,
-        front_end=AudioFrontEnd(settings),
-        speaker=speaker or load_speaker_engine(settings),
-        spoof=spoof,
-        policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
         limiter=build_limiter(settings),
         gallery=GalleryCache(
             settings.data_dir / "index", change_retention=settings.gallery_change_retention
         ),
+        _load=partial(_load_models, settings, store, speaker, spoof),
+    )
+    if not lazy:
+        try:
+            runtime.models()
+        except BaseException:
+            runtime.close()
+            raise
+    return runtime
+
+
+def _load_models(
+    settings: Settings, store: Store, speaker: Loaded | None, spoof: Loaded | None
+) -> Models:
+    front_end = AudioFrontEnd(settings)
+    if spoof is None:
+        spoof = load_spoof_detector(settings, vad=front_end.detector)  # one VAD session
+        if isinstance(spoof.engine, SpoofAdapter):  # follows the registry's active version
+            spoof = Loaded(ActiveSpoof(settings, store.sessions, spoof.engine))
+    return Models(
+        front_end=front_end,
+        speaker=speaker or load_speaker_engine(settings),
+        spoof=spoof,
+        policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
     )

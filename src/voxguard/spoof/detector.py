@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
 from voxguard.audio.types import Channel, FloatArray
 from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadParams
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
-from voxguard.models import bundled_model_path
+from voxguard.models import bundled_model_path, cpu_session
 from voxguard.spoof.features import (
     high_band_db,
     log_spectrogram,
@@ -135,13 +134,7 @@ class SpoofDetector:
         model_path = directory / self.sidecar.model_file
         self.model_path = model_path
         check_model_file(self.sidecar, model_path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.settings.inference_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_path, self.settings.inference_threads)
         graph_inputs = sorted(i.name for i in self._session.get_inputs())
         named = sorted(i.name for i in self.sidecar.inputs)
         if graph_inputs != named:
