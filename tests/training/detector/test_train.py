@@ -477,7 +477,7 @@ def test_calibrate_on_sources_kfold_fits_the_wideband_calibration_on_every_sourc
         ]
     )
     sidecar = json.loads((out / "spoof_detector.json").read_text())
-    kfold = json.loads(report.read_text())
+    kfold = json.loads(report.read_text())["stats"]
     assert len(kfold["scores"]) == 96  # every clip of every source, each scored once
     paths = sorted(kfold["scores"])
     s = np.array([kfold["scores"][p] for p in paths])

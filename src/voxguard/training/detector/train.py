@@ -754,7 +754,9 @@ def main(argv: list[str] | None = None) -> None:
             cache, "sources-kfold", make_scorers(cache, args.epochs)[args.approach], exclude
         )
         if args.calibration_report is not None:
-            args.calibration_report.write_text(json.dumps(kfold, indent=1))
+            # In the shape of a ``protocols`` report, for ``operating`` and the like.
+            report = {"protocol": "sources-kfold", "cache": str(args.cache), args.approach: kfold}
+            args.calibration_report.write_text(json.dumps(report, indent=1))
         s, y = scored_labels(cache, kfold)
         scale, offset = fit_calibration(s, y)
         fitted_on = (
