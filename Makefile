@@ -87,6 +87,9 @@ spoof-model: artifacts/cache_all.npz
 		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) --cache artifacts/cache_all.npz \
 		--approach fusion_balanced --exclude librispeech --calibrate-on sources-kfold \
 		--out src/voxguard/models/spoof
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.channel_calibration \
+		--cache artifacts/cache_all.npz --model-dir src/voxguard/models/spoof \
+		--work artifacts/realworld_channels --out src/voxguard/models/spoof
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.readout.replay --demos $(DEMOS)
 
 # The features of every clip the detector trains on: the real-world corpus (built from git

@@ -66,9 +66,9 @@ def test_who_spoke_when_who_they_are_and_which_turns_are_synthetic(api: Api) -> 
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="known regression of spoof model 0.1.0+spoof.202612051611: the reader's first 4 s "
-    "window scores 0.50-0.55, so her first two turns (0-4.1 s) are flagged although she is "
-    "LOW risk overall (docs/models/spoof-detector.md, Limitations)",
+    reason="known regression of the spoof model since 0.1.0+spoof.202612051611: the reader's "
+    "first 4 s window scores 0.50-0.55, so her first two turns (0-4.1 s) are flagged although "
+    "she is LOW risk overall (docs/models/spoof-detector.md, Limitations)",
 )
 def test_no_turn_of_the_human_is_flagged(api: Api) -> None:
     enrollment, conversation = human_and_tts()
