@@ -13,6 +13,8 @@ from locust import HttpUser, between, task
 KEY = os.environ["VOXGUARD_LOAD_KEY"]
 CLIPS = sorted(Path(os.environ["VOXGUARD_LOAD_CLIPS"]).glob("*.wav"))
 DATA = [(p.name, p.read_bytes()) for p in CLIPS]
+# SteadyCaller: the mean wait between one user's checks (users / rate), set by the driver.
+MEAN_WAIT_S = float(os.environ.get("VOXGUARD_LOAD_MEAN_WAIT_S", "1.0"))
 
 
 class Caller(HttpUser):
@@ -46,3 +48,18 @@ class Caller(HttpUser):
             files=[("files", (name, data, "audio/wav"))],
             name="enroll",
         )
+
+
+class SteadyCaller(HttpUser):
+    """Checks only, at exponential intervals: with many users the arrivals are Poisson."""
+
+    def wait_time(self) -> float:
+        return random.expovariate(1.0 / MEAN_WAIT_S)
+
+    def on_start(self) -> None:
+        self.client.headers["Authorization"] = f"Bearer {KEY}"
+
+    @task
+    def check(self) -> None:
+        name, data = random.choice(DATA)
+        self.client.post("/v1/check", files={"file": (name, data, "audio/wav")}, name="check")
