@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
+from voxguard.evaluation.metrics import rates_at
 from voxguard.spoof.features import FeatureParams
 from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.approaches import fit_approach
@@ -115,14 +117,17 @@ def sources_kfold_channel_scores(
     return scores
 
 
+def error_rates(
+    probability: np.ndarray, labels: np.ndarray, threshold: float
+) -> tuple[float, float, float]:
+    """(genuine share flagged, spoof share missed, half-total error rate: their mean)."""
+    ((_, flagged, missed),) = rates_at(probability, labels, [threshold])
+    return flagged, missed, (flagged + missed) / 2
+
+
 def hter(probability: np.ndarray, labels: np.ndarray, threshold: float) -> float:
     """Half-total error rate: mean of the genuine share flagged and the spoof share missed."""
-    flagged = probability >= threshold
-    return float((np.mean(flagged[labels == 0]) + np.mean(~flagged[labels == 1])) / 2)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return error_rates(probability, labels, threshold)[2]
 
 
 def held_out_check(
@@ -139,17 +144,17 @@ def held_out_check(
     crossed = np.empty_like(scores)
     for fit_on in (half, ~half):
         scale, offset = fit_calibration(scores[fit_on], labels[fit_on])
-        crossed[~fit_on] = _sigmoid(scale * scores[~fit_on] + offset)
+        crossed[~fit_on] = expit(scale * scores[~fit_on] + offset)
     a, b = current
-    now = _sigmoid(a * scores + b)
-    return {
-        "hter_cross_fitted": hter(crossed, labels, threshold),
-        "hter_current": hter(now, labels, threshold),
-        "genuine_flagged_cross_fitted": float(np.mean(crossed[labels == 0] >= threshold)),
-        "spoof_missed_cross_fitted": float(np.mean(crossed[labels == 1] < threshold)),
-        "genuine_flagged_current": float(np.mean(now[labels == 0] >= threshold)),
-        "spoof_missed_current": float(np.mean(now[labels == 1] < threshold)),
-    }
+    result: dict[str, float] = {}
+    for name, probability in (("cross_fitted", crossed), ("current", expit(a * scores + b))):
+        flagged, missed, half_total = error_rates(probability, labels, threshold)
+        result |= {
+            f"hter_{name}": half_total,
+            f"genuine_flagged_{name}": flagged,
+            f"spoof_missed_{name}": missed,
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

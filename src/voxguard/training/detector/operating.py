@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
+from voxguard.evaluation.metrics import rates_at
 from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.export import SIDECAR_FILE
 
@@ -34,25 +36,29 @@ def operating_point(
 ) -> dict[str, Any]:
     """Rates at ``threshold`` of P(synthetic) = sigmoid(scale * score + offset), and the
     lowest threshold that flags at most ``target_false_alarm`` of the genuine clips."""
-    p = 1.0 / (1.0 + np.exp(-(scale * scores + offset)))
+    p = expit(scale * scores + offset)
     genuine, spoof = p[labels == 0], p[labels == 1]
     if genuine.size == 0 or spoof.size == 0:
         raise ValueError("operating points need genuine and spoof clips")
     # Flagging is p >= t: the smallest t with at most k genuine clips at or above it lies
-    # just above the (k+1)-th highest genuine probability.
+    # just above the (k+1)-th highest genuine probability. (Counted, not compared as rates:
+    # ``threshold_at_false_alarm`` compares 1 - 95/100 with 0.05 and steps one clip too far.)
     allowed = int(np.floor(target_false_alarm * genuine.size))
     ranked = np.sort(genuine)[::-1]
     at_target = float(np.nextafter(ranked[allowed], 1.0)) if allowed < genuine.size else 0.0
+    (_, false_alarm, miss), (_, false_alarm_at_target, miss_at_target) = rates_at(
+        p, labels, [threshold, at_target]
+    )
     return {
         "genuine": int(genuine.size),
         "spoof": int(spoof.size),
         "threshold": threshold,
-        "false_alarm": float(np.mean(genuine >= threshold)),
-        "miss": float(np.mean(spoof < threshold)),
+        "false_alarm": false_alarm,
+        "miss": miss,
         "target_false_alarm": target_false_alarm,
         "threshold_at_target": at_target,
-        "false_alarm_at_target": float(np.mean(genuine >= at_target)),
-        "miss_at_target": float(np.mean(spoof < at_target)),
+        "false_alarm_at_target": false_alarm_at_target,
+        "miss_at_target": miss_at_target,
     }
 
 

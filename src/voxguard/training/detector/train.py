@@ -50,6 +50,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from voxguard import __version__
@@ -774,9 +775,7 @@ def main(argv: list[str] | None = None) -> None:
     # (wideband calibration, on the scores it was fitted on), for the service's DET view.
     metrics["operating_points"] = [
         {"threshold": t, "false_alarm": round(fa, 4), "miss": round(miss, 4)}
-        for t, fa, miss in rates_at(
-            1.0 / (1.0 + np.exp(-(scale * s + offset))), y, OPERATING_THRESHOLDS
-        )
+        for t, fa, miss in rates_at(expit(scale * s + offset), y, OPERATING_THRESHOLDS)
     ]
     print(json.dumps(metrics), file=sys.stderr)
     extra = extra_calibrations(passed.by_cache)
