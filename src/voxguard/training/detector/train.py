@@ -608,8 +608,11 @@ def recalibrate_model(
         "from_version": previous,
         "blocks": sorted(blocks),
         "at": now.isoformat(timespec="seconds"),
-        "demos_loso_pass": {k: metrics[k] for k in ("eer", "auc") if k in metrics},
     }
+    # The demos-loso pass the blocks came from, when they came from one (not the sources-kfold
+    # refit of ``channel_calibration``, which passes no metrics).
+    if passed := {k: metrics[k] for k in ("eer", "auc") if k in metrics}:
+        sidecar["recalibrated"]["demos_loso_pass"] = passed
     path.write_text(json.dumps(sidecar, indent=1) + "\n")
     load_sidecar(path)  # what the service will read: fail here, not at serving time
 
