@@ -60,3 +60,11 @@ def test_rates_at_given_thresholds() -> None:
     scores = [0.1, 0.4, 0.6, 0.9, 0.2, 0.7]
     labels = [0, 0, 0, 0, 1, 1]
     assert rates_at(scores, labels, [0.5, 0.8]) == [(0.5, 0.5, 0.5), (0.8, 0.25, 1.0)]
+
+
+def test_threshold_at_false_alarm_keeps_a_rate_exactly_at_the_target() -> None:
+    non = np.arange(100, dtype=float)  # 5 of 100 above the threshold is exactly 5%
+    scores = np.r_[non, [200.0]]
+    labels = np.r_[np.zeros(100), [1]]
+    t = threshold_at_false_alarm(scores, labels, 0.05)
+    assert np.mean(non >= t) == 0.05

@@ -102,9 +102,14 @@ def roc_auc(scores: ScoreArray, labels: ScoreArray) -> float:
 
 
 def threshold_at_false_alarm(scores: ScoreArray, labels: ScoreArray, target_fa: float) -> float:
-    """Lowest threshold whose false-alarm rate does not exceed ``target_fa``."""
+    """Lowest threshold whose false-alarm rate does not exceed ``target_fa``.
+
+    Compared in non-target trials, not as rates: 1 - 95/100 exceeds 0.05 in floating point,
+    which would step one trial past an exact target."""
     curve = detection_curve(scores, labels)
-    ok = np.nonzero(curve.false_alarm_rate <= target_fa)[0]
+    non = _split(scores, labels)[1].size
+    allowed = np.floor(target_fa * non)
+    ok = np.nonzero(np.rint(curve.false_alarm_rate * non) <= allowed)[0]
     return float(curve.thresholds[ok[0]])
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from voxguard.evaluation.metrics import rates_at
+from voxguard.evaluation.metrics import rates_at, threshold_at_false_alarm
 from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.export import SIDECAR_FILE
 
@@ -40,12 +40,7 @@ def operating_point(
     genuine, spoof = p[labels == 0], p[labels == 1]
     if genuine.size == 0 or spoof.size == 0:
         raise ValueError("operating points need genuine and spoof clips")
-    # Flagging is p >= t: the smallest t with at most k genuine clips at or above it lies
-    # just above the (k+1)-th highest genuine probability. (Counted, not compared as rates:
-    # ``threshold_at_false_alarm`` compares 1 - 95/100 with 0.05 and steps one clip too far.)
-    allowed = int(np.floor(target_false_alarm * genuine.size))
-    ranked = np.sort(genuine)[::-1]
-    at_target = float(np.nextafter(ranked[allowed], 1.0)) if allowed < genuine.size else 0.0
+    at_target = threshold_at_false_alarm(p, labels, target_false_alarm)
     (_, false_alarm, miss), (_, false_alarm_at_target, miss_at_target) = rates_at(
         p, labels, [threshold, at_target]
     )
