@@ -5,8 +5,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-from voxguard.training.detector.channel_calibration import held_out_check, hter, sample_clips
+from voxguard.training.detector.channel_calibration import (
+    CHANNEL_BLOCKS,
+    held_out_check,
+    hter,
+    sample_clips,
+)
 from voxguard.training.detector.data import REALWORLD_PREFIX, Clip
+from voxguard.training.detector.train import EXTRA_CALIBRATIONS
 
 
 def test_sample_keeps_every_demo_clip_and_caps_each_source_and_class() -> None:
@@ -44,3 +50,18 @@ def test_a_cross_fitted_block_beats_a_shifted_one_on_the_same_scores() -> None:
     assert check["genuine_flagged_current"] > 0.9  # the shift flags nearly every genuine clip
     assert check["hter_cross_fitted"] < check["hter_current"] - 0.2
     assert check["hter_cross_fitted"] == pytest.approx(0.16, abs=0.05)  # about Phi(-1)
+
+
+def test_each_refittable_block_uses_the_recipes_channels_and_applies_field() -> None:
+    # A refit must be fitted on the channels of the block it replaces, and keep the field
+    # (and level) under which the detector applies it, as the recipe writes it.
+    rng = np.random.default_rng(0)
+    for block, (lines, (field, level)) in CHANNEL_BLOCKS.items():
+        fit, conditions = EXTRA_CALIBRATIONS[block]
+        assert tuple(lines) == tuple(conditions)
+        by_cache = {
+            line: {f"{line}/{i}": (i % 2, float(rng.normal(i % 2))) for i in range(20)}
+            for line in lines
+        }
+        written = fit(by_cache, "scores")
+        assert written[field] == level

@@ -1,18 +1,20 @@
-"""Refit an exported model's band-limited calibration on every demo-page source, out of fold.
+"""Refit one of an exported model's channel calibrations on every demo-page source, out of fold.
 
     python -m voxguard.training.detector.channel_calibration --cache artifacts/cache_all.npz \
         --model-dir src/voxguard/models/spoof --work artifacts/realworld_channels \
-        --approach fusion_balanced --exclude librispeech --out artifacts/BL-rw
+        [--block band_limited|narrowband] --approach fusion_balanced --exclude librispeech \
+        --out artifacts/BL-rw
 
-The recipe's band-limited block is fitted on demos-loso scores of the 11 demo repositories
-through MP3 32k and a 7 kHz low-pass. Here the demo clips and a per-source sample of the
-real-world corpus (at most ``--per-class`` genuine and spoof clips per source, first by path)
-go through the same channels; the 10 sources-kfold fold models of the recipe score each
-clip's source only where they never saw it, and the block is refitted on those scores. A
-held-out check comes with it: the block fitted on the sources of folds 0-4 is applied to
-folds 5-9 and vice versa, and the half-total error rate (mean of genuine flagged and spoofs
-missed at the model's threshold) of those probabilities is compared with the existing
-block's on the same scores. ``--out`` gets a copy of the model with only that block replaced.
+The recipe fits its band-limited block (MP3 32k, a 7 kHz low-pass) and its narrowband block
+(AMR-NB and G.711, as 8 kHz files and as 16-bit 16 kHz recordings) on demos-loso scores of
+the 11 demo repositories. Here the demo clips and a per-source sample of the real-world corpus
+(at most ``--per-class`` genuine and spoof clips per source, first by path) go through the
+block's channels; the 10 sources-kfold fold models of the recipe score each clip's source only
+where they never saw it, and the block is refitted on those scores. A held-out check comes
+with it: the block fitted on the sources of folds 0-4 is applied to folds 5-9 and vice versa,
+and the half-total error rate (mean of genuine flagged and spoofs missed at the model's
+threshold) of those probabilities is compared with the existing block's on the same scores.
+``--out`` gets a copy of the model with only that block replaced.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from voxguard.training.detector.protocols import (
 from voxguard.training.detector.train import (
     BAND_LIMITED_BELOW_DB,
     BAND_LIMITED_CALIBRATION_LINES,
+    NARROWBAND_BELOW_DB,
+    NARROWBAND_CALIBRATION_LINES,
     clip_scores,
     fit_calibration,
     recalibrate_model,
@@ -53,6 +57,13 @@ from voxguard.training.detector.train import (
 
 # (fold, label, clip score) per clip path, per channel.
 ChannelScores = dict[str, dict[str, tuple[str, int, float]]]
+
+# The blocks this refits: the channels each is fitted on, and the sidecar field (and dB level)
+# under which the detector applies it, as the recipe writes them (train.py).
+CHANNEL_BLOCKS: dict[str, tuple[tuple[str, ...], tuple[str, float]]] = {
+    "band_limited": (BAND_LIMITED_CALIBRATION_LINES, ("below_top_band_db", BAND_LIMITED_BELOW_DB)),
+    "narrowband": (NARROWBAND_CALIBRATION_LINES, ("below_high_band_db", NARROWBAND_BELOW_DB)),
+}
 
 
 def sample_clips(clips: list[Clip], per_class: int) -> list[Clip]:
@@ -164,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache", type=Path, required=True, help="the training cache (all sources)")
     ap.add_argument("--model-dir", type=Path, required=True, help="the exported model")
     ap.add_argument("--work", type=Path, required=True, help="where the channel caches go")
+    ap.add_argument("--block", choices=sorted(CHANNEL_BLOCKS), default="band_limited")
     ap.add_argument("--approach", default="fusion_balanced")
     ap.add_argument("--exclude", default="librispeech")
     ap.add_argument("--epochs", type=int, default=6)
@@ -172,19 +184,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="the recalibrated model's folder")
     args = ap.parse_args(argv)
     sidecar = load_sidecar(args.model_dir / SIDECAR_FILE)
-    current = sidecar.calibration.band_limited
+    lines, (applies_field, applies_db) = CHANNEL_BLOCKS[args.block]
+    current = getattr(sidecar.calibration, args.block)
     if current is None:
-        ap.error(f"{args.model_dir} has no band-limited calibration to refit")
+        ap.error(f"{args.model_dir} has no {args.block} calibration to refit")
     train = ensure_features(args.cache, [args.approach])
     clips = sample_clips(train.clips, args.per_class)
-    print(
-        f"{len(clips)} clips through {', '.join(BAND_LIMITED_CALIBRATION_LINES)}", file=sys.stderr
-    )
-    tests = channel_caches(clips, BAND_LIMITED_CALIBRATION_LINES, args.work, args.approach)
+    print(f"{len(clips)} clips through {', '.join(lines)}", file=sys.stderr)
+    tests = channel_caches(clips, lines, args.work, args.approach)
     scores = sources_kfold_channel_scores(
         train, tests, args.approach, args.epochs, split_prefixes(args.exclude)
     )
-    pooled = [v for line in BAND_LIMITED_CALIBRATION_LINES for v in scores[line].values()]
+    pooled = [v for line in lines for v in scores[line].values()]
     folds = np.array([f for f, _, _ in pooled])
     labels = np.array([y for _, y, _ in pooled])
     values = np.array([s for _, _, s in pooled])
@@ -195,15 +206,15 @@ def main(argv: list[str] | None = None) -> None:
     block: dict[str, Any] = {
         "scale": scale,
         "offset": offset,
-        "below_top_band_db": BAND_LIMITED_BELOW_DB,
+        applies_field: applies_db,
         "fitted_on": (
             f"out-of-fold sources-kfold clip scores of the demo clips and of at most "
             f"{args.per_class} genuine and spoof clips per real-world source through "
-            f"{', '.join(BAND_LIMITED_CALIBRATION_LINES)} ({len(values)} scores), balanced "
-            "class weights"
+            f"{', '.join(lines)} ({len(values)} scores), balanced class weights"
         ),
     }
     report = {
+        "block": args.block,
         "clips": len(clips),
         "scores": len(values),
         "genuine": int((labels == 0).sum()),
@@ -217,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         args.report.write_text(json.dumps(report | {"by_channel": scores}, indent=1))
     if args.out.resolve() != args.model_dir.resolve():
         shutil.copytree(args.model_dir, args.out, dirs_exist_ok=True)
-    recalibrate_model(args.out, {"band_limited": block}, {})
+    recalibrate_model(args.out, {args.block: block}, {})
 
 
 if __name__ == "__main__":
