@@ -14,6 +14,7 @@ import numpy as np
 
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.types import AudioClip, Channel
+from voxguard.audio.vad import VadFrames
 from voxguard.errors import AudioTooShort
 from voxguard.speaker.types import (
     Candidate,
@@ -105,7 +106,7 @@ class FixedSpoofDetector:
         self.short_speech = short_speech
         self.model_version = "test-fixed-spoof"
 
-    def detect_clip(self, clip: AudioClip) -> SimpleNamespace:
+    def detect_clip(self, clip: AudioClip, vad_frames: VadFrames | None = None) -> SimpleNamespace:
         window = SimpleNamespace(start_s=0.0, end_s=4.0, logit=0.0, probability=self.probability)
         return SimpleNamespace(
             probability=self.probability,

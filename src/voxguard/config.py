@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     # Threads for onnxruntime sessions; 1 keeps latency predictable on shared machines.
     inference_threads: int = Field(default=1, ge=1)
+    # Threads of numpy's BLAS in a process that loads the models (voxguard.blas); 0 leaves
+    # the library's own choice (one per core, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS).
+    blas_threads: int = Field(default=1, ge=0)
 
     # --- service (issue 4): storage, API, auth, risk -----------------------------------------
     # Unset: a SQLite file ``voxguard.db`` in ``data_dir``. PostgreSQL:

@@ -5,9 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.audio.test_vad import CountingDetector
 from tests.conftest import shared_data
 from tests.spoof.models import with_calibration_block
 from voxguard.audio import AudioClip, AudioMetadata, load_audio
+from voxguard.audio.analysis import AudioFrontEnd
+from voxguard.config import Settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path
 from voxguard.spoof import SpoofDetector
@@ -326,3 +329,18 @@ def test_the_bundled_sidecar_carries_measured_operating_points() -> None:
     shown = SpoofAdapter(SpoofDetector()).operating_points
     assert shown is not None and "demos-loso" in shown["protocol"]
     assert len(shown["points"]) == len(points)
+
+
+def test_the_front_ends_vad_frames_give_the_same_result_without_a_second_vad_run() -> None:
+    vad = CountingDetector()
+    detector = SpoofDetector(vad=vad)
+    # another threshold for the front end: the detector thresholds the frames its own way
+    front_end = AudioFrontEnd(Settings(vad_threshold=0.7), detector=vad)
+    x = load_audio(shared_data("librispeech", "103-1240-0000.flac")).samples
+    clip = _clip(np.concatenate([x[: 16000 * 4], np.zeros(16000), x[16000 * 4 : 16000 * 7]]))
+    analyzed = front_end.analyze_clip(clip)
+    assert vad.runs == 1
+    reused = detector.detect_clip(clip, analyzed.vad_frames)
+    assert vad.runs == 1
+    assert reused == detector.detect_clip(clip)
+    assert vad.runs == 2

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from voxguard.audio.decode import load_audio
 from voxguard.audio.quality import QualityReport, assess_quality
 from voxguard.audio.types import AudioClip, AudioSource, FloatArray
-from voxguard.audio.vad import SpeechDetector, SpeechSegment, VadParams, speech_only
+from voxguard.audio.vad import SpeechDetector, SpeechSegment, VadFrames, VadParams, speech_only
 from voxguard.config import Settings, get_settings
 
 
@@ -16,6 +16,9 @@ class AnalyzedAudio:
     clip: AudioClip
     segments: list[SpeechSegment]
     quality: QualityReport
+    # The VAD's frame probabilities behind ``segments``, for a stage that needs the speech
+    # found with other parameters (the spoof detector): the VAD runs once per clip.
+    vad_frames: VadFrames | None = None
 
     @property
     def speech(self) -> FloatArray:
@@ -31,9 +34,10 @@ class AudioFrontEnd:
         self._vad_params = VadParams(threshold=self.settings.vad_threshold)
 
     def analyze_clip(self, clip: AudioClip) -> AnalyzedAudio:
-        segments = self.detector.segments(clip.samples, self._vad_params)
+        frames = self.detector.frames(clip.samples)
+        segments = self.detector.segments(clip.samples, self._vad_params, frames)
         quality = assess_quality(clip.samples, segments, self.settings)
-        return AnalyzedAudio(clip=clip, segments=segments, quality=quality)
+        return AnalyzedAudio(clip=clip, segments=segments, quality=quality, vad_frames=frames)
 
     def analyze(self, source: AudioSource) -> AnalyzedAudio:
         return self.analyze_clip(load_audio(source, self.settings))

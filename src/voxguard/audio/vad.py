@@ -42,6 +42,16 @@ class VadParams:
     pad_s: float = 0.03
 
 
+@dataclass(frozen=True)
+class VadFrames:
+    """A clip's frame probabilities (``SpeechDetector.frame_probabilities``) and the model
+    that gave them: a later stage that finds speech in the same clip with other parameters
+    (the spoof detector) thresholds these again instead of running the model a second time."""
+
+    model: Path
+    probabilities: FloatArray
+
+
 class SpeechDetector:
     """Finds speech in 16 kHz mono audio."""
 
@@ -49,7 +59,11 @@ class SpeechDetector:
         path = model_path or bundled_model_path("silero_vad", "silero_vad_16k_sequence.onnx")
         if not path.is_file():
             raise ModelUnavailable(f"Silero VAD model missing at {path}; reinstall voxguard.")
+        self.model_path = path
         self._session = cpu_session(path, threads)
+
+    def frames(self, samples: FloatArray) -> VadFrames:
+        return VadFrames(self.model_path, self.frame_probabilities(samples))
 
     def frame_probabilities(self, samples: FloatArray) -> FloatArray:
         """Speech probability of each 32 ms frame."""
@@ -73,9 +87,18 @@ class SpeechDetector:
             probabilities.append(np.asarray(probs, dtype=np.float32).reshape(-1))
         return np.concatenate(probabilities)
 
-    def segments(self, samples: FloatArray, params: VadParams | None = None) -> list[SpeechSegment]:
+    def segments(
+        self,
+        samples: FloatArray,
+        params: VadParams | None = None,
+        frames: VadFrames | None = None,
+    ) -> list[SpeechSegment]:
+        """Speech in ``samples``; ``frames``: their probabilities, already computed (used when
+        this detector's model computed them)."""
+        if frames is None or frames.model != self.model_path:
+            frames = self.frames(samples)
         return segments_from_probabilities(
-            self.frame_probabilities(samples), samples.size / TARGET_SAMPLE_RATE, params
+            frames.probabilities, samples.size / TARGET_SAMPLE_RATE, params
         )
 
 

@@ -110,7 +110,7 @@ class SpoofAdapter:
         }
 
     def detect(self, analyzed: AnalyzedAudio) -> SpoofVerdict:
-        result = self.detector.detect_clip(analyzed.clip)
+        result = self.detector.detect_clip(analyzed.clip, analyzed.vad_frames)
         return SpoofVerdict(
             probability=round(float(result.probability), 6),
             is_synthetic=bool(result.is_spoof),

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from voxguard.audio.analysis import AudioFrontEnd
+from voxguard.blas import limit_blas_threads
 from voxguard.config import DEFAULT_SECRET, Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.risk import RiskPolicy
@@ -174,9 +175,12 @@ def _load_models(
         spoof = load_spoof_detector(settings, vad=front_end.detector)  # one VAD session
         if isinstance(spoof.engine, SpoofAdapter):  # follows the registry's active version
             spoof = Loaded(ActiveSpoof(settings, store.sessions, spoof.engine))
-    return Models(
+    models = Models(
         front_end=front_end,
         speaker=speaker or load_speaker_engine(settings),
         spoof=spoof,
         policy=RiskPolicy.from_settings(settings, getattr(spoof.engine, "threshold", None)),
     )
+    # Once the libraries the models use are loaded (VOXGUARD_BLAS_THREADS, default 1).
+    limit_blas_threads(settings.blas_threads)
+    return models

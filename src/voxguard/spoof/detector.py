@@ -15,7 +15,7 @@ import numpy as np
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
 from voxguard.audio.types import Channel, FloatArray
-from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadParams
+from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadFrames, VadParams
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path, cpu_session
@@ -199,18 +199,18 @@ class SpoofDetector:
         return _sigmoid(self.log_odds(score, channel, short_speech))
 
     def speech_windows(
-        self, clip: AudioClip
+        self, clip: AudioClip, vad_frames: VadFrames | None = None
     ) -> tuple[FloatArray, bool, SpeechTimeline, list[tuple[float, FloatArray]]]:
         """The clip's speech (VAD), whether the VAD was used, its timeline, and the model's
-        windows over it as (start_s, samples); no windows when the speech is too short."""
+        windows over it as (start_s, samples); no windows when the speech is too short.
+        ``vad_frames``: the clip's VAD probabilities, when the front end has them already."""
         samples = clip.samples
-        speech, used_vad, timeline = speech_with_timeline(
-            samples, self._vad.segments(samples, VadParams()), self.params
-        )
+        segments = self._vad.segments(samples, VadParams(), vad_frames)
+        speech, used_vad, timeline = speech_with_timeline(samples, segments, self.params)
         return speech, used_vad, timeline, make_windows(speech.astype(np.float32), self.params)
 
-    def detect_clip(self, clip: AudioClip) -> SpoofResult:
-        speech, used_vad, timeline, windows = self.speech_windows(clip)
+    def detect_clip(self, clip: AudioClip, vad_frames: VadFrames | None = None) -> SpoofResult:
+        speech, used_vad, timeline, windows = self.speech_windows(clip, vad_frames)
         if not windows:
             found_s = speech.size / self.params.sample_rate
             if found_s == 0.0:
