@@ -2,8 +2,9 @@
 
 decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
 clustering with the number of speakers estimated (``clustering``) -> a speaker score per
-10 ms frame from the windows covering it, smoothed -> overlapping speech where the two best
-speakers score alike -> turns on the recording's own time axis.
+10 ms frame from the windows covering it, smoothed -> overlapping speech where the trained
+detector (``overlap``) finds it, or where the two best speakers score alike -> turns on the
+recording's own time axis.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
 from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
+from voxguard.diarization.overlap import OverlapDetector, acoustic_features, score_features
 from voxguard.diarization.types import Diarization, Turn
 from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
 from voxguard.speaker.features import mel_spectrogram_chunked
@@ -34,6 +36,10 @@ class DiarizationParams:
     # ``overlap_min_similarity`` and within ``overlap_margin`` of the best one.
     overlap_min_similarity: float = 0.65
     overlap_margin: float = 0.04
+    # When set, the trained overlap detector (``models/overlap``) decides instead: a frame is
+    # overlapped when its probability is at least this. None: the similarity rule above.
+    # 0.7: chosen on the development set (docs/diarization-eval.md, Round 3).
+    overlap_threshold: float | None = 0.7
     min_overlap_s: float = 0.3
     min_turn_s: float = 0.1
     # A change of speaker with no pause between is an interruption: both speakers are heard
@@ -55,6 +61,8 @@ class Windows:
     embeddings: FloatArray  # (windows, dim), L2-normalised
     hop_s: float
     duration_s: float
+    # (frames, overlap.ACOUSTIC_FEATURES) when the overlap detector is used, else None
+    acoustic: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +115,16 @@ class Diarizer:
         encoder: Ge2eEncoder | None = None,
         front_end: AudioFrontEnd | None = None,
         params: DiarizationParams | None = None,
+        overlap_detector: OverlapDetector | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.encoder = encoder or Ge2eEncoder(threads=self.settings.inference_threads)
+        threads = self.settings.inference_threads
+        self.encoder = encoder or Ge2eEncoder(threads=threads)
         self.front_end = front_end or AudioFrontEnd(self.settings)
         self.params = params or DiarizationParams()
+        self.overlap_detector: OverlapDetector | None = None
+        if self.params.overlap_threshold is not None:
+            self.overlap_detector = overlap_detector or OverlapDetector(threads=threads)
 
     def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
         return self.diarize_analyzed(self.front_end.analyze(source), num_speakers)
@@ -125,8 +138,9 @@ class Diarizer:
             return Diarization(turns=[], duration_s=windows.duration_s)
         return self.segment(windows, num_speakers)
 
-    def windows(self, analyzed: AnalyzedAudio) -> Windows:
-        """Where the foreground speech is, and the embedding of each window over it."""
+    def windows(self, analyzed: AnalyzedAudio, with_acoustic: bool = False) -> Windows:
+        """Where the foreground speech is, and the embedding of each window over it; with the
+        overlap detector's acoustic features when it is used (or ``with_acoustic``)."""
         samples = analyzed.clip.samples
         duration = round(samples.size / analyzed.clip.sample_rate, 3)
         hop = self.encoder.spec.hop_length
@@ -146,7 +160,10 @@ class Diarizer:
         if not speech.any():
             return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)
         starts = self._window_starts(speech)
-        return Windows(speech, starts, self._embed(mel, starts), hop_s, duration)
+        acoustic = None
+        if with_acoustic or self.overlap_detector is not None:
+            acoustic = acoustic_features(mel, speech)
+        return Windows(speech, starts, self._embed(mel, starts), hop_s, duration, acoustic)
 
     def _foreground(self, mel: FloatArray, speech: np.ndarray, hop_s: float) -> np.ndarray:
         """Frames within ``background_db`` of the loud speech: speech far quieter than the
@@ -161,18 +178,35 @@ class Diarizer:
 
     def segment(self, windows: Windows, num_speakers: int | None = None) -> Diarization:
         """Cluster the windows and turn their speaker scores into turns."""
+        grid, centroids = self.frame_grid(windows, num_speakers)
+        turns = self._turns(grid, self.overlap_probabilities(windows, grid))
+        return Diarization(
+            turns=turns,
+            duration_s=windows.duration_s,
+            centroids={f"S{c + 1}": row.astype(float).tolist() for c, row in enumerate(centroids)},
+        )
+
+    def frame_grid(
+        self, windows: Windows, num_speakers: int | None = None
+    ) -> tuple[FrameGrid, FloatArray]:
+        """Cluster the windows: each frame's score per speaker, and the speakers' centroids."""
         embeddings, starts = windows.embeddings, windows.starts
         labels = cluster_embeddings(embeddings, num_speakers, self.params.clustering)
         k = int(labels.max()) + 1
         centroids = np.stack([embeddings[labels == c].mean(axis=0) for c in range(k)])
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
         grid = self._frame_scores(windows.speech, embeddings @ centroids.T, starts, windows.hop_s)
-        turns = self._turns(grid)
-        return Diarization(
-            turns=turns,
-            duration_s=windows.duration_s,
-            centroids={f"S{c + 1}": centroids[c].astype(float).tolist() for c in range(k)},
+        return grid, centroids
+
+    def overlap_probabilities(self, windows: Windows, grid: FrameGrid) -> FloatArray | None:
+        """The trained detector's overlap probability per frame; None when it is not used or
+        there is only one speaker to hear."""
+        if self.overlap_detector is None or windows.acoustic is None or grid.scores.shape[1] < 2:
+            return None
+        features = np.concatenate(
+            [windows.acoustic, score_features(grid.speech, grid.scores)], axis=1
         )
+        return self.overlap_detector.probabilities(features)
 
     def _window_starts(self, speech: np.ndarray) -> np.ndarray:
         p = self.params
@@ -229,7 +263,7 @@ class Diarizer:
             scores[~covered] = similarity[nearest[~covered]]
         return FrameGrid(speech=speech, scores=scores, hop_s=hop_s)
 
-    def _turns(self, grid: FrameGrid) -> list[Turn]:
+    def _turns(self, grid: FrameGrid, overlap_probability: FloatArray | None) -> list[Turn]:
         p = self.params
         k = grid.scores.shape[1]
         smooth = max(1, round(p.smooth_s / grid.hop_s))
@@ -243,7 +277,10 @@ class Diarizer:
             rows = np.arange(best.size)
             second = order[:, 1]
             top, runner = scores[rows, best], scores[rows, second]
-            overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
+            if overlap_probability is not None and p.overlap_threshold is not None:
+                overlap = overlap_probability >= p.overlap_threshold
+            else:
+                overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
             overlap = _drop_short(overlap & grid.speech, round(p.min_overlap_s / grid.hop_s))
             active[rows[overlap], second[overlap]] = True
             if p.change_overlap_s:

@@ -1,0 +1,480 @@
+"""Train the diarizer's overlapped-speech detector (``voxguard.diarization.overlap``).
+
+Data: synthetic conversations with reference RTTM (``voxguard.evaluation.conversations``)
+whose readers are none of the evaluation set's. Each conversation goes through the diarizer
+as served (VAD, windows, clustering with the number of speakers estimated); the detector's
+features are read off its frame grid and each speech frame is labelled overlapped when two
+or more reference speakers talk in it. A small dilated 1-D CNN (torch, CPU) learns them with
+the loss on the speech frames only; it is written out as ONNX by hand (``onnx.helper``: the
+feature scaling, the convolutions, a sigmoid) with its JSON sidecar, and checked against
+torch through onnxruntime.
+
+    python -m voxguard.training.overlap train --train artifacts/diar-train \
+        --dev artifacts/diar-dev --out src/voxguard/models/overlap
+    python -m voxguard.training.overlap tune --dev artifacts/diar-dev \
+        --thresholds 0.3,0.4,0.5,0.6,0.7
+
+``tune`` scores the diarizer on the development set for each threshold (and with the
+detector off) and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` is
+chosen (docs/diarization-eval.md, Round 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxguard.audio.types import FloatArray
+from voxguard.diarization import Turn
+from voxguard.diarization.overlap import (
+    FEATURE_VERSION,
+    FEATURES,
+    OverlapDetector,
+    score_features,
+)
+from voxguard.diarization.pipeline import DiarizationParams, Diarizer
+from voxguard.evaluation.diarization import DiarizationScorer, read_manifest
+
+CONDITIONS = ("clean", "phone", "babble")
+CHANNELS = 32
+KERNEL = 5
+DILATIONS = (1, 2, 4, 8, 16)
+MODEL_VERSION = "overlap-cnn-1"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One conversation on the diarizer's frame grid."""
+
+    name: str
+    features: FloatArray  # (frames, FEATURES)
+    labels: np.ndarray  # (frames,) 1 where two or more reference speakers talk
+    speech: np.ndarray  # (frames,) bool: the frames the loss and the metrics count
+
+
+def overlap_labels(reference: Sequence[Turn], frames: int, hop_s: float) -> np.ndarray:
+    """1 for each frame where at least two reference speakers talk, on the diarizer's grid."""
+    count = np.zeros(frames, dtype=np.int32)
+    for speaker in {t.speaker for t in reference}:
+        mask = np.zeros(frames, dtype=bool)
+        for turn in (t for t in reference if t.speaker == speaker):
+            mask[int(turn.start_s / hop_s) : int(np.ceil(turn.end_s / hop_s))] = True
+        count += mask
+    return (count >= 2).astype(np.uint8)
+
+
+def conversation_example(
+    diarizer: Diarizer, audio: Path, reference: Sequence[Turn], name: str
+) -> Example | None:
+    """The detector's features and labels for one conversation; None when the diarizer finds
+    fewer than two speakers (no second speaker to attribute, so the detector is not run)."""
+    windows = diarizer.windows(diarizer.front_end.analyze(audio), with_acoustic=True)
+    if windows.embeddings.shape[0] == 0 or windows.acoustic is None:
+        return None
+    grid, _ = diarizer.frame_grid(windows)
+    if grid.scores.shape[1] < 2:
+        return None
+    features = np.concatenate([windows.acoustic, score_features(grid.speech, grid.scores)], 1)
+    labels = overlap_labels(reference, grid.speech.size, grid.hop_s)
+    return Example(name, features.astype(np.float32), labels, grid.speech.copy())
+
+
+def _store(path: Path, example: Example | None) -> None:
+    """``example``'s arrays (no features: None), written whole or not at all, so that a
+    collection stopped half-way leaves no torn file."""
+    partial = path.with_suffix(".partial.npz")
+    if example is None:
+        np.savez(partial, features=np.zeros((0, len(FEATURES)), np.float32))
+    else:
+        np.savez(partial, features=example.features, labels=example.labels, speech=example.speech)
+    partial.replace(path)
+
+
+def collect(
+    set_dir: Path,
+    diarizer: Diarizer,
+    cache: Path,
+    conditions: Sequence[str] = CONDITIONS,
+    log: Callable[[str], None] = print,
+) -> list[Example]:
+    """Every conversation of ``set_dir``'s conditions, cached as ``cache/<condition>/*.npz``."""
+    examples = []
+    for condition in conditions:
+        manifest = set_dir / condition / "manifest.csv"
+        if not manifest.is_file():
+            continue
+        (cache / condition).mkdir(parents=True, exist_ok=True)
+        for row in read_manifest(manifest):
+            name = f"{condition}/{row.audio.stem}"
+            stored = cache / condition / f"{row.audio.stem}.npz"
+            if stored.is_file():
+                with np.load(stored) as data:
+                    if data["features"].shape[0] == 0:
+                        continue
+                    examples.append(Example(name, data["features"], data["labels"], data["speech"]))
+                continue
+            example = conversation_example(diarizer, row.audio, row.reference, name)
+            if example is None:
+                _store(stored, None)
+                log(f"{name}: fewer than two speakers found, skipped")
+                continue
+            _store(stored, example)
+            examples.append(example)
+            log(f"{name}: {example.labels[example.speech].mean():.1%} of speech overlapped")
+    return examples
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def _build_model() -> Any:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)  # the same initial weights every run
+    layers: list[nn.Module] = []
+    channels = len(FEATURES)
+    for dilation in DILATIONS:
+        pad = dilation * (KERNEL - 1) // 2
+        layers += [nn.Conv1d(channels, CHANNELS, KERNEL, dilation=dilation, padding=pad)]
+        layers += [nn.ReLU()]
+        channels = CHANNELS
+    layers.append(nn.Conv1d(channels, 1, 1))
+    return nn.Sequential(*layers)
+
+
+def _scaling(examples: Sequence[Example]) -> tuple[FloatArray, FloatArray]:
+    stacked = np.concatenate([e.features[e.speech] for e in examples])
+    mean = stacked.mean(axis=0)
+    std = np.maximum(stacked.std(axis=0), 1e-3)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def train_model(
+    examples: Sequence[Example],
+    epochs: int = 12,
+    crop: int = 1000,
+    batch: int = 16,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> tuple[Any, FloatArray, FloatArray]:
+    """The CNN and the feature scaling (mean, std) learned from ``examples``."""
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    mean, std = _scaling(examples)
+    scaled = [((e.features - mean) / std).astype(np.float32) for e in examples]
+    model = _build_model()
+    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
+    total = sum(e.features.shape[0] for e in examples)
+    steps = max(1, total // (crop * batch))
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs * steps)
+    for epoch in range(epochs):
+        running = 0.0
+        for _ in range(steps):
+            xs, ys, ms = [], [], []
+            for index in rng.integers(0, len(examples), batch):
+                n = scaled[index].shape[0]
+                first = int(rng.integers(0, max(1, n - crop)))
+                piece = slice(first, first + crop)
+                x = np.zeros((crop, len(FEATURES)), np.float32)
+                y, m = np.zeros(crop, np.float32), np.zeros(crop, np.float32)
+                length = min(crop, n - first)
+                x[:length] = scaled[index][piece]
+                y[:length] = examples[index].labels[piece]
+                m[:length] = examples[index].speech[piece]
+                xs.append(x.T)
+                ys.append(y)
+                ms.append(m)
+            logits = model(torch.from_numpy(np.stack(xs)))[:, 0]
+            target, mask = torch.from_numpy(np.stack(ys)), torch.from_numpy(np.stack(ms))
+            loss = (loss_fn(logits, target) * mask).sum() / mask.sum().clamp(min=1.0)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            running += float(loss.detach())
+        log(f"epoch {epoch + 1}/{epochs}: loss {running / steps:.4f}")
+    model.eval()
+    return model, mean, std
+
+
+def predict_torch(
+    model: Any, mean: FloatArray, std: FloatArray, features: FloatArray
+) -> FloatArray:
+    import torch
+
+    x = torch.from_numpy((((features - mean) / std).T[None]).astype(np.float32))
+    with torch.no_grad():
+        out = torch.sigmoid(model(x))[0, 0].numpy()
+    result: FloatArray = out.astype(np.float32)
+    return result
+
+
+def to_onnx(model: Any, mean: FloatArray, std: FloatArray) -> bytes:
+    """The CNN as an ONNX graph: (features - mean) / std, the convolutions, a sigmoid.
+    Input ``features`` (1, FEATURES, frames); output ``overlap`` (1, 1, frames)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from torch import nn
+
+    shape = [1, len(FEATURES), 1]
+    initializers = [
+        numpy_helper.from_array(mean.reshape(shape).astype(np.float32), "mean"),
+        numpy_helper.from_array(std.reshape(shape).astype(np.float32), "std"),
+    ]
+    nodes = [
+        helper.make_node("Sub", ["features", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "std"], ["x0"]),
+    ]
+    current, index = "x0", 0
+    for layer in model:
+        if isinstance(layer, nn.Conv1d):
+            index += 1
+            weight, bias = f"w{index}", f"b{index}"
+            assert layer.bias is not None  # every Conv1d here has one
+            initializers += [
+                numpy_helper.from_array(layer.weight.detach().numpy().astype(np.float32), weight),
+                numpy_helper.from_array(layer.bias.detach().numpy().astype(np.float32), bias),
+            ]
+            pad = int(layer.padding[0])
+            out = f"conv{index}"
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [current, weight, bias],
+                    [out],
+                    dilations=[int(layer.dilation[0])],
+                    kernel_shape=[int(layer.kernel_size[0])],
+                    pads=[pad, pad],
+                )
+            )
+            current = out
+        elif isinstance(layer, nn.ReLU):
+            nodes.append(helper.make_node("Relu", [current], [f"{current}_relu"]))
+            current = f"{current}_relu"
+    nodes.append(helper.make_node("Sigmoid", [current], ["overlap"]))
+    graph = helper.make_graph(
+        nodes,
+        "overlap_detector",
+        [
+            helper.make_tensor_value_info(
+                "features", TensorProto.FLOAT, [1, len(FEATURES), "frames"]
+            )
+        ],
+        [helper.make_tensor_value_info("overlap", TensorProto.FLOAT, [1, 1, "frames"])],
+        initializers,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    onnx.checker.check_model(proto)
+    return bytes(proto.SerializeToString())
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def frame_metrics(
+    examples: Sequence[Example], probabilities: Sequence[FloatArray], threshold: float = 0.5
+) -> dict[str, float]:
+    """Over the speech frames: ROC AUC, and precision / recall of ``>= threshold``."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.concatenate([e.labels[e.speech] for e in examples]).astype(bool)
+    scores = np.concatenate([p[e.speech] for e, p in zip(examples, probabilities, strict=True)])
+    called = scores >= threshold
+    both = 0 < labels.sum() < labels.size
+    hits = float(np.sum(called & labels))
+    return {
+        "speech_frames": int(labels.size),
+        "overlap_share": round(float(labels.mean()), 4),
+        "auc": round(float(roc_auc_score(labels, scores)), 4) if both else 0.0,
+        "precision": round(hits / max(float(called.sum()), 1.0), 4),
+        "recall": round(hits / max(float(labels.sum()), 1.0), 4),
+    }
+
+
+def _by_condition(
+    examples: Sequence[Example], probabilities: Sequence[FloatArray]
+) -> dict[str, dict[str, float]]:
+    out = {}
+    for condition in sorted({e.name.split("/")[0] for e in examples}):
+        picked = [i for i, e in enumerate(examples) if e.name.startswith(condition + "/")]
+        out[condition] = frame_metrics(
+            [examples[i] for i in picked], [probabilities[i] for i in picked]
+        )
+    return out
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _readers(set_dir: Path) -> list[str]:
+    import csv
+
+    table = set_dir / "speakers.csv"
+    if not table.is_file():
+        return []
+    with table.open(newline="") as handle:
+        return sorted({row["speaker"] for row in csv.DictReader(handle)})
+
+
+def _set_summary(set_dir: Path, examples: Sequence[Example]) -> dict[str, Any]:
+    summary = json.loads((set_dir / "summary.json").read_text())
+    return {
+        "folder": set_dir.name,
+        "seed": summary.get("seed"),
+        "conversations": len(examples),
+        "speech_frames": int(sum(int(e.speech.sum()) for e in examples)),
+        "readers": _readers(set_dir),
+    }
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+
+    diarizer = Diarizer()
+    training = collect(args.train, diarizer, args.cache / args.train.name)
+    development = collect(args.dev, diarizer, args.cache / args.dev.name)
+    if not training:
+        print(f"error: no conversations with two or more speakers under {args.train}")
+        return 2
+    model, mean, std = train_model(training, epochs=args.epochs)
+    model_bytes = to_onnx(model, mean, std)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "overlap.onnx").write_bytes(model_bytes)
+    from voxguard.models import cpu_session
+
+    session = cpu_session(model_bytes)
+    probabilities = []
+    max_diff = 0.0
+    for example in development:
+        batch = np.ascontiguousarray(example.features.T[None])
+        (out,) = session.run(None, {"features": batch})
+        probabilities.append(np.asarray(out).reshape(-1))
+        reference = predict_torch(model, mean, std, example.features)
+        max_diff = max(max_diff, float(np.abs(reference - probabilities[-1]).max()))
+    train_probabilities = [
+        predict_torch(model, mean, std, example.features) for example in training
+    ]
+    train_readers = set(_readers(args.train))
+    sidecar = {
+        "name": "overlap",
+        "model_version": MODEL_VERSION,
+        "task": "overlapped speech (two or more speakers) per 10 ms frame, for diarization",
+        "input": {"name": "features", "shape": [1, len(FEATURES), "frames"], "features": FEATURES},
+        "output": {"name": "overlap", "shape": [1, 1, "frames"], "meaning": "probability"},
+        "feature_version": FEATURE_VERSION,
+        "sample_rate": 16000,
+        "hop_s": 0.01,
+        "architecture": {
+            "layers": "dilated Conv1d + ReLU, then a 1x1 Conv1d and a sigmoid",
+            "channels": CHANNELS,
+            "kernel": KERNEL,
+            "dilations": list(DILATIONS),
+            "receptive_field_frames": 1 + (KERNEL - 1) * sum(DILATIONS),
+            "parameters": int(sum(p.numel() for p in model.parameters())),
+        },
+        "training_data": {
+            "train": _set_summary(args.train, training),
+            "development": _set_summary(args.dev, development),
+            "note": "synthetic conversations (voxguard.evaluation.conversations) of LibriSpeech "
+            "train-clean-100 readers (CC BY 4.0) that are not in the seed-0 evaluation set; "
+            "labels from the reference RTTM; features from the diarizer with the number of "
+            "speakers estimated",
+            "shared_readers_with_development": len(train_readers & set(_readers(args.dev))),
+        },
+        "metrics": {
+            "train": frame_metrics(training, train_probabilities),
+            "development": frame_metrics(development, probabilities),
+            "development_by_condition": _by_condition(development, probabilities),
+        },
+        "onnx_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "export_max_abs_diff_vs_torch": max_diff,
+        "provenance": {
+            "trained_by": "python -m voxguard.training.overlap train",
+            "torch_version": str(torch.__version__),
+            "epochs": args.epochs,
+            "onnx_opset": 17,
+        },
+        "license": "Apache-2.0",
+    }
+    (args.out / "overlap.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    print(json.dumps(sidecar["metrics"], indent=1))
+    return 0
+
+
+def tune(args: argparse.Namespace) -> int:
+    """Pooled and per-condition DER on the development set, the detector off and at each
+    threshold; the windows of each conversation are embedded once."""
+    base = Diarizer()
+    detector = OverlapDetector(args.model) if args.model else OverlapDetector()
+    thresholds: list[float | None] = [None, *(float(t) for t in args.thresholds.split(","))]
+    variants = {
+        t: Diarizer(
+            encoder=base.encoder,
+            front_end=base.front_end,
+            params=replace(DiarizationParams(), overlap_threshold=t),
+            overlap_detector=detector,
+        )
+        for t in thresholds
+    }
+    scorers = {(t, c): DiarizationScorer() for t in thresholds for c in args.conditions}
+    for condition in args.conditions:
+        for row in read_manifest(args.dev / condition / "manifest.csv"):
+            windows = base.windows(base.front_end.analyze(row.audio), with_acoustic=True)
+            count = row.speakers if args.num_speakers_given else None
+            for t, diarizer in variants.items():
+                turns = diarizer.segment(windows, count).turns if windows.starts.size else []
+                scorers[(t, condition)].add(
+                    row.reference, turns, windows.duration_s, row.audio.stem
+                )
+    results = []
+    for t in thresholds:
+        totals = [scorers[(t, c)].total for c in args.conditions]
+        speech = sum(s.speech_s for s in totals)
+        errors = sum(s.missed_s + s.false_alarm_s + s.confusion_s for s in totals)
+        results.append(
+            {
+                "overlap_threshold": t,
+                "pooled_der": round(100 * errors / speech, 2),
+                **{c: s.to_dict() for c, s in zip(args.conditions, totals, strict=True)},
+            }
+        )
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m voxguard.training.overlap", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    fit = commands.add_parser("train", help="Train and export the detector.")
+    fit.add_argument("--train", type=Path, required=True, help="Training conversations.")
+    fit.add_argument("--dev", type=Path, required=True, help="Development conversations.")
+    fit.add_argument("--out", type=Path, required=True, help="Folder for the ONNX and sidecar.")
+    fit.add_argument("--cache", type=Path, default=Path("artifacts/overlap-features"))
+    fit.add_argument("--epochs", type=int, default=12)
+    search = commands.add_parser("tune", help="Development DER per detector threshold.")
+    search.add_argument("--dev", type=Path, required=True)
+    search.add_argument("--model", type=Path, default=None, help="Model folder (bundled).")
+    search.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
+    search.add_argument("--conditions", type=lambda s: tuple(s.split(",")), default=CONDITIONS)
+    search.add_argument("--num-speakers-given", action="store_true")
+    args = parser.parse_args(argv)
+    return train(args) if args.command == "train" else tune(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
