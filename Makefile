@@ -170,7 +170,8 @@ diar-eval: install
 
 # The diarizer's overlap detector (docs/diarization-eval.md, Round 3): development (seed 1)
 # and training (seed 2) conversations of the LibriSpeech readers the evaluation set never
-# uses, then the model (src/voxguard/models/overlap). Build with espeak-ng installed, so that
+# uses, then the model (src/voxguard/models/overlap), and the background detector on the same
+# features (src/voxguard/models/background, Round 4). Build with espeak-ng installed, so that
 # the evaluation set's tts readers are listed in its speakers.csv and kept out too.
 OTHER_READERS := artifacts/librispeech-other
 overlap-model: install
@@ -187,3 +188,5 @@ overlap-model: install
 	$(PY) -m pip install --quiet -e ".[train]"
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --train artifacts/diar-train \
 		--dev artifacts/diar-dev --out src/voxguard/models/overlap
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --target background \
+		--train artifacts/diar-train --dev artifacts/diar-dev --out src/voxguard/models/background

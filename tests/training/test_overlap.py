@@ -1,8 +1,10 @@
-"""Training the overlap detector: labels from reference turns, a few steps that learn, and
-the hand-written ONNX graph against torch."""
+"""Training the frame detectors (overlap, background): labels from reference turns, a few
+steps that learn, the hand-written ONNX graph against torch, and the settings ``tune``
+scores."""
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import numpy as np
@@ -12,7 +14,10 @@ from voxguard.diarization import Turn
 from voxguard.diarization.overlap import FEATURES
 from voxguard.models import cpu_session
 from voxguard.training.overlap import (
+    TARGETS,
     Example,
+    _settings,
+    background_labels,
     frame_metrics,
     overlap_labels,
     predict_torch,
@@ -33,6 +38,15 @@ def test_frames_where_two_reference_speakers_talk_are_labelled() -> None:
     labels = overlap_labels(reference, 600, 0.01)
     assert labels.dtype == np.uint8 and labels.size == 600
     assert np.flatnonzero(labels).tolist() == list(range(150, 200))
+
+
+def test_frames_where_no_reference_speaker_talks_are_background() -> None:
+    reference = [Turn(0.0, 2.0, "R1"), Turn(1.5, 3.0, "R2"), Turn(4.0, 5.0, "R1")]
+    labels = background_labels(reference, 600, 0.01)
+    assert labels.dtype == np.uint8
+    assert np.flatnonzero(labels).tolist() == [*range(300, 400), *range(500, 600)]
+    assert TARGETS["background"].labels is background_labels
+    assert TARGETS["overlap"].labels is overlap_labels
 
 
 def _synthetic(seed: int, frames: int = 2000) -> Example:
@@ -72,3 +86,37 @@ def test_the_onnx_graph_computes_what_torch_does() -> None:
     assert out.shape == (1, 1, 321)
     expected = predict_torch(model, mean, std, features)
     np.testing.assert_allclose(out.reshape(-1), expected, atol=1e-5)
+
+
+def test_the_graph_output_is_named_after_the_target() -> None:
+    pytest.importorskip("torch")
+    import onnx
+
+    from voxguard.training.overlap import _build_model
+
+    mean, std = np.zeros(len(FEATURES), np.float32), np.ones(len(FEATURES), np.float32)
+    graph = onnx.load_from_string(to_onnx(_build_model().eval(), mean, std, output="background"))
+    assert [o.name for o in graph.graph.output] == ["background"]
+
+
+def _tune_args(param: list[str]) -> argparse.Namespace:
+    return argparse.Namespace(param=param, thresholds="0.5,0.7")
+
+
+def test_tune_scores_the_defaults_then_each_setting_alone() -> None:
+    settings = _settings(_tune_args(["background_threshold=0.6,off", "min_speaker_similarity=0.4"]))
+    assert settings == [
+        {},
+        {"background_threshold": 0.6},
+        {"background_threshold": None},
+        {"min_speaker_similarity": 0.4},
+    ]
+    # Without --param: the overlap detector off, then each of --thresholds (Round 3).
+    assert _settings(_tune_args([])) == [
+        {},
+        {"overlap_threshold": None},
+        {"overlap_threshold": 0.5},
+        {"overlap_threshold": 0.7},
+    ]
+    with pytest.raises(SystemExit, match="DiarizationParams"):
+        _settings(_tune_args(["no_such_field=1"]))

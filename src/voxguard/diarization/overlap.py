@@ -11,6 +11,10 @@ features are computed here, for training and serving alike:
   their gap (windows over two voices resemble both speakers).
 
 The CNN sees about 1.2 s of context either way (dilations 1 to 16).
+
+A second network of the same kind over the same features (``models/background``) gives each
+frame the probability that the VAD's speech there is background only: no talker of the
+conversation, only a crowd behind them (trained on babble: other readers 10 dB under).
 """
 
 from __future__ import annotations
@@ -80,24 +84,30 @@ class OverlapSpec:
                 onnx_sha256=str(data["onnx_sha256"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelMismatch(f"overlap sidecar is incomplete or malformed: {exc}") from exc
+            raise ModelMismatch(f"detector sidecar is incomplete or malformed: {exc}") from exc
 
 
-class OverlapDetector:
-    """Loads ``models/overlap`` once; thread-safe (one onnxruntime session)."""
+class FrameDetector:
+    """A per-frame CNN over ``FEATURES`` (``models/<name>``), loaded once and checked against
+    its sidecar; thread-safe (one onnxruntime session)."""
+
+    name = "frame"
 
     def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
-        model_dir = model_dir or bundled_model_path("overlap")
-        onnx_path, sidecar_path = model_dir / "overlap.onnx", model_dir / "overlap.json"
+        model_dir = model_dir or bundled_model_path(self.name)
+        onnx_path = model_dir / f"{self.name}.onnx"
+        sidecar_path = model_dir / f"{self.name}.json"
         if not onnx_path.is_file() or not sidecar_path.is_file():
             raise ModelUnavailable(
-                f"overlap detector missing in {model_dir}: run "
+                f"{self.name} detector missing in {model_dir}: run "
                 "python -m voxguard.training.overlap or reinstall."
             )
         try:
             sidecar = json.loads(sidecar_path.read_text())
         except json.JSONDecodeError as exc:
-            raise ModelMismatch(f"overlap sidecar {sidecar_path} is not valid JSON: {exc}") from exc
+            raise ModelMismatch(
+                f"{self.name} sidecar {sidecar_path} is not valid JSON: {exc}"
+            ) from exc
         self.spec = OverlapSpec.from_sidecar(sidecar)
         if self.spec.features != FEATURES or self.spec.feature_version != FEATURE_VERSION:
             raise ModelMismatch(
@@ -111,7 +121,7 @@ class OverlapDetector:
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != "features" or inputs[0].shape[1] != len(FEATURES):
             raise ModelMismatch(
-                f"overlap ONNX input is not (1, {len(FEATURES)}, frames) named 'features'."
+                f"{self.name} ONNX input is not (1, {len(FEATURES)}, frames) named 'features'."
             )
 
     @property
@@ -119,10 +129,23 @@ class OverlapDetector:
         return self.spec.model_version
 
     def probabilities(self, features: FloatArray) -> FloatArray:
-        """Overlap probability per frame of ``features`` (frames, ``FEATURES``)."""
+        """The model's probability per frame of ``features`` (frames, ``FEATURES``)."""
         if features.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
         batch = np.ascontiguousarray(features.T[None].astype(np.float32))
         (out,) = self._session.run(None, {"features": batch})
         result: FloatArray = np.asarray(out, dtype=np.float32).reshape(-1)
         return result
+
+
+class OverlapDetector(FrameDetector):
+    """Probability per frame that two or more speakers talk (``models/overlap``)."""
+
+    name = "overlap"
+
+
+class BackgroundDetector(FrameDetector):
+    """Probability per frame that the VAD's speech is background only, no talker of the
+    conversation (``models/background``)."""
+
+    name = "background"

@@ -3,8 +3,9 @@
 decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
 clustering with the number of speakers estimated (``clustering``) -> a speaker score per
 10 ms frame from the windows covering it, smoothed -> overlapping speech where the trained
-detector (``overlap``) finds it, or where the two best speakers score alike -> turns on the
-recording's own time axis.
+detector (``overlap``) finds it, or where the two best speakers score alike -> frames that
+the background detector takes for background speech (a crowd) dropped -> turns on
+the recording's own time axis.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
 from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
-from voxguard.diarization.overlap import OverlapDetector, acoustic_features, score_features
+from voxguard.diarization.overlap import (
+    BackgroundDetector,
+    OverlapDetector,
+    acoustic_features,
+    score_features,
+)
 from voxguard.diarization.types import Diarization, Turn
 from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
 from voxguard.speaker.features import mel_spectrogram_chunked
@@ -49,6 +55,13 @@ class DiarizationParams:
     # is background, not a turn; None keeps all the VAD's speech.
     background_db: float | None = None
     level_smooth_s: float = 0.3
+    # When set, the trained background detector (``models/background``) drops the frames whose
+    # probability of background speech only (a crowd, no talker) is at least this. None: off.
+    # 0.8: chosen on the development set (docs/diarization-eval.md, Round 4).
+    background_threshold: float | None = 0.8
+    # A frame whose best smoothed speaker similarity is under this resembles no talker and is
+    # dropped. None: off.
+    min_speaker_similarity: float | None = None
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
 
 
@@ -116,6 +129,7 @@ class Diarizer:
         front_end: AudioFrontEnd | None = None,
         params: DiarizationParams | None = None,
         overlap_detector: OverlapDetector | None = None,
+        background_detector: BackgroundDetector | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         threads = self.settings.inference_threads
@@ -125,6 +139,9 @@ class Diarizer:
         self.overlap_detector: OverlapDetector | None = None
         if self.params.overlap_threshold is not None:
             self.overlap_detector = overlap_detector or OverlapDetector(threads=threads)
+        self.background_detector: BackgroundDetector | None = None
+        if self.params.background_threshold is not None:
+            self.background_detector = background_detector or BackgroundDetector(threads=threads)
 
     def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
         return self.diarize_analyzed(self.front_end.analyze(source), num_speakers)
@@ -140,7 +157,7 @@ class Diarizer:
 
     def windows(self, analyzed: AnalyzedAudio, with_acoustic: bool = False) -> Windows:
         """Where the foreground speech is, and the embedding of each window over it; with the
-        overlap detector's acoustic features when it is used (or ``with_acoustic``)."""
+        detectors' acoustic features when one is used (or ``with_acoustic``)."""
         samples = analyzed.clip.samples
         duration = round(samples.size / analyzed.clip.sample_rate, 3)
         hop = self.encoder.spec.hop_length
@@ -161,7 +178,8 @@ class Diarizer:
             return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)
         starts = self._window_starts(speech)
         acoustic = None
-        if with_acoustic or self.overlap_detector is not None:
+        detectors = (self.overlap_detector, self.background_detector)
+        if with_acoustic or any(d is not None for d in detectors):
             acoustic = acoustic_features(mel, speech)
         return Windows(speech, starts, self._embed(mel, starts), hop_s, duration, acoustic)
 
@@ -179,7 +197,11 @@ class Diarizer:
     def segment(self, windows: Windows, num_speakers: int | None = None) -> Diarization:
         """Cluster the windows and turn their speaker scores into turns."""
         grid, centroids = self.frame_grid(windows, num_speakers)
-        turns = self._turns(grid, self.overlap_probabilities(windows, grid))
+        turns = self._turns(
+            grid,
+            self.overlap_probabilities(windows, grid),
+            self.background_probabilities(windows, grid),
+        )
         return Diarization(
             turns=turns,
             duration_s=windows.duration_s,
@@ -201,12 +223,25 @@ class Diarizer:
     def overlap_probabilities(self, windows: Windows, grid: FrameGrid) -> FloatArray | None:
         """The trained detector's overlap probability per frame; None when it is not used or
         there is only one speaker to hear."""
-        if self.overlap_detector is None or windows.acoustic is None or grid.scores.shape[1] < 2:
+        features = self._detector_features(windows, grid)
+        if self.overlap_detector is None or features is None:
             return None
-        features = np.concatenate(
-            [windows.acoustic, score_features(grid.speech, grid.scores)], axis=1
-        )
         return self.overlap_detector.probabilities(features)
+
+    def background_probabilities(self, windows: Windows, grid: FrameGrid) -> FloatArray | None:
+        """The background detector's probability per frame that the speech there is no
+        talker's; None when it is not used or there is only one speaker (trained on two or
+        more, like the overlap detector)."""
+        features = self._detector_features(windows, grid)
+        if self.background_detector is None or features is None:
+            return None
+        return self.background_detector.probabilities(features)
+
+    @staticmethod
+    def _detector_features(windows: Windows, grid: FrameGrid) -> FloatArray | None:
+        if windows.acoustic is None or grid.scores.shape[1] < 2:
+            return None
+        return np.concatenate([windows.acoustic, score_features(grid.speech, grid.scores)], axis=1)
 
     def _window_starts(self, speech: np.ndarray) -> np.ndarray:
         p = self.params
@@ -263,13 +298,23 @@ class Diarizer:
             scores[~covered] = similarity[nearest[~covered]]
         return FrameGrid(speech=speech, scores=scores, hop_s=hop_s)
 
-    def _turns(self, grid: FrameGrid, overlap_probability: FloatArray | None) -> list[Turn]:
+    def _turns(
+        self,
+        grid: FrameGrid,
+        overlap_probability: FloatArray | None,
+        background_probability: FloatArray | None = None,
+    ) -> list[Turn]:
         p = self.params
         k = grid.scores.shape[1]
         smooth = max(1, round(p.smooth_s / grid.hop_s))
         scores = uniform_filter1d(grid.scores, size=smooth, axis=0, mode="nearest")
         order = np.argsort(-scores, axis=1)
         best = order[:, 0]
+        speech = grid.speech.copy()
+        if background_probability is not None and p.background_threshold is not None:
+            speech &= background_probability < p.background_threshold
+        if p.min_speaker_similarity is not None:
+            speech &= scores[np.arange(best.size), best] >= p.min_speaker_similarity
         active = np.zeros((grid.speech.size, k), dtype=bool)
         active[np.arange(best.size), best] = True
         overlap = np.zeros(grid.speech.size, dtype=bool)
@@ -281,11 +326,11 @@ class Diarizer:
                 overlap = overlap_probability >= p.overlap_threshold
             else:
                 overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
-            overlap = _drop_short(overlap & grid.speech, round(p.min_overlap_s / grid.hop_s))
+            overlap = _drop_short(overlap & speech, round(p.min_overlap_s / grid.hop_s))
             active[rows[overlap], second[overlap]] = True
             if p.change_overlap_s:
-                overlap |= _interruptions(best, grid.speech, active, p.change_overlap_s, grid.hop_s)
-        active &= grid.speech[:, None]
+                overlap |= _interruptions(best, speech, active, p.change_overlap_s, grid.hop_s)
+        active &= speech[:, None]
         min_frames = max(1, round(p.min_turn_s / grid.hop_s))
         turns = []
         for c in range(k):

@@ -1,22 +1,28 @@
-"""Train the diarizer's overlapped-speech detector (``voxguard.diarization.overlap``).
+"""Train the diarizer's frame detectors (``voxguard.diarization.overlap``): overlapped speech,
+and background speech (``--target background``: VAD speech where no reference speaker talks).
 
 Data: synthetic conversations with reference RTTM (``voxguard.evaluation.conversations``)
 whose readers are none of the evaluation set's. Each conversation goes through the diarizer
 as served (VAD, windows, clustering with the number of speakers estimated); the detector's
 features are read off its frame grid and each speech frame is labelled overlapped when two
-or more reference speakers talk in it. A small dilated 1-D CNN (torch, CPU) learns them with
-the loss on the speech frames only; it is written out as ONNX by hand (``onnx.helper``: the
-feature scaling, the convolutions, a sigmoid) with its JSON sidecar, and checked against
-torch through onnxruntime.
+or more reference speakers talk in it (background: when none does). A small dilated 1-D CNN
+(torch, CPU) learns them with the loss on the speech frames only; it is written out as ONNX
+by hand (``onnx.helper``: the feature scaling, the convolutions, a sigmoid) with its JSON
+sidecar, and checked against torch through onnxruntime.
 
     python -m voxguard.training.overlap train --train artifacts/diar-train \
         --dev artifacts/diar-dev --out src/voxguard/models/overlap
+    python -m voxguard.training.overlap train --target background --train artifacts/diar-train \
+        --dev artifacts/diar-dev --out src/voxguard/models/background
     python -m voxguard.training.overlap tune --dev artifacts/diar-dev \
         --thresholds 0.3,0.4,0.5,0.6,0.7
+    python -m voxguard.training.overlap tune --dev artifacts/diar-dev \
+        --param background_threshold=0.5,0.7 --param min_speaker_similarity=0.4,0.5
 
-``tune`` scores the diarizer on the development set for each threshold (and with the
-detector off) and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` is
-chosen (docs/diarization-eval.md, Round 3).
+``tune`` scores the diarizer on the development set for each setting (and with the defaults)
+and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 3) and
+``background_threshold`` / ``min_speaker_similarity`` (Round 4) are chosen
+(docs/diarization-eval.md).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from voxguard.diarization import Turn
 from voxguard.diarization.overlap import (
     FEATURE_VERSION,
     FEATURES,
+    BackgroundDetector,
     OverlapDetector,
     score_features,
 )
@@ -47,7 +54,7 @@ CONDITIONS = ("clean", "phone", "babble")
 CHANNELS = 32
 KERNEL = 5
 DILATIONS = (1, 2, 4, 8, 16)
-MODEL_VERSION = "overlap-cnn-1"
+HOP_S = 0.01  # the diarizer's frame grid
 
 
 @dataclass(frozen=True)
@@ -56,23 +63,69 @@ class Example:
 
     name: str
     features: FloatArray  # (frames, FEATURES)
-    labels: np.ndarray  # (frames,) 1 where two or more reference speakers talk
+    labels: np.ndarray  # (frames,) 1 where the target holds (two or more speakers; none)
     speech: np.ndarray  # (frames,) bool: the frames the loss and the metrics count
 
 
-def overlap_labels(reference: Sequence[Turn], frames: int, hop_s: float) -> np.ndarray:
-    """1 for each frame where at least two reference speakers talk, on the diarizer's grid."""
+def speaker_count(reference: Sequence[Turn], frames: int, hop_s: float) -> np.ndarray:
+    """How many reference speakers talk in each frame of the diarizer's grid."""
     count = np.zeros(frames, dtype=np.int32)
     for speaker in {t.speaker for t in reference}:
         mask = np.zeros(frames, dtype=bool)
         for turn in (t for t in reference if t.speaker == speaker):
             mask[int(turn.start_s / hop_s) : int(np.ceil(turn.end_s / hop_s))] = True
         count += mask
-    return (count >= 2).astype(np.uint8)
+    return count
+
+
+def overlap_labels(reference: Sequence[Turn], frames: int, hop_s: float) -> np.ndarray:
+    """1 for each frame where at least two reference speakers talk, on the diarizer's grid."""
+    return (speaker_count(reference, frames, hop_s) >= 2).astype(np.uint8)
+
+
+def background_labels(reference: Sequence[Turn], frames: int, hop_s: float) -> np.ndarray:
+    """1 for each frame where no reference speaker talks: where the VAD hears speech there,
+    it is background (the babble crowd), not a talker."""
+    count = speaker_count(reference, frames, hop_s)
+    return np.asarray(count == 0, dtype=np.uint8)
+
+
+Labeller = Callable[[Sequence[Turn], int, float], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a detector learns: its labels, and the names its model is shipped under."""
+
+    name: str  # the model folder and file stem under voxguard/models
+    labels: Labeller
+    model_version: str
+    task: str
+
+
+TARGETS = {
+    "overlap": Target(
+        "overlap",
+        overlap_labels,
+        "overlap-cnn-1",
+        "overlapped speech (two or more speakers) per 10 ms frame, for diarization",
+    ),
+    "background": Target(
+        "background",
+        background_labels,
+        "background-cnn-1",
+        "background speech per 10 ms frame (VAD speech where no talker of the conversation "
+        "talks: a crowd), for diarization",
+    ),
+}
 
 
 def conversation_example(
-    diarizer: Diarizer, audio: Path, reference: Sequence[Turn], name: str
+    diarizer: Diarizer,
+    audio: Path,
+    reference: Sequence[Turn],
+    name: str,
+    labeller: Labeller = overlap_labels,
 ) -> Example | None:
     """The detector's features and labels for one conversation; None when the diarizer finds
     fewer than two speakers (no second speaker to attribute, so the detector is not run)."""
@@ -83,7 +136,7 @@ def conversation_example(
     if grid.scores.shape[1] < 2:
         return None
     features = np.concatenate([windows.acoustic, score_features(grid.speech, grid.scores)], 1)
-    labels = overlap_labels(reference, grid.speech.size, grid.hop_s)
+    labels = labeller(reference, grid.speech.size, grid.hop_s)
     return Example(name, features.astype(np.float32), labels, grid.speech.copy())
 
 
@@ -104,8 +157,10 @@ def collect(
     cache: Path,
     conditions: Sequence[str] = CONDITIONS,
     log: Callable[[str], None] = print,
+    labeller: Labeller = overlap_labels,
 ) -> list[Example]:
-    """Every conversation of ``set_dir``'s conditions, cached as ``cache/<condition>/*.npz``."""
+    """Every conversation of ``set_dir``'s conditions, cached as ``cache/<condition>/*.npz``;
+    the labels are ``labeller``'s, from the reference (the cache holds the overlap labels)."""
     examples = []
     for condition in conditions:
         manifest = set_dir / condition / "manifest.csv"
@@ -119,7 +174,9 @@ def collect(
                 with np.load(stored) as data:
                     if data["features"].shape[0] == 0:
                         continue
-                    examples.append(Example(name, data["features"], data["labels"], data["speech"]))
+                    frames = data["features"].shape[0]
+                    labels = labeller(row.reference, frames, HOP_S)
+                    examples.append(Example(name, data["features"], labels, data["speech"]))
                 continue
             example = conversation_example(diarizer, row.audio, row.reference, name)
             if example is None:
@@ -127,8 +184,10 @@ def collect(
                 log(f"{name}: fewer than two speakers found, skipped")
                 continue
             _store(stored, example)
+            labels = labeller(row.reference, example.labels.size, HOP_S)
+            example = replace(example, labels=labels)
             examples.append(example)
-            log(f"{name}: {example.labels[example.speech].mean():.1%} of speech overlapped")
+            log(f"{name}: {example.labels[example.speech].mean():.1%} of speech labelled")
     return examples
 
 
@@ -221,9 +280,9 @@ def predict_torch(
     return result
 
 
-def to_onnx(model: Any, mean: FloatArray, std: FloatArray) -> bytes:
+def to_onnx(model: Any, mean: FloatArray, std: FloatArray, output: str = "overlap") -> bytes:
     """The CNN as an ONNX graph: (features - mean) / std, the convolutions, a sigmoid.
-    Input ``features`` (1, FEATURES, frames); output ``overlap`` (1, 1, frames)."""
+    Input ``features`` (1, FEATURES, frames); output ``output`` (1, 1, frames)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     from torch import nn
@@ -263,16 +322,16 @@ def to_onnx(model: Any, mean: FloatArray, std: FloatArray) -> bytes:
         elif isinstance(layer, nn.ReLU):
             nodes.append(helper.make_node("Relu", [current], [f"{current}_relu"]))
             current = f"{current}_relu"
-    nodes.append(helper.make_node("Sigmoid", [current], ["overlap"]))
+    nodes.append(helper.make_node("Sigmoid", [current], [output]))
     graph = helper.make_graph(
         nodes,
-        "overlap_detector",
+        f"{output}_detector",
         [
             helper.make_tensor_value_info(
                 "features", TensorProto.FLOAT, [1, len(FEATURES), "frames"]
             )
         ],
-        [helper.make_tensor_value_info("overlap", TensorProto.FLOAT, [1, 1, "frames"])],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, 1, "frames"])],
         initializers,
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -287,7 +346,8 @@ def to_onnx(model: Any, mean: FloatArray, std: FloatArray) -> bytes:
 def frame_metrics(
     examples: Sequence[Example], probabilities: Sequence[FloatArray], threshold: float = 0.5
 ) -> dict[str, float]:
-    """Over the speech frames: ROC AUC, and precision / recall of ``>= threshold``."""
+    """Over the speech frames: the share labelled 1 (overlapped, or background), ROC AUC, and
+    precision / recall of ``>= threshold``."""
     from sklearn.metrics import roc_auc_score
 
     labels = np.concatenate([e.labels[e.speech] for e in examples]).astype(bool)
@@ -297,7 +357,7 @@ def frame_metrics(
     hits = float(np.sum(called & labels))
     return {
         "speech_frames": int(labels.size),
-        "overlap_share": round(float(labels.mean()), 4),
+        "positive_share": round(float(labels.mean()), 4),
         "auc": round(float(roc_auc_score(labels, scores)), 4) if both else 0.0,
         "precision": round(hits / max(float(called.sum()), 1.0), 4),
         "recall": round(hits / max(float(labels.sum()), 1.0), 4),
@@ -343,16 +403,20 @@ def _set_summary(set_dir: Path, examples: Sequence[Example]) -> dict[str, Any]:
 def train(args: argparse.Namespace) -> int:
     import torch
 
-    diarizer = Diarizer()
-    training = collect(args.train, diarizer, args.cache / args.train.name)
-    development = collect(args.dev, diarizer, args.cache / args.dev.name)
+    target = TARGETS[args.target]
+    # The features need neither detector (so either can be retrained without the other).
+    diarizer = Diarizer(
+        params=replace(DiarizationParams(), overlap_threshold=None, background_threshold=None)
+    )
+    training = collect(args.train, diarizer, args.cache / args.train.name, labeller=target.labels)
+    development = collect(args.dev, diarizer, args.cache / args.dev.name, labeller=target.labels)
     if not training:
         print(f"error: no conversations with two or more speakers under {args.train}")
         return 2
     model, mean, std = train_model(training, epochs=args.epochs)
-    model_bytes = to_onnx(model, mean, std)
+    model_bytes = to_onnx(model, mean, std, output=target.name)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "overlap.onnx").write_bytes(model_bytes)
+    (args.out / f"{target.name}.onnx").write_bytes(model_bytes)
     from voxguard.models import cpu_session
 
     session = cpu_session(model_bytes)
@@ -369,11 +433,11 @@ def train(args: argparse.Namespace) -> int:
     ]
     train_readers = set(_readers(args.train))
     sidecar = {
-        "name": "overlap",
-        "model_version": MODEL_VERSION,
-        "task": "overlapped speech (two or more speakers) per 10 ms frame, for diarization",
+        "name": target.name,
+        "model_version": target.model_version,
+        "task": target.task,
         "input": {"name": "features", "shape": [1, len(FEATURES), "frames"], "features": FEATURES},
-        "output": {"name": "overlap", "shape": [1, 1, "frames"], "meaning": "probability"},
+        "output": {"name": target.name, "shape": [1, 1, "frames"], "meaning": "probability"},
         "feature_version": FEATURE_VERSION,
         "sample_rate": 16000,
         "hop_s": 0.01,
@@ -402,51 +466,74 @@ def train(args: argparse.Namespace) -> int:
         "onnx_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "export_max_abs_diff_vs_torch": max_diff,
         "provenance": {
-            "trained_by": "python -m voxguard.training.overlap train",
+            "trained_by": f"python -m voxguard.training.overlap train --target {target.name}",
             "torch_version": str(torch.__version__),
             "epochs": args.epochs,
             "onnx_opset": 17,
         },
         "license": "Apache-2.0",
     }
-    (args.out / "overlap.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    (args.out / f"{target.name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     print(json.dumps(sidecar["metrics"], indent=1))
     return 0
 
 
+def _settings(args: argparse.Namespace) -> list[dict[str, float | None]]:
+    """The parameter changes to score: none (the defaults), then each ``--param`` value alone;
+    without ``--param``, the overlap detector off and at each of ``--thresholds``."""
+    settings: list[dict[str, float | None]] = [{}]
+    if not args.param:
+        settings.append({"overlap_threshold": None})
+        settings += [{"overlap_threshold": float(t)} for t in args.thresholds.split(",")]
+        return settings
+    fields = set(DiarizationParams.__dataclass_fields__)
+    for item in args.param:
+        name, _, values = item.partition("=")
+        if name not in fields or not values:
+            raise SystemExit(f"--param {item!r}: expected NAME=V1,V2 (a DiarizationParams field)")
+        settings += [{name: None if v == "off" else float(v)} for v in values.split(",")]
+    return settings
+
+
 def tune(args: argparse.Namespace) -> int:
-    """Pooled and per-condition DER on the development set, the detector off and at each
-    threshold; the windows of each conversation are embedded once."""
+    """Pooled and per-condition DER on the development set, with the defaults and each setting;
+    the windows of each conversation are embedded once."""
     base = Diarizer()
-    detector = OverlapDetector(args.model) if args.model else OverlapDetector()
-    thresholds: list[float | None] = [None, *(float(t) for t in args.thresholds.split(","))]
-    variants = {
-        t: Diarizer(
+    settings = _settings(args)
+    overlap = OverlapDetector(args.model) if args.model else OverlapDetector()
+    background = None
+    if any(s.get("background_threshold") is not None for s in settings):
+        background = (
+            BackgroundDetector(args.background_model)
+            if args.background_model
+            else BackgroundDetector()
+        )
+    variants = [
+        Diarizer(
             encoder=base.encoder,
             front_end=base.front_end,
-            params=replace(DiarizationParams(), overlap_threshold=t),
-            overlap_detector=detector,
+            params=replace(DiarizationParams(), **setting),  # type: ignore[arg-type]
+            overlap_detector=overlap,
+            background_detector=background,
         )
-        for t in thresholds
-    }
-    scorers = {(t, c): DiarizationScorer() for t in thresholds for c in args.conditions}
+        for setting in settings
+    ]
+    scorers = [{c: DiarizationScorer() for c in args.conditions} for _ in settings]
     for condition in args.conditions:
         for row in read_manifest(args.dev / condition / "manifest.csv"):
             windows = base.windows(base.front_end.analyze(row.audio), with_acoustic=True)
             count = row.speakers if args.num_speakers_given else None
-            for t, diarizer in variants.items():
+            for diarizer, scorer in zip(variants, scorers, strict=True):
                 turns = diarizer.segment(windows, count).turns if windows.starts.size else []
-                scorers[(t, condition)].add(
-                    row.reference, turns, windows.duration_s, row.audio.stem
-                )
+                scorer[condition].add(row.reference, turns, windows.duration_s, row.audio.stem)
     results = []
-    for t in thresholds:
-        totals = [scorers[(t, c)].total for c in args.conditions]
+    for setting, scorer in zip(settings, scorers, strict=True):
+        totals = [scorer[c].total for c in args.conditions]
         speech = sum(s.speech_s for s in totals)
         errors = sum(s.missed_s + s.false_alarm_s + s.confusion_s for s in totals)
         results.append(
             {
-                "overlap_threshold": t,
+                "setting": setting or "defaults",
                 "pooled_der": round(100 * errors / speech, 2),
                 **{c: s.to_dict() for c, s in zip(args.conditions, totals, strict=True)},
             }
@@ -466,10 +553,21 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--out", type=Path, required=True, help="Folder for the ONNX and sidecar.")
     fit.add_argument("--cache", type=Path, default=Path("artifacts/overlap-features"))
     fit.add_argument("--epochs", type=int, default=12)
-    search = commands.add_parser("tune", help="Development DER per detector threshold.")
+    fit.add_argument("--target", choices=sorted(TARGETS), default="overlap")
+    search = commands.add_parser("tune", help="Development DER per setting.")
     search.add_argument("--dev", type=Path, required=True)
     search.add_argument("--model", type=Path, default=None, help="Model folder (bundled).")
+    search.add_argument(
+        "--background-model", type=Path, default=None, help="Background model folder (bundled)."
+    )
     search.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
+    search.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="NAME=V1,V2 (a DiarizationParams field; 'off' is None); repeatable. Replaces "
+        "--thresholds.",
+    )
     search.add_argument("--conditions", type=lambda s: tuple(s.split(",")), default=CONDITIONS)
     search.add_argument("--num-speakers-given", action="store_true")
     args = parser.parse_args(argv)
