@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxguard.diarization.clustering import cluster_embeddings
+from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
 
 
 def _speakers(
@@ -45,3 +45,80 @@ def test_labels_follow_first_appearance_and_tiny_inputs_are_one_speaker() -> Non
     assert labels[0] == 0 and labels[-1] == 1
     assert cluster_embeddings(x[:2]).tolist() == [0, 0]
     assert cluster_embeddings(np.zeros((0, 256), np.float32)).size == 0
+
+
+def _talkers_and_close_listeners(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two talkative speakers, each with a rarely heard speaker whose voice is close to theirs
+    (centroid similarity about 0.9): at the default share the eigengap sees two groups."""
+    rng = np.random.default_rng(seed)
+    talkers = rng.normal(size=(2, 256))
+    centres = np.stack(
+        [
+            talkers[0],
+            talkers[0] + 0.5 * rng.normal(size=256),
+            talkers[1],
+            talkers[1] + 0.5 * rng.normal(size=256),
+        ]
+    )
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(4), [100, 25, 100, 25])
+    x = centres[labels] + 0.25 * rng.normal(size=(labels.size, 256)) / np.sqrt(256)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_extra_clusters_let_the_merge_rule_keep_close_voices_apart() -> None:
+    x, truth = _talkers_and_close_listeners()
+    assert int(cluster_embeddings(x).max()) + 1 == 2  # the eigengap alone merges the close ones
+    labels = cluster_embeddings(x, params=ClusteringParams(extra_clusters=2))
+    assert int(labels.max()) + 1 == 4
+    assert _agree(labels, truth)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_extra_clusters_are_merged_back_when_the_voices_are_one(k: int) -> None:
+    x, truth = _speakers(k)
+    labels = cluster_embeddings(x, params=ClusteringParams(extra_clusters=2))
+    assert int(labels.max()) + 1 == k
+    assert _agree(labels, truth)
+
+
+def test_extra_clusters_do_not_apply_when_the_number_of_speakers_is_given() -> None:
+    x, _ = _speakers(2)
+    labels = cluster_embeddings(x, num_speakers=2, params=ClusteringParams(extra_clusters=3))
+    assert int(labels.max()) + 1 == 2
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
+def test_pruning_chosen_per_recording_finds_well_apart_speakers(k: int) -> None:
+    x, truth = _speakers(k)
+    labels = cluster_embeddings(x, params=ClusteringParams(auto_prune_max=0.3))
+    assert int(labels.max()) + 1 == k
+    assert _agree(labels, truth)
+
+
+def test_pruning_chosen_per_recording_keeps_close_voices_apart() -> None:
+    # At the fixed share (0.15) the eigengap sees two groups; shares of 0.05-0.10 see four,
+    # and the per-recording choice takes one of them.
+    x, truth = _talkers_and_close_listeners()
+    assert int(cluster_embeddings(x).max()) + 1 == 2
+    labels = cluster_embeddings(x, params=ClusteringParams(auto_prune_max=0.3))
+    assert int(labels.max()) + 1 == 4
+    assert _agree(labels, truth)
+
+
+def test_a_smaller_eigengap_share_counts_close_voices_apart() -> None:
+    # Eigengaps here: 0.56 after two eigenvalues (two groups), 0.38 after four (the close
+    # voices inside each group).
+    x, truth = _talkers_and_close_listeners()
+    assert int(cluster_embeddings(x, params=ClusteringParams(eigengap_share=0.7)).max()) == 1
+    labels = cluster_embeddings(x, params=ClusteringParams(eigengap_share=0.5))
+    assert int(labels.max()) + 1 == 4
+    assert _agree(labels, truth)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
+def test_a_smaller_eigengap_share_still_finds_well_apart_speakers(k: int) -> None:
+    x, truth = _speakers(k)
+    labels = cluster_embeddings(x, params=ClusteringParams(eigengap_share=0.5))
+    assert int(labels.max()) + 1 == k
+    assert _agree(labels, truth)

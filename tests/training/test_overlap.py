@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from voxguard.diarization import Turn
+from voxguard.diarization.clustering import ClusteringParams
 from voxguard.diarization.overlap import FEATURES
 from voxguard.models import cpu_session
 from voxguard.training.overlap import (
     TARGETS,
     Example,
+    _params,
     _settings,
     background_labels,
     frame_metrics,
@@ -99,8 +101,8 @@ def test_the_graph_output_is_named_after_the_target() -> None:
     assert [o.name for o in graph.graph.output] == ["background"]
 
 
-def _tune_args(param: list[str]) -> argparse.Namespace:
-    return argparse.Namespace(param=param, thresholds="0.5,0.7")
+def _tune_args(param: list[str], grid: bool = False) -> argparse.Namespace:
+    return argparse.Namespace(param=param, thresholds="0.5,0.7", grid=grid)
 
 
 def test_tune_scores_the_defaults_then_each_setting_alone() -> None:
@@ -120,3 +122,23 @@ def test_tune_scores_the_defaults_then_each_setting_alone() -> None:
     ]
     with pytest.raises(SystemExit, match="DiarizationParams"):
         _settings(_tune_args(["no_such_field=1"]))
+
+
+def test_tune_reaches_the_clustering_and_scores_a_grid() -> None:
+    args = _tune_args(["clustering.extra_clusters=1,2", "clustering.merge_gap=0.04,off"], grid=True)
+    settings = _settings(args)
+    assert settings[0] == {}
+    assert settings[1:] == [
+        {"clustering.extra_clusters": 1, "clustering.merge_gap": 0.04},
+        {"clustering.extra_clusters": 1, "clustering.merge_gap": None},
+        {"clustering.extra_clusters": 2, "clustering.merge_gap": 0.04},
+        {"clustering.extra_clusters": 2, "clustering.merge_gap": None},
+    ]
+    # An int field gets an int (it counts clusters), a float field a float.
+    assert isinstance(settings[1]["clustering.extra_clusters"], int)
+    params = _params({"clustering.extra_clusters": 2, "background_threshold": 0.5})
+    assert params.clustering.extra_clusters == 2
+    assert params.clustering.merge_gap == ClusteringParams().merge_gap
+    assert params.background_threshold == 0.5
+    with pytest.raises(SystemExit, match="ClusteringParams"):
+        _settings(_tune_args(["clustering.no_such_field=1"]))

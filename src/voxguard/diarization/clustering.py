@@ -2,10 +2,12 @@
 
 Spectral clustering on the cosine affinity of window embeddings (the refinements of Wang et
 al., "Speaker diarization with LSTM", ICASSP 2018: row-wise pruning, symmetrisation,
-diffusion, row-max normalisation), the number of speakers from the largest eigengap of the
-normalised Laplacian, then k-means on the embeddings seeded by the spectral labels, and a
-merge of clusters whose centroids are closer than a same-speaker similarity. A single
-speaker cannot show an eigengap; the merge is what finds it.
+diffusion, row-max normalisation), the number of speakers from the eigengaps of the
+normalised Laplacian (the largest k whose gap is at least 0.7 of the largest gap: two close
+voices, on a phone line or over a crowd, open a smaller gap than two groups of voices), then
+k-means on the embeddings seeded by the spectral labels, and a merge of clusters whose
+centroids are closer than a same-speaker similarity. A single speaker cannot show an
+eigengap; the merge is what finds it.
 """
 
 from __future__ import annotations
@@ -27,21 +29,36 @@ class ClusteringParams:
     max_speakers: int = 8
     # Keep this share of each row's strongest affinities (at least 10 neighbours).
     prune_share: float = 0.15
+    # When set, the share is chosen per recording instead, among 0.05, 0.10, ... up to this:
+    # the one with the lowest share / largest eigengap (Park et al., "Auto-tuning spectral
+    # clustering for speaker diarization using normalized maximum eigengap", 2020).
+    auto_prune_max: float | None = None
+    # The number of speakers is the largest k whose eigengap is at least this share of the
+    # largest one (1.0: the largest gap). Below 1, two close voices that open only a small
+    # gap are still counted apart. 0.7: chosen on the development set (docs/diarization-eval.md,
+    # Round 5c).
+    eigengap_share: float = 0.7
     # Clusters whose centroids are at least this cosine-similar are one speaker (GE2E).
     merge_similarity: float = 0.75
     # Or, when set: merge two clusters whose windows are less than this much closer (cosine)
     # to their own centroid than to the other's.
     merge_gap: float | None = 0.06
+    # With the number of speakers estimated: k-means starts from this many clusters more than
+    # the eigengap finds (up to ``max_speakers``), and the merge rule decides which are one
+    # speaker. The eigengap alone misses close voices (a phone line, a crowd underneath).
+    extra_clusters: int = 0
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02
     kmeans_iterations: int = 10
     seed: int = 0
 
 
-def _refined_affinity(embeddings: FloatArray, params: ClusteringParams) -> FloatArray:
+def _refined_affinity(
+    embeddings: FloatArray, params: ClusteringParams, share: float | None = None
+) -> FloatArray:
     sim = np.clip(embeddings @ embeddings.T, 0.0, 1.0).astype(np.float64)
     n = sim.shape[0]
-    keep = max(10, round(params.prune_share * n))
+    keep = max(10, round((params.prune_share if share is None else share) * n))
     if keep < n:
         threshold = np.partition(sim, n - keep, axis=1)[:, n - keep][:, None]
         sim = np.where(sim >= threshold, sim, sim * 0.01)
@@ -62,11 +79,30 @@ def _eigen(affinity: FloatArray, count: int) -> tuple[np.ndarray, np.ndarray]:
     return values, vectors
 
 
-def estimate_speakers(affinity: FloatArray, max_speakers: int) -> int:
-    """The number of clusters at the largest eigengap (1 to ``max_speakers``)."""
+def estimate_speakers(affinity: FloatArray, max_speakers: int, gap_share: float = 1.0) -> int:
+    """The number of clusters (1 to ``max_speakers``): the largest k whose eigengap is at least
+    ``gap_share`` of the largest eigengap (1.0: at the largest eigengap)."""
     values, _ = _eigen(affinity, max_speakers + 1)
-    gaps = np.diff(values)
-    return int(np.argmax(gaps[:max_speakers]) + 1) if gaps.size else 1
+    gaps = np.diff(values)[:max_speakers]
+    if not gaps.size:
+        return 1
+    if gap_share >= 1.0:
+        return int(np.argmax(gaps) + 1)
+    return int(np.flatnonzero(gaps >= gap_share * gaps.max())[-1] + 1)
+
+
+def _auto_pruned(
+    embeddings: FloatArray, params: ClusteringParams, max_speakers: int, top: float
+) -> FloatArray:
+    """The refined affinity at the pruning share (0.05 to ``top``) whose largest eigengap is
+    widest for the share it keeps (the lowest share / gap)."""
+    candidates = []
+    for share in np.arange(0.05, max(top, 0.05) + 1e-9, 0.05).tolist():
+        affinity = _refined_affinity(embeddings, params, share)
+        values, _ = _eigen(affinity, max_speakers + 1)
+        gap = float(np.diff(values)[:max_speakers].max()) if values.size > 1 else 0.0
+        candidates.append((share / max(gap, 1e-12), affinity))
+    return min(candidates, key=lambda c: c[0])[1]
 
 
 def spectral_embedding(affinity: FloatArray, k: int) -> FloatArray:
@@ -141,11 +177,16 @@ def cluster_embeddings(
         return np.zeros(0, dtype=np.int64)
     if n < 3 or num_speakers == 1:
         return np.zeros(n, dtype=np.int64)
-    affinity = _refined_affinity(embeddings, params)
+    limit = min(params.max_speakers, n - 1)
+    if params.auto_prune_max is None:
+        affinity = _refined_affinity(embeddings, params)
+    else:
+        affinity = _auto_pruned(embeddings, params, limit, params.auto_prune_max)
     if num_speakers is not None:
         k = min(num_speakers, n - 1)
     else:
-        k = estimate_speakers(affinity, min(params.max_speakers, n - 1))
+        found = estimate_speakers(affinity, limit, params.eigengap_share)
+        k = min(found + params.extra_clusters, limit)
     if k <= 1:
         labels = np.zeros(n, dtype=np.int64)
     else:

@@ -18,10 +18,14 @@ sidecar, and checked against torch through onnxruntime.
         --thresholds 0.3,0.4,0.5,0.6,0.7
     python -m voxguard.training.overlap tune --dev artifacts/diar-dev \
         --param background_threshold=0.5,0.7 --param min_speaker_similarity=0.4,0.5
+    python -m voxguard.training.overlap tune --dev artifacts/diar-dev --grid \
+        --param clustering.extra_clusters=1,2 --param clustering.merge_gap=0.04,0.06
 
 ``tune`` scores the diarizer on the development set for each setting (and with the defaults)
-and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 3) and
-``background_threshold`` / ``min_speaker_similarity`` (Round 4) are chosen
+and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 3),
+``background_threshold`` / ``min_speaker_similarity`` (Round 4) and the clustering's
+``extra_clusters`` / ``merge_gap`` / ``prune_share`` / ``auto_prune_max`` /
+``eigengap_share`` (Round 5) are chosen
 (docs/diarization-eval.md).
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -40,6 +45,7 @@ import numpy as np
 
 from voxguard.audio.types import FloatArray
 from voxguard.diarization import Turn
+from voxguard.diarization.clustering import ClusteringParams
 from voxguard.diarization.overlap import (
     FEATURE_VERSION,
     FEATURES,
@@ -478,20 +484,58 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace) -> list[dict[str, float | None]]:
-    """The parameter changes to score: none (the defaults), then each ``--param`` value alone;
-    without ``--param``, the overlap detector off and at each of ``--thresholds``."""
-    settings: list[dict[str, float | None]] = [{}]
+Setting = dict[str, float | None]
+
+
+def _value(name: str, text: str) -> float | None:
+    """``text`` as the type of the field's default ('off' is None): an int field gets an int."""
+    if text == "off":
+        return None
+    default: object = DiarizationParams()
+    for part in name.split("."):
+        default = getattr(default, part)
+    return int(text) if isinstance(default, int) and not isinstance(default, bool) else float(text)
+
+
+def _known(name: str) -> bool:
+    """A DiarizationParams field, or ``clustering.NAME`` for a ClusteringParams one."""
+    head, _, tail = name.partition(".")
+    if not tail:
+        return head in DiarizationParams.__dataclass_fields__
+    return head == "clustering" and tail in ClusteringParams.__dataclass_fields__
+
+
+def _params(setting: Setting) -> DiarizationParams:
+    plain = {k: v for k, v in setting.items() if "." not in k}
+    nested = {k.partition(".")[2]: v for k, v in setting.items() if "." in k}
+    params = replace(DiarizationParams(), **plain)  # type: ignore[arg-type]
+    if nested:
+        params = replace(params, clustering=replace(params.clustering, **nested))  # type: ignore[arg-type]
+    return params
+
+
+def _settings(args: argparse.Namespace) -> list[Setting]:
+    """The parameter changes to score: none (the defaults), then each ``--param`` value alone
+    (with ``--grid``: every combination of them); without ``--param``, the overlap detector
+    off and at each of ``--thresholds``."""
+    settings: list[Setting] = [{}]
     if not args.param:
         settings.append({"overlap_threshold": None})
         settings += [{"overlap_threshold": float(t)} for t in args.thresholds.split(",")]
         return settings
-    fields = set(DiarizationParams.__dataclass_fields__)
+    axes: list[list[Setting]] = []
     for item in args.param:
         name, _, values = item.partition("=")
-        if name not in fields or not values:
-            raise SystemExit(f"--param {item!r}: expected NAME=V1,V2 (a DiarizationParams field)")
-        settings += [{name: None if v == "off" else float(v)} for v in values.split(",")]
+        if not _known(name) or not values:
+            raise SystemExit(
+                f"--param {item!r}: expected NAME=V1,V2 (a DiarizationParams field, or "
+                "clustering.NAME for a ClusteringParams one)"
+            )
+        axes.append([{name: _value(name, v)} for v in values.split(",")])
+    if not getattr(args, "grid", False):
+        return settings + [s for axis in axes for s in axis]
+    for combination in itertools.product(*axes):
+        settings.append({k: v for part in combination for k, v in part.items()})
     return settings
 
 
@@ -512,7 +556,7 @@ def tune(args: argparse.Namespace) -> int:
         Diarizer(
             encoder=base.encoder,
             front_end=base.front_end,
-            params=replace(DiarizationParams(), **setting),  # type: ignore[arg-type]
+            params=_params(setting),
             overlap_detector=overlap,
             background_detector=background,
         )
@@ -565,8 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         "--param",
         action="append",
         default=[],
-        help="NAME=V1,V2 (a DiarizationParams field; 'off' is None); repeatable. Replaces "
-        "--thresholds.",
+        help="NAME=V1,V2 (a DiarizationParams field, or clustering.NAME; 'off' is None); "
+        "repeatable. Replaces --thresholds.",
+    )
+    search.add_argument(
+        "--grid", action="store_true", help="Score every combination of the --param values."
     )
     search.add_argument("--conditions", type=lambda s: tuple(s.split(",")), default=CONDITIONS)
     search.add_argument("--num-speakers-given", action="store_true")
