@@ -78,7 +78,8 @@ clean:
 
 # Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
 # the real-world corpus, the demos and their HiFi-GAN copies (cached under artifacts/), the
-# source-balanced read-outs, out-of-fold calibrations, ONNX + sidecar, then the replay sample.
+# source-balanced read-outs, out-of-fold calibrations (wideband, then the band-limited and
+# phone-line blocks refitted on every source), ONNX + sidecar, then the replay sample.
 # `make spoof-model SOURCES=DIR` (DIR: git mirrors of the repositories in ../shared/sources).
 DEMOS ?= $(CURDIR)/../shared/data/demos
 VOCODED := artifacts/vocoded
@@ -87,9 +88,10 @@ spoof-model: artifacts/cache_all.npz
 		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) --cache artifacts/cache_all.npz \
 		--approach fusion_balanced --exclude librispeech --calibrate-on sources-kfold \
 		--out src/voxguard/models/spoof
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.channel_calibration \
+	for block in band_limited narrowband; do OMP_NUM_THREADS=1 $(PY) -m \
+		voxguard.training.detector.channel_calibration --block $$block \
 		--cache artifacts/cache_all.npz --model-dir src/voxguard/models/spoof \
-		--work artifacts/realworld_channels --out src/voxguard/models/spoof
+		--work artifacts/realworld_channels --out src/voxguard/models/spoof || exit 1; done
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.readout.replay --demos $(DEMOS)
 
 # The features of every clip the detector trains on: the real-world corpus (built from git
