@@ -77,11 +77,11 @@ class Settings(BaseSettings):
     # Load shedding for the work requests (POST /v1/...): at most this many run at once per
     # worker process, at most ``max_queued_requests`` wait, each at most ``queue_timeout_s``;
     # beyond that the answer is 503 with Retry-After, so accepted requests keep a bounded
-    # latency instead of all of them timing out. 2 and 4: at twice the sustainable rate the
-    # accepted checks keep p99 under 1 s (4 and 8: 1.7 s) at the same throughput
-    # (docs/performance.md, Overload).
+    # latency instead of all of them timing out. 2 and 8: at twice the sustainable rate the
+    # accepted checks keep p99 under 1 s (4 and 8: 1.7 s) at the same throughput, and a steady
+    # 15 checks/s sheds nothing (2 and 4: 0.3%) (docs/performance.md, Overload).
     max_active_requests: int = Field(default=2, ge=1)
-    max_queued_requests: int = Field(default=4, ge=0)
+    max_queued_requests: int = Field(default=8, ge=0)
     queue_timeout_s: float = Field(default=10.0, gt=0)
     api_host: str = "127.0.0.1"
     # Logs of `voxguard serve` and `voxguard worker` (voxguard.logs), on stderr: ``json``, one
