@@ -19,8 +19,6 @@ conversation, only a crowd behind them (trained on babble: other readers 10 dB u
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from voxguard.audio.types import FloatArray
-from voxguard.errors import ModelMismatch, ModelUnavailable
-from voxguard.models import bundled_model_path, cpu_session
+from voxguard.errors import ModelMismatch
+from voxguard.models import bundled_model_path, check_sha256, cpu_session, read_model_files
 
 FEATURE_VERSION = 1
 ACOUSTIC_FEATURES = (*(f"logmel{band:02d}" for band in range(40)), "log_energy")
@@ -97,26 +95,20 @@ class FrameDetector:
         model_dir = model_dir or bundled_model_path(self.name)
         onnx_path = model_dir / f"{self.name}.onnx"
         sidecar_path = model_dir / f"{self.name}.json"
-        if not onnx_path.is_file() or not sidecar_path.is_file():
-            raise ModelUnavailable(
-                f"{self.name} detector missing in {model_dir}: run "
-                "python -m voxguard.training.overlap or reinstall."
-            )
-        try:
-            sidecar = json.loads(sidecar_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelMismatch(
-                f"{self.name} sidecar {sidecar_path} is not valid JSON: {exc}"
-            ) from exc
+        sidecar, model_bytes = read_model_files(
+            onnx_path,
+            sidecar_path,
+            self.name,
+            f"{self.name} detector missing in {model_dir}: run "
+            "python -m voxguard.training.overlap or reinstall.",
+        )
         self.spec = OverlapSpec.from_sidecar(sidecar)
         if self.spec.features != FEATURES or self.spec.feature_version != FEATURE_VERSION:
             raise ModelMismatch(
                 f"{sidecar_path} was trained on other features (version "
                 f"{self.spec.feature_version}) than this code computes (version {FEATURE_VERSION})."
             )
-        model_bytes = onnx_path.read_bytes()
-        if hashlib.sha256(model_bytes).hexdigest() != self.spec.onnx_sha256:
-            raise ModelMismatch(f"{onnx_path} does not match the sha256 in its sidecar.")
+        check_sha256(model_bytes, self.spec.onnx_sha256, onnx_path)
         self._session = cpu_session(model_bytes, threads)
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != "features" or inputs[0].shape[1] != len(FEATURES):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from voxguard.errors import ModelMismatch, ModelUnavailable
 
 
 def bundled_model_path(*parts: str) -> Path:
@@ -37,3 +41,24 @@ def cpu_session(model: Path | bytes, threads: int = 1) -> Any:
     return ort.InferenceSession(
         source, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
     )
+
+
+def read_model_files(
+    onnx_path: Path, sidecar_path: Path, what: str, missing: str
+) -> tuple[dict[str, Any], bytes]:
+    """A model's parsed JSON sidecar and its ONNX bytes: ``ModelUnavailable`` (``missing``)
+    when either file is absent, ``ModelMismatch`` when the sidecar is not JSON (``what``
+    names the model in the message)."""
+    if not onnx_path.is_file() or not sidecar_path.is_file():
+        raise ModelUnavailable(missing)
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelMismatch(f"{what} sidecar {sidecar_path} is not valid JSON: {exc}") from exc
+    return sidecar, onnx_path.read_bytes()
+
+
+def check_sha256(model_bytes: bytes, expected: str, onnx_path: Path) -> None:
+    """``ModelMismatch`` unless ``model_bytes`` hash to the sidecar's ``expected`` sha256."""
+    if hashlib.sha256(model_bytes).hexdigest() != expected:
+        raise ModelMismatch(f"{onnx_path} does not match the sha256 in its sidecar.")

@@ -7,8 +7,6 @@ embedding per window, mean, L2 norm. The model and its sidecar are validated at 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from voxguard.audio.types import FloatArray
-from voxguard.errors import ModelMismatch, ModelUnavailable
-from voxguard.models import bundled_model_path, cpu_session
+from voxguard.errors import ModelMismatch
+from voxguard.models import bundled_model_path, check_sha256, cpu_session, read_model_files
 from voxguard.speaker.features import MelConfig, mel_spectrogram_chunked
 
 _INT16_MAX = 2**15 - 1
@@ -102,18 +100,14 @@ class Ge2eEncoder:
     def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
         model_dir = model_dir or bundled_model_path("ge2e")
         onnx_path, sidecar_path = model_dir / "ge2e.onnx", model_dir / "ge2e.json"
-        if not onnx_path.is_file() or not sidecar_path.is_file():
-            raise ModelUnavailable(
-                f"GE2E model missing in {model_dir}: run scripts/export_ge2e.py or reinstall."
-            )
-        try:
-            sidecar = json.loads(sidecar_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelMismatch(f"GE2E sidecar {sidecar_path} is not valid JSON: {exc}") from exc
+        sidecar, model_bytes = read_model_files(
+            onnx_path,
+            sidecar_path,
+            "GE2E",
+            f"GE2E model missing in {model_dir}: run scripts/export_ge2e.py or reinstall.",
+        )
         self.spec = EncoderSpec.from_sidecar(sidecar)
-        model_bytes = onnx_path.read_bytes()
-        if hashlib.sha256(model_bytes).hexdigest() != self.spec.onnx_sha256:
-            raise ModelMismatch(f"{onnx_path} does not match the sha256 in its sidecar.")
+        check_sha256(model_bytes, self.spec.onnx_sha256, onnx_path)
         self._session = cpu_session(model_bytes, threads)
         self._check_graph()
         self.mel_config = MelConfig(
