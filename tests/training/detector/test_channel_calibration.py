@@ -6,13 +6,12 @@ import pytest
 pytest.importorskip("torch")
 
 from voxguard.training.detector.channel_calibration import (
-    CHANNEL_BLOCKS,
     held_out_check,
     hter,
     sample_clips,
 )
 from voxguard.training.detector.data import REALWORLD_PREFIX, Clip
-from voxguard.training.detector.train import EXTRA_CALIBRATIONS
+from voxguard.training.detector.train import CHANNEL_BLOCKS, EXTRA_CALIBRATIONS
 
 
 def test_sample_keeps_every_demo_clip_and_caps_each_source_and_class() -> None:

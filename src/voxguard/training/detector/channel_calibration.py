@@ -46,10 +46,7 @@ from voxguard.training.detector.protocols import (
     training_windows,
 )
 from voxguard.training.detector.train import (
-    BAND_LIMITED_BELOW_DB,
-    BAND_LIMITED_CALIBRATION_LINES,
-    NARROWBAND_BELOW_DB,
-    NARROWBAND_CALIBRATION_LINES,
+    CHANNEL_BLOCKS,
     clip_scores,
     fit_calibration,
     recalibrate_model,
@@ -57,13 +54,6 @@ from voxguard.training.detector.train import (
 
 # (fold, label, clip score) per clip path, per channel.
 ChannelScores = dict[str, dict[str, tuple[str, int, float]]]
-
-# The blocks this refits: the channels each is fitted on, and the sidecar field (and dB level)
-# under which the detector applies it, as the recipe writes them (train.py).
-CHANNEL_BLOCKS: dict[str, tuple[tuple[str, ...], tuple[str, float]]] = {
-    "band_limited": (BAND_LIMITED_CALIBRATION_LINES, ("below_top_band_db", BAND_LIMITED_BELOW_DB)),
-    "narrowband": (NARROWBAND_CALIBRATION_LINES, ("below_high_band_db", NARROWBAND_BELOW_DB)),
-}
 
 
 def sample_clips(clips: list[Clip], per_class: int) -> list[Clip]:

@@ -409,18 +409,21 @@ DEMOS_LOSO_SCORES = "out-of-fold demos-loso clip scores"
 CROSS_FITTED_SCORES = "cross-fitted scores (this fold's training clips only)"
 
 
+# The channel blocks: the lines each is fitted on, and the sidecar field (and dB level) under
+# which the detector applies it (also what ``channel_calibration`` refits).
+CHANNEL_BLOCKS: dict[str, tuple[tuple[str, ...], tuple[str, float]]] = {
+    "narrowband": (NARROWBAND_CALIBRATION_LINES, ("below_high_band_db", NARROWBAND_BELOW_DB)),
+    "band_limited": (BAND_LIMITED_CALIBRATION_LINES, ("below_top_band_db", BAND_LIMITED_BELOW_DB)),
+}
+
+
 def narrowband_calibration(
     by_cache: dict[str, dict[str, tuple[int, float]]], scored_by: str = DEMOS_LOSO_SCORES
 ) -> dict[str, Any]:
     """The sidecar's ``calibration.narrowband``: a logistic calibration fitted on out-of-fold
     scores of the demo clips heard through ``NARROWBAND_CALIBRATION_LINES`` (``by_cache``:
     ``DemosLosoScores.by_cache`` or ``CrossFittedScores.by_cache``)."""
-    return _line_block(
-        by_cache,
-        NARROWBAND_CALIBRATION_LINES,
-        ("below_high_band_db", NARROWBAND_BELOW_DB),
-        scored_by,
-    )
+    return _line_block(by_cache, *CHANNEL_BLOCKS["narrowband"], scored_by)
 
 
 def band_limited_calibration(
@@ -428,12 +431,7 @@ def band_limited_calibration(
 ) -> dict[str, Any]:
     """The sidecar's ``calibration.band_limited``: a logistic calibration fitted on
     out-of-fold scores of the demo clips through ``BAND_LIMITED_CALIBRATION_LINES``."""
-    return _line_block(
-        by_cache,
-        BAND_LIMITED_CALIBRATION_LINES,
-        ("below_top_band_db", BAND_LIMITED_BELOW_DB),
-        scored_by,
-    )
+    return _line_block(by_cache, *CHANNEL_BLOCKS["band_limited"], scored_by)
 
 
 def _line_block(
