@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols diar-set diar-eval overlap-model
+.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols diar-set diar-eval other-readers overlap-model speaker-count-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -176,11 +176,13 @@ diar-eval: install
 # features (src/voxguard/models/background, Round 4). Build with espeak-ng installed, so that
 # the evaluation set's tts readers are listed in its speakers.csv and kept out too.
 OTHER_READERS := artifacts/librispeech-other
-overlap-model: install
+other-readers: install
 	test -f $(DIAR_SET)/speakers.csv || $(MAKE) diar-set
 	rm -rf $(OTHER_READERS) && mkdir -p $(OTHER_READERS)
 	for f in $(LIBRISPEECH)/*.flac; do cut -d, -f2 $(DIAR_SET)/speakers.csv | \
 		grep -qx "$$(basename $$f)" || ln -s "$$(realpath $$f)" $(OTHER_READERS)/; done
+
+overlap-model: other-readers
 	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out artifacts/diar-dev --seed 1 \
 		--per-condition 12 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
 		--min-talker-s 13
@@ -192,3 +194,17 @@ overlap-model: install
 		--dev artifacts/diar-dev --out src/voxguard/models/overlap
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --target background \
 		--train artifacts/diar-train --dev artifacts/diar-dev --out src/voxguard/models/background
+
+# The diarizer's learned speaker count (docs/diarization-eval.md, Round 6): the overlap
+# detector's training conversations (seed 2, built here when absent), then the logistic
+# regression (src/voxguard/models/speaker_count); its fresh development set is seed 3.
+speaker-count-model: other-readers
+	test -f artifacts/diar-train/babble/manifest.csv || nice -n 10 $(PY) -m \
+		voxguard.evaluation.conversations --out artifacts/diar-train --seed 2 \
+		--per-condition 60 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
+		--min-talker-s 13
+	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out artifacts/diar-dev3 --seed 3 \
+		--per-condition 12 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
+		--min-talker-s 13
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.speaker_count train \
+		--train artifacts/diar-train --out src/voxguard/models/speaker_count

@@ -142,3 +142,12 @@ def test_tune_reaches_the_clustering_and_scores_a_grid() -> None:
     assert params.background_threshold == 0.5
     with pytest.raises(SystemExit, match="ClusteringParams"):
         _settings(_tune_args(["clustering.no_such_field=1"]))
+
+
+def test_tune_passes_a_text_field_as_text() -> None:
+    settings = _settings(_tune_args(["clustering.speaker_count=learned,eigengap"]))
+    assert settings[1:] == [
+        {"clustering.speaker_count": "learned"},
+        {"clustering.speaker_count": "eigengap"},
+    ]
+    assert _params(settings[1]).clustering.speaker_count == "learned"

@@ -7,7 +7,9 @@ normalised Laplacian (the largest k whose gap is at least 0.7 of the largest gap
 voices, on a phone line or over a crowd, open a smaller gap than two groups of voices), then
 k-means on the embeddings seeded by the spectral labels, and a merge of clusters whose
 centroids are closer than a same-speaker similarity. A single speaker cannot show an
-eigengap; the merge is what finds it.
+eigengap; the merge is what finds it. With ``ClusteringParams.speaker_count="learned"`` a
+small trained model (``count``) reads the eigengaps and a few other figures of the same
+affinity instead, and the eigengap is its fallback when the model is missing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from scipy.linalg import eigh
 from sklearn.cluster import KMeans
 
 from voxguard.audio.types import FloatArray
+from voxguard.diarization.count import COUNT_GAPS, load_count_model
 
 IntArray = npt.NDArray[np.int64]
 
@@ -47,6 +50,12 @@ class ClusteringParams:
     # the eigengap finds (up to ``max_speakers``), and the merge rule decides which are one
     # speaker. The eigengap alone misses close voices (a phone line, a crowd underneath).
     extra_clusters: int = 0
+    # How the number of speakers is estimated: "eigengap" (the rule above) or "learned" (the
+    # model in ``count_model``, None: the bundled ``models/speaker_count``; the eigengap when
+    # the model is missing). "learned" did not pass its rule on the development set
+    # (docs/diarization-eval.md, Round 6), so the eigengap stays the default.
+    speaker_count: str = "eigengap"
+    count_model: str | None = None
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02
     kmeans_iterations: int = 10
@@ -79,16 +88,69 @@ def _eigen(affinity: FloatArray, count: int) -> tuple[np.ndarray, np.ndarray]:
     return values, vectors
 
 
-def estimate_speakers(affinity: FloatArray, max_speakers: int, gap_share: float = 1.0) -> int:
-    """The number of clusters (1 to ``max_speakers``): the largest k whose eigengap is at least
-    ``gap_share`` of the largest eigengap (1.0: at the largest eigengap)."""
-    values, _ = _eigen(affinity, max_speakers + 1)
-    gaps = np.diff(values)[:max_speakers]
+def _count_from_gaps(gaps: np.ndarray, gap_share: float) -> int:
     if not gaps.size:
         return 1
     if gap_share >= 1.0:
         return int(np.argmax(gaps) + 1)
     return int(np.flatnonzero(gaps >= gap_share * gaps.max())[-1] + 1)
+
+
+def estimate_speakers(affinity: FloatArray, max_speakers: int, gap_share: float = 1.0) -> int:
+    """The number of clusters (1 to ``max_speakers``): the largest k whose eigengap is at least
+    ``gap_share`` of the largest eigengap (1.0: at the largest eigengap)."""
+    values, _ = _eigen(affinity, max_speakers + 1)
+    return _count_from_gaps(np.diff(values)[:max_speakers], gap_share)
+
+
+def count_features(
+    embeddings: FloatArray, affinity: FloatArray, max_speakers: int, gap_share: float
+) -> FloatArray:
+    """What the learned speaker count reads (``count.COUNT_FEATURES``), from the windows and
+    the refined affinity the spectral step clusters."""
+    values, _ = _eigen(affinity, max(max_speakers, COUNT_GAPS) + 1)
+    gaps = np.diff(values)
+    counted = gaps[:max_speakers]
+    head = np.zeros(COUNT_GAPS)
+    head[: min(COUNT_GAPS, gaps.size)] = gaps[:COUNT_GAPS]
+    largest = max(float(head.max()), 1e-6)
+    n = embeddings.shape[0]
+    similarity = (embeddings @ embeddings.T)[np.triu_indices(n, k=1)]
+    return np.array(
+        [
+            *(head / largest),
+            np.log(largest),
+            _count_from_gaps(counted, 1.0),
+            _count_from_gaps(counted, gap_share),
+            np.log(n),
+            float(np.median(similarity)),
+            float(np.percentile(similarity, 10)),
+        ],
+        dtype=np.float64,
+    )
+
+
+def count_inputs(embeddings: FloatArray, params: ClusteringParams) -> tuple[FloatArray, int]:
+    """The refined affinity the spectral step clusters, and the most speakers it may find
+    (at least 3 embeddings)."""
+    limit = min(params.max_speakers, embeddings.shape[0] - 1)
+    if params.auto_prune_max is None:
+        return _refined_affinity(embeddings, params), limit
+    return _auto_pruned(embeddings, params, limit, params.auto_prune_max), limit
+
+
+def _estimated_count(
+    embeddings: FloatArray, affinity: FloatArray, limit: int, params: ClusteringParams
+) -> int:
+    if params.speaker_count not in ("eigengap", "learned"):
+        raise ValueError(
+            f"speaker_count must be 'eigengap' or 'learned', not {params.speaker_count!r}"
+        )
+    model = load_count_model(params.count_model) if params.speaker_count == "learned" else None
+    if model is None:
+        return estimate_speakers(affinity, limit, params.eigengap_share)
+    features = count_features(embeddings, affinity, limit, params.eigengap_share)
+    return model.predict(features, limit)
 
 
 def _auto_pruned(
@@ -177,15 +239,11 @@ def cluster_embeddings(
         return np.zeros(0, dtype=np.int64)
     if n < 3 or num_speakers == 1:
         return np.zeros(n, dtype=np.int64)
-    limit = min(params.max_speakers, n - 1)
-    if params.auto_prune_max is None:
-        affinity = _refined_affinity(embeddings, params)
-    else:
-        affinity = _auto_pruned(embeddings, params, limit, params.auto_prune_max)
+    affinity, limit = count_inputs(embeddings, params)
     if num_speakers is not None:
         k = min(num_speakers, n - 1)
     else:
-        found = estimate_speakers(affinity, limit, params.eigengap_share)
+        found = _estimated_count(embeddings, affinity, limit, params)
         k = min(found + params.extra_clusters, limit)
     if k <= 1:
         labels = np.zeros(n, dtype=np.int64)

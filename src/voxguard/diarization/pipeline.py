@@ -19,6 +19,7 @@ from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
 from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
+from voxguard.diarization.count import load_count_model
 from voxguard.diarization.overlap import (
     BackgroundDetector,
     OverlapDetector,
@@ -142,6 +143,8 @@ class Diarizer:
         self.background_detector: BackgroundDetector | None = None
         if self.params.background_threshold is not None:
             self.background_detector = background_detector or BackgroundDetector(threads=threads)
+        if self.params.clustering.speaker_count == "learned":
+            load_count_model(self.params.clustering.count_model)  # read and checked at start-up
 
     def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
         return self.diarize_analyzed(self.front_end.analyze(source), num_speakers)

@@ -25,7 +25,7 @@ sidecar, and checked against torch through onnxruntime.
 and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 3),
 ``background_threshold`` / ``min_speaker_similarity`` (Round 4) and the clustering's
 ``extra_clusters`` / ``merge_gap`` / ``prune_share`` / ``auto_prune_max`` /
-``eigengap_share`` (Round 5) are chosen
+``eigengap_share`` (Round 5) and ``speaker_count`` (Round 6) are chosen
 (docs/diarization-eval.md).
 """
 
@@ -36,7 +36,7 @@ import hashlib
 import itertools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ from voxguard.diarization.overlap import (
     score_features,
 )
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer
-from voxguard.evaluation.diarization import DiarizationScorer, read_manifest
+from voxguard.evaluation.diarization import DiarizationScorer, ManifestRow, read_manifest
 
 CONDITIONS = ("clean", "phone", "babble")
 CHANNELS = 32
@@ -157,6 +157,20 @@ def _store(path: Path, example: Example | None) -> None:
     partial.replace(path)
 
 
+def cached_rows(
+    set_dir: Path, cache: Path, conditions: Sequence[str]
+) -> Iterator[tuple[str, ManifestRow, Path]]:
+    """Each conversation of ``set_dir``'s conditions (those it has): its condition, its
+    manifest row and its cache file ``cache/<condition>/<id>.npz`` (whose folder exists)."""
+    for condition in conditions:
+        manifest = set_dir / condition / "manifest.csv"
+        if not manifest.is_file():
+            continue
+        (cache / condition).mkdir(parents=True, exist_ok=True)
+        for row in read_manifest(manifest):
+            yield condition, row, cache / condition / f"{row.audio.stem}.npz"
+
+
 def collect(
     set_dir: Path,
     diarizer: Diarizer,
@@ -168,32 +182,26 @@ def collect(
     """Every conversation of ``set_dir``'s conditions, cached as ``cache/<condition>/*.npz``;
     the labels are ``labeller``'s, from the reference (the cache holds the overlap labels)."""
     examples = []
-    for condition in conditions:
-        manifest = set_dir / condition / "manifest.csv"
-        if not manifest.is_file():
+    for condition, row, stored in cached_rows(set_dir, cache, conditions):
+        name = f"{condition}/{row.audio.stem}"
+        if stored.is_file():
+            with np.load(stored) as data:
+                if data["features"].shape[0] == 0:
+                    continue
+                frames = data["features"].shape[0]
+                labels = labeller(row.reference, frames, HOP_S)
+                examples.append(Example(name, data["features"], labels, data["speech"]))
             continue
-        (cache / condition).mkdir(parents=True, exist_ok=True)
-        for row in read_manifest(manifest):
-            name = f"{condition}/{row.audio.stem}"
-            stored = cache / condition / f"{row.audio.stem}.npz"
-            if stored.is_file():
-                with np.load(stored) as data:
-                    if data["features"].shape[0] == 0:
-                        continue
-                    frames = data["features"].shape[0]
-                    labels = labeller(row.reference, frames, HOP_S)
-                    examples.append(Example(name, data["features"], labels, data["speech"]))
-                continue
-            example = conversation_example(diarizer, row.audio, row.reference, name)
-            if example is None:
-                _store(stored, None)
-                log(f"{name}: fewer than two speakers found, skipped")
-                continue
-            _store(stored, example)
-            labels = labeller(row.reference, example.labels.size, HOP_S)
-            example = replace(example, labels=labels)
-            examples.append(example)
-            log(f"{name}: {example.labels[example.speech].mean():.1%} of speech labelled")
+        example = conversation_example(diarizer, row.audio, row.reference, name)
+        if example is None:
+            _store(stored, None)
+            log(f"{name}: fewer than two speakers found, skipped")
+            continue
+        _store(stored, example)
+        labels = labeller(row.reference, example.labels.size, HOP_S)
+        example = replace(example, labels=labels)
+        examples.append(example)
+        log(f"{name}: {example.labels[example.speech].mean():.1%} of speech labelled")
     return examples
 
 
@@ -484,16 +492,19 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-Setting = dict[str, float | None]
+Setting = dict[str, float | str | None]
 
 
-def _value(name: str, text: str) -> float | None:
-    """``text`` as the type of the field's default ('off' is None): an int field gets an int."""
+def _value(name: str, text: str) -> float | str | None:
+    """``text`` as the type of the field's default ('off' is None): an int field gets an int,
+    a text field (``clustering.speaker_count``) the text."""
     if text == "off":
         return None
     default: object = DiarizationParams()
     for part in name.split("."):
         default = getattr(default, part)
+    if isinstance(default, str):
+        return text
     return int(text) if isinstance(default, int) and not isinstance(default, bool) else float(text)
 
 
@@ -586,16 +597,30 @@ def tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m voxguard.training.overlap", description=__doc__.split("\n\n")[0]
-    )
+def condition_list(text: str) -> tuple[str, ...]:
+    """``--conditions clean,phone``."""
+    return tuple(text.split(","))
+
+
+def training_parser(
+    module: str, doc: str, what: str, cache: str
+) -> tuple[argparse.ArgumentParser, Any, argparse.ArgumentParser]:
+    """A diarization training command's parser, its sub-commands, and the ``train`` one with
+    ``--train``, ``--out`` and ``--cache`` (``what``: the model it trains)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    fit = commands.add_parser("train", help="Train and export the detector.")
+    fit = commands.add_parser("train", help=f"Train and export the {what}.")
     fit.add_argument("--train", type=Path, required=True, help="Training conversations.")
+    fit.add_argument("--out", type=Path, required=True, help="Folder for the model files.")
+    fit.add_argument("--cache", type=Path, default=Path(cache))
+    return parser, commands, fit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands, fit = training_parser(
+        "voxguard.training.overlap", __doc__, "detector", "artifacts/overlap-features"
+    )
     fit.add_argument("--dev", type=Path, required=True, help="Development conversations.")
-    fit.add_argument("--out", type=Path, required=True, help="Folder for the ONNX and sidecar.")
-    fit.add_argument("--cache", type=Path, default=Path("artifacts/overlap-features"))
     fit.add_argument("--epochs", type=int, default=12)
     fit.add_argument("--target", choices=sorted(TARGETS), default="overlap")
     search = commands.add_parser("tune", help="Development DER per setting.")
@@ -615,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument(
         "--grid", action="store_true", help="Score every combination of the --param values."
     )
-    search.add_argument("--conditions", type=lambda s: tuple(s.split(",")), default=CONDITIONS)
+    search.add_argument("--conditions", type=condition_list, default=CONDITIONS)
     search.add_argument("--num-speakers-given", action="store_true")
     args = parser.parse_args(argv)
     return train(args) if args.command == "train" else tune(args)
