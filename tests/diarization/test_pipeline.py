@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.audio import wav
 from tests.diarization.conversation import frame_accuracy, readers
-from voxguard.diarization import Turn
+from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
 
@@ -134,3 +134,89 @@ def test_the_background_detector_is_on_by_default(diarizer: Diarizer) -> None:
     params = DiarizationParams()
     assert params.background_threshold == 0.8 and params.min_speaker_similarity is None
     assert diarizer.background_detector is not None
+
+
+class _Overlaps:
+    """A stand-in overlap detector: the given probability over [start, stop) frame ranges."""
+
+    def __init__(self, *spans: tuple[int, int, float]) -> None:
+        self.spans = spans
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        out = np.zeros(features.shape[0], np.float32)
+        for start, stop, probability in self.spans:
+            out[start:stop] = probability
+        return out
+
+
+def _by_axis(result: Diarization, frames: int) -> dict[int, np.ndarray]:
+    """Where each speaker is heard, keyed by the axis its centroid points along."""
+    heard = {}
+    for label, centroid in result.centroids.items():
+        turns = [t for t in result.turns if t.speaker == label]
+        heard[int(np.argmax(centroid))] = _heard(turns, frames)
+    return heard
+
+
+def _overlap_diarizer(diarizer: Diarizer, detector: _Overlaps, **changes: object) -> Diarizer:
+    params = replace(DiarizationParams(), background_threshold=None, **changes)  # type: ignore[arg-type]
+    return Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=params,
+        overlap_detector=detector,  # type: ignore[arg-type]
+    )
+
+
+def test_a_detected_overlap_goes_on_while_its_probability_stays_over_the_offset(
+    diarizer: Diarizer,
+) -> None:
+    # A talks, then B; the detector is sure over 1150-1250 and fading (0.65) over 1250-1350.
+    windows = _windows([(0, 1200, _axis(0)), (1200, 2400, _axis(1))], 2400)
+    detector = _Overlaps((1150, 1250, 0.9), (1250, 1350, 0.65), (1800, 1900, 0.65))
+    plain = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_pair_s=None)
+    heard = _by_axis(plain.segment(windows, num_speakers=2), 2400)
+    assert (heard[0] & heard[1])[1160:1240].all()
+    assert not (heard[0] & heard[1])[1260:1350].any()
+    held = _overlap_diarizer(diarizer, detector, overlap_offset=0.6, overlap_pair_s=None)
+    heard = _by_axis(held.segment(windows, num_speakers=2), 2400)
+    assert (heard[0] & heard[1])[1160:1340].all()
+    # A stretch at 0.65 that never reaches the threshold stays one speaker's.
+    assert not (heard[0] & heard[1])[1800:1900].any()
+
+
+def test_an_overlap_goes_to_the_speakers_before_and_after_it(diarizer: Diarizer) -> None:
+    # A, then B, then C; where A hands over to B the windows sound like A with a little of C,
+    # so C scores second there.
+    like_c = (_axis(0) + 0.9 * _axis(2)) / np.linalg.norm(_axis(0) + 0.9 * _axis(2))
+    stretches = [(0, 1150, _axis(0)), (1150, 1250, like_c), (1250, 2400, _axis(1))]
+    windows = _windows([*stretches, (2400, 3600, _axis(2))], 3600)
+    detector = _Overlaps((1100, 1300, 0.9))
+    runner_up = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_pair_s=None)
+    heard = _by_axis(runner_up.segment(windows, num_speakers=3), 3600)
+    assert heard[2][1100:1300].any()  # the second-best speaker: C, who is not talking there
+    paired = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_pair_s=0.5)
+    heard = _by_axis(paired.segment(windows, num_speakers=3), 3600)
+    assert heard[0][1100:1300].all() and heard[1][1100:1300].all()
+    assert not heard[2][1100:1300].any()
+    # Away from the overlap nothing changes: C is heard in its own turn only.
+    assert heard[2][2500:3600].mean() > 0.95 and not heard[2][:1100].any()
+
+
+def test_an_overlap_inside_one_speakers_turn_keeps_the_second_best_speaker(
+    diarizer: Diarizer,
+) -> None:
+    # The same speaker before and after the flagged stretch: there is no pair to give it to.
+    windows = _windows([(0, 1200, _axis(0)), (1200, 2400, _axis(1))], 2400)
+    detector = _Overlaps((500, 600, 0.9))
+    paired = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_pair_s=0.5)
+    runner_up = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_pair_s=None)
+    assert paired.segment(windows, 2).turns == runner_up.segment(windows, 2).turns
+    assert (_by_axis(paired.segment(windows, 2), 2400)[1])[500:600].all()
+
+
+def test_the_overlap_hysteresis_and_pair_are_on_by_default() -> None:
+    # 0.6 and 0.5 s: docs/diarization-eval.md, Round 7.
+    params = DiarizationParams()
+    assert params.overlap_threshold == 0.7
+    assert params.overlap_offset == 0.6 and params.overlap_pair_s == 0.5

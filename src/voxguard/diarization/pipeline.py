@@ -3,9 +3,10 @@
 decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
 clustering with the number of speakers estimated (``clustering``) -> a speaker score per
 10 ms frame from the windows covering it, smoothed -> overlapping speech where the trained
-detector (``overlap``) finds it, or where the two best speakers score alike -> frames that
-the background detector takes for background speech (a crowd) dropped -> turns on
-the recording's own time axis.
+detector (``overlap``) finds it (with hysteresis) or where the two best speakers score alike,
+given to the speakers heard just before and just after it -> frames that the background
+detector takes for background speech (a crowd) dropped -> turns on the recording's own time
+axis.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ class DiarizationParams:
     # overlapped when its probability is at least this. None: the similarity rule above.
     # 0.7: chosen on the development set (docs/diarization-eval.md, Round 3).
     overlap_threshold: float | None = 0.7
+    # Hysteresis for the detector: a stretch at or over ``overlap_threshold`` goes on over the
+    # frames next to it whose probability is at least this (the end of an interruption, where
+    # the probability fades). None: off.
+    overlap_offset: float | None = 0.6
+    # Who is heard in an overlapped stretch. None: each frame's best and second-best speaker.
+    # Else the speaker heard most in this many seconds of speech before the stretch and the one
+    # after it, when they differ: an overlap is mostly one talker cutting in on another, and
+    # in three- and four-speaker calls the second-best score often names a third.
+    # 0.6 and 0.5 s: chosen on the development set (docs/diarization-eval.md, Round 7).
+    overlap_pair_s: float | None = 0.5
     min_overlap_s: float = 0.3
     min_turn_s: float = 0.1
     # A change of speaker with no pause between is an interruption: both speakers are heard
@@ -101,6 +112,36 @@ def _drop_short(mask: np.ndarray, min_frames: int) -> np.ndarray:
         if stop - start < min_frames:
             out[start:stop] = False
     return out
+
+
+def _hysteresis(probability: FloatArray, onset: float, offset: float) -> np.ndarray:
+    """Frames in a run at or over ``offset`` that reaches ``onset`` somewhere."""
+    high = probability >= onset
+    out = np.zeros(probability.size, dtype=bool)
+    for start, stop in _runs(probability >= min(onset, offset)):
+        if high[start:stop].any():
+            out[start:stop] = True
+    return out
+
+
+def _most_heard(best: np.ndarray, speech: np.ndarray) -> int | None:
+    heard = best[speech]
+    return int(np.bincount(heard).argmax()) if heard.size else None
+
+
+def _neighbour_pairs(
+    best: np.ndarray, speech: np.ndarray, overlap: np.ndarray, context: int
+) -> list[tuple[int, int, int, int]]:
+    """(start, stop, before, after) per overlapped run whose speaker most heard in the
+    ``context`` frames before it differs from the one most heard in those after it."""
+    pairs = []
+    for start, stop in _runs(overlap):
+        low, high = max(0, start - context), min(best.size, stop + context)
+        before = _most_heard(best[low:start], speech[low:start])
+        after = _most_heard(best[stop:high], speech[stop:high])
+        if before is not None and after is not None and before != after:
+            pairs.append((start, stop, before, after))
+    return pairs
 
 
 def _interruptions(
@@ -326,11 +367,18 @@ class Diarizer:
             second = order[:, 1]
             top, runner = scores[rows, best], scores[rows, second]
             if overlap_probability is not None and p.overlap_threshold is not None:
-                overlap = overlap_probability >= p.overlap_threshold
+                onset = p.overlap_threshold
+                offset = onset if p.overlap_offset is None else p.overlap_offset
+                overlap = _hysteresis(overlap_probability, onset, offset)
             else:
                 overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
             overlap = _drop_short(overlap & speech, round(p.min_overlap_s / grid.hop_s))
             active[rows[overlap], second[overlap]] = True
+            if p.overlap_pair_s is not None:
+                context = max(1, round(p.overlap_pair_s / grid.hop_s))
+                for start, stop, before, after in _neighbour_pairs(best, speech, overlap, context):
+                    active[start:stop] = False
+                    active[start:stop, [before, after]] = True
             if p.change_overlap_s:
                 overlap |= _interruptions(best, speech, active, p.change_overlap_s, grid.hop_s)
         active &= speech[:, None]

@@ -25,8 +25,8 @@ sidecar, and checked against torch through onnxruntime.
 and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 3),
 ``background_threshold`` / ``min_speaker_similarity`` (Round 4) and the clustering's
 ``extra_clusters`` / ``merge_gap`` / ``prune_share`` / ``auto_prune_max`` /
-``eigengap_share`` (Round 5) and ``speaker_count`` (Round 6) are chosen
-(docs/diarization-eval.md).
+``eigengap_share`` (Round 5), ``speaker_count`` (Round 6) and ``overlap_offset`` /
+``overlap_pair_s`` (Round 7) are chosen (docs/diarization-eval.md).
 """
 
 from __future__ import annotations
