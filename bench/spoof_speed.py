@@ -65,9 +65,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--windows", type=int, default=40)
+    ap.add_argument("--model-dir", type=Path, help="an exported detector (default: the bundled)")
     args = ap.parse_args()
     windows, labels = real_windows(args.windows)
-    detector = SpoofDetector(settings=Settings(inference_threads=1))
+    detector = SpoofDetector(model_dir=args.model_dir, settings=Settings(inference_threads=1))
     params = detector.params
     forest = fit_baseline(np.stack([summary_features(w, params) for w in windows]), labels)
 

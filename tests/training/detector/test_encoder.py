@@ -32,7 +32,13 @@ from voxguard.training.detector.encoder import (  # noqa: E402
     read_ct2_variables,
 )
 from voxguard.training.detector.export import export  # noqa: E402
-from voxguard.training.detector.models import fit_fusion, fit_stats  # noqa: E402
+from voxguard.training.detector.models import (  # noqa: E402
+    FusionEnsemble,
+    FusionModel,
+    fit_fusion,
+    fit_stats,
+    fit_views_mlp,
+)
 
 P = FeatureParams()
 
@@ -107,7 +113,8 @@ def test_prefix_pools_one_vector_per_window() -> None:
     assert not np.allclose(pooled[0], pooled[1])
 
 
-def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ensemble", [False, True], ids=["fusion", "fusion+views-mlp"])
+def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path, ensemble: bool) -> None:
     rng = np.random.default_rng(3)
     mel = np.abs(rng.standard_normal((N_MELS, P.encoder_n_fft // 2 + 1))).astype(np.float32)
     prefix = WhisperPrefix(_random_whisper(rng), mel).eval()
@@ -116,8 +123,12 @@ def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path) -> None:
     power = np.stack([power_spectrogram(w, P) for w in windows])
     encoded = encoder_features(prefix, power)
     labels = np.arange(12) % 2
-    model = fit_fusion(stats, encoded, labels)
-    model.encoder = prefix
+    fusion = fit_fusion(stats, encoded, labels)
+    fusion.encoder = prefix
+    model: FusionModel | FusionEnsemble = fusion
+    if ensemble:
+        mlp = fit_views_mlp(stats, encoded, labels, np.ones(12), epochs=3)
+        model = FusionEnsemble(fusion, mlp, 0.7, 1.3)
     expected = model.logit(stats, encoded)
     out = tmp_path / "model"
     export(

@@ -1,11 +1,18 @@
-"""Read-out weighting: every source counts the same within its class."""
+"""Read-outs: source weighting, and the non-linear read-out of both views."""
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
-from voxguard.training.detector.models import fit_stats, source_balanced_weights
+from voxguard.audio.types import FloatArray
+from voxguard.training.detector.models import (
+    FusionEnsemble,
+    fit_fusion,
+    fit_stats,
+    fit_views_mlp,
+    source_balanced_weights,
+)
 
 
 def test_source_balanced_weights_give_each_source_the_same_share_of_its_class() -> None:
@@ -29,3 +36,35 @@ def test_a_weighted_read_out_follows_the_weights_not_the_counts() -> None:
     weighted = fit_stats(stats, labels, sample_weight=source_balanced_weights(groups, labels))
     small = stats[900:1000]
     assert weighted.logit(small).mean() > counted.logit(small).mean()
+
+
+def _xor_views(n: int, seed: int) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """Spoof when the signs of stats[:, 0] and encoded[:, 0] differ: no hyperplane separates it."""
+    rng = np.random.default_rng(seed)
+    stats, encoded = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+    labels = (np.sign(stats[:, 0]) != np.sign(encoded[:, 0])).astype(int)
+    return stats, encoded, labels
+
+
+def test_the_views_mlp_learns_what_the_linear_fusion_cannot() -> None:
+    stats, encoded, labels = _xor_views(2000, seed=0)
+    weights = np.ones(labels.size)
+    mlp = fit_views_mlp(stats, encoded, labels, weights, epochs=30, seed=0)
+    linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
+    test_stats, test_encoded, test_labels = _xor_views(1000, seed=1)
+
+    def accuracy(logits: np.ndarray) -> float:
+        return float(np.mean((logits > 0) == (test_labels == 1)))
+
+    assert accuracy(mlp.logit(test_stats, test_encoded)) > 0.9
+    assert accuracy(linear.logit(test_stats, test_encoded)) < 0.65
+
+
+def test_the_ensemble_is_the_weighted_sum_of_its_two_read_outs() -> None:
+    stats, encoded, labels = _xor_views(500, seed=2)
+    weights = np.ones(labels.size)
+    linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
+    mlp = fit_views_mlp(stats, encoded, labels, weights, epochs=2, seed=0)
+    both = FusionEnsemble(linear, mlp, 0.5, 2.0)
+    expected = 0.5 * linear.logit(stats, encoded) + 2.0 * mlp.logit(stats, encoded)
+    np.testing.assert_allclose(both.logit(stats, encoded), expected, rtol=1e-5, atol=1e-5)

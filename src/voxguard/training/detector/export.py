@@ -18,10 +18,12 @@ from voxguard.training.detector.models import (
     BASELINE_PROBABILITY_CLIP,
     BaselineForest,
     Detector,
+    FusionEnsemble,
     FusionModel,
     LinearModel,
     SpecCNN,
     StatsMLP,
+    ViewsMLP,
 )
 
 MODEL_FILE = "spoof_detector.onnx"
@@ -61,12 +63,32 @@ class _FusionModule(nn.Module):
         )
 
 
+class _EnsembleModule(nn.Module):
+    """The linear fusion and the views MLP on the same encoder output, weighted and summed."""
+
+    def __init__(self, model: FusionEnsemble, encoder: WhisperPrefix):
+        super().__init__()
+        self.linear = _FusionModule(model.linear, encoder)
+        self.mlp = model.mlp.eval()
+        self.linear_weight = float(model.linear_weight)
+        self.mlp_weight = float(model.mlp_weight)
+
+    def forward(self, stats: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
+        fusion = self.linear
+        encoded = fusion.encoder(power)
+        linear = fusion.stats_weight * fusion.stats_head(stats) + fusion.encoder_weight * (
+            fusion.encoder_head(encoded)
+        )
+        views = self.mlp(torch.cat([stats, encoded], dim=1))
+        return self.linear_weight * linear + self.mlp_weight * views
+
+
 def _stats_input(dims: int) -> dict[str, Any]:
     return {"name": "stats", "kind": "spectral_statistics", "shape": [None, dims]}
 
 
 def _inputs(
-    model: SpecCNN | StatsMLP | LinearModel | FusionModel, params: FeatureParams
+    model: SpecCNN | StatsMLP | LinearModel | FusionModel | FusionEnsemble, params: FeatureParams
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
     """The module to trace and its inputs as (name, kind, shape) sidecar entries."""
     if isinstance(model, SpecCNN):
@@ -76,7 +98,8 @@ def _inputs(
         return model.eval(), [_stats_input(model.dims)]
     if isinstance(model, LinearModel):
         return _LinearModule(model).eval(), [_stats_input(int(model.mean.size))]
-    if model.encoder is None:
+    fusion = model.linear if isinstance(model, FusionEnsemble) else model
+    if fusion.encoder is None:
         raise ValueError("a FusionModel needs its encoder attached for export")
     frames = 1 + params.window_samples // params.encoder_hop - 1
     power = {
@@ -84,8 +107,10 @@ def _inputs(
         "kind": "power_spectrogram",
         "shape": [None, params.encoder_n_fft // 2 + 1, frames],
     }
-    stats = _stats_input(int(model.stats_head.mean.size))
-    return _FusionModule(model, model.encoder).eval(), [stats, power]
+    stats = _stats_input(int(fusion.stats_head.mean.size))
+    if isinstance(model, FusionEnsemble):
+        return _EnsembleModule(model, fusion.encoder).eval(), [stats, power]
+    return _FusionModule(fusion, fusion.encoder).eval(), [stats, power]
 
 
 def _export_forest(model: BaselineForest, onnx_path: Path) -> list[dict[str, Any]]:
@@ -140,6 +165,10 @@ def export(
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
+    if isinstance(model, ViewsMLP):
+        raise ValueError(
+            f"{type(model).__name__} is scored by the protocols only; it has no ONNX export yet"
+        )
     if isinstance(model, BaselineForest):
         inputs = _export_forest(model, onnx_path)
     else:
@@ -157,7 +186,7 @@ def export(
             dynamo=False,
             # Folding would turn the float16 encoder weights into float32 and double the
             # file; onnxruntime folds the casts once, at session start.
-            do_constant_folding=not isinstance(model, FusionModel),
+            do_constant_folding=not isinstance(model, FusionModel | FusionEnsemble),
         )
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     sidecar = {

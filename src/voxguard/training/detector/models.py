@@ -312,5 +312,69 @@ def predict_mlp(model: StatsMLP, stats: np.ndarray) -> np.ndarray:
     return np.asarray(model(torch.as_tensor(stats, dtype=torch.float32)).numpy())
 
 
+class ViewsMLP(StatsMLP):
+    """Both views (spectral statistics and encoder activations) standardised and joined ->
+    the same one-hidden-layer network (128 units): a non-linear read-out of the fusion's
+    inputs."""
+
+    @torch.no_grad()
+    def logit(self, stats: np.ndarray, encoded: np.ndarray) -> np.ndarray:
+        self.eval()
+        views = torch.as_tensor(np.hstack([stats, encoded]), dtype=torch.float32)
+        return np.asarray(self(views).numpy())
+
+
+def fit_views_mlp(
+    stats: np.ndarray,
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    sample_weight: np.ndarray,
+    epochs: int = 8,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> ViewsMLP:
+    """AdamW (lr 1e-3, weight decay 0.01), BCE weighted by ``sample_weight`` (the fusion's
+    source-balanced weights); fixed epochs, no early stopping (nothing held out to stop on)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    views = np.hstack([stats, encoded])
+    model = ViewsMLP(views.mean(axis=0), views.std(axis=0) + 1e-3, hidden=128)
+    x = torch.as_tensor(views, dtype=torch.float32)
+    y = torch.as_tensor(labels, dtype=torch.float32)
+    w = torch.as_tensor(sample_weight / sample_weight.mean(), dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for k in range(0, len(order), batch_size):
+            idx = order[k : k + batch_size]
+            loss = (loss_fn(model(x[idx]), y[idx]) * w[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    return model
+
+
+@dataclass
+class FusionEnsemble:
+    """The linear fusion and the views MLP, each logit divided by its spread on the training
+    windows, summed."""
+
+    linear: FusionModel
+    mlp: ViewsMLP
+    linear_weight: float
+    mlp_weight: float
+
+    def logit(self, stats: np.ndarray, encoded: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.linear_weight * self.linear.logit(stats, encoded)
+            + self.mlp_weight * self.mlp.logit(stats, encoded)
+        )
+
+
 # Every back end the exporter and the protocols accept.
-Detector = SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest
+Detector = (
+    SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest | ViewsMLP | FusionEnsemble
+)

@@ -161,10 +161,10 @@ def _folds(cache: FeatureCache, protocol: str, groups: np.ndarray) -> list[tuple
     raise ValueError(f"unknown protocol {protocol}")
 
 
-def make_scorers(cache: FeatureCache, epochs: int) -> dict[str, Scorer]:
+def make_scorers(cache: FeatureCache, epochs: int, seed: int = 0) -> dict[str, Scorer]:
     def scorer(approach: str) -> Scorer:
         def score(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-            return window_logits(fit_approach(approach, cache, tr, epochs), cache, te)
+            return window_logits(fit_approach(approach, cache, tr, epochs, seed), cache, te)
 
         return score
 
@@ -315,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--protocol", default="demos-loso", choices=PROTOCOLS)
     ap.add_argument("--approaches", default="fusion,stats,baseline")
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--fit-seed", type=int, default=0, help="seed of the approaches that draw one")
     ap.add_argument("--exclude", default="", help="comma-separated group prefixes not trained on")
     ap.add_argument(
         "--reference",
@@ -330,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     ensure_cache(ap, args)
     cache = ensure_features(args.cache, args.approaches.split(","))
-    scorers = make_scorers(cache, args.epochs)
+    scorers = make_scorers(cache, args.epochs, args.fit_seed)
     report: dict[str, object] = {"protocol": args.protocol, "cache": str(args.cache)}
     exclude = split_prefixes(args.exclude)
     reference = split_prefixes(args.reference)

@@ -75,7 +75,7 @@ from voxguard.training.detector.data import (
 )
 from voxguard.training.detector.encoder import load_whisper_prefix
 from voxguard.training.detector.export import SIDECAR_FILE, export
-from voxguard.training.detector.models import Detector, FusionModel
+from voxguard.training.detector.models import Detector, FusionEnsemble, FusionModel
 from voxguard.training.detector.protocols import (
     PROTOCOLS,
     clip_means,
@@ -164,6 +164,8 @@ def fit_model(
     model = fit_approach(approach, cache, windows, epochs, seed)
     if isinstance(model, FusionModel):
         model.encoder = load_whisper_prefix()
+    if isinstance(model, FusionEnsemble):
+        model.linear.encoder = load_whisper_prefix()
     return model, ARCHITECTURES[approach]
 
 
