@@ -83,13 +83,16 @@ clean:
 # `make spoof-model SOURCES=DIR` (DIR: git mirrors of the repositories in ../shared/sources).
 DEMOS ?= $(CURDIR)/../shared/data/demos
 VOCODED := artifacts/vocoded
+# The read-out: fusion_balanced (bundled) or fusion_ensemble (passed its ship rule, not yet
+# bundled: docs/models/experiments/2026-12-05-nonlinear-readouts.md).
+SPOOF_APPROACH ?= fusion_balanced
 spoof-model: artifacts/cache_all.npz
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
 		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) --cache artifacts/cache_all.npz \
-		--approach fusion_balanced --exclude librispeech --calibrate-on sources-kfold \
+		--approach $(SPOOF_APPROACH) --exclude librispeech --calibrate-on sources-kfold \
 		--out src/voxguard/models/spoof
 	for block in band_limited narrowband; do OMP_NUM_THREADS=1 $(PY) -m \
-		voxguard.training.detector.channel_calibration --block $$block \
+		voxguard.training.detector.channel_calibration --block $$block --approach $(SPOOF_APPROACH) \
 		--cache artifacts/cache_all.npz --model-dir src/voxguard/models/spoof \
 		--work artifacts/realworld_channels --out src/voxguard/models/spoof || exit 1; done
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.readout.replay --demos $(DEMOS)
