@@ -393,7 +393,8 @@ def _by_condition(
 # --- commands -------------------------------------------------------------------------------
 
 
-def _readers(set_dir: Path) -> list[str]:
+def readers(set_dir: Path) -> list[str]:
+    """The readers a conversation set uses (its ``speakers.csv``; none when it has none)."""
     import csv
 
     table = set_dir / "speakers.csv"
@@ -410,7 +411,7 @@ def _set_summary(set_dir: Path, examples: Sequence[Example]) -> dict[str, Any]:
         "seed": summary.get("seed"),
         "conversations": len(examples),
         "speech_frames": int(sum(int(e.speech.sum()) for e in examples)),
-        "readers": _readers(set_dir),
+        "readers": readers(set_dir),
     }
 
 
@@ -445,7 +446,7 @@ def train(args: argparse.Namespace) -> int:
     train_probabilities = [
         predict_torch(model, mean, std, example.features) for example in training
     ]
-    train_readers = set(_readers(args.train))
+    train_readers = set(readers(args.train))
     sidecar = {
         "name": target.name,
         "model_version": target.model_version,
@@ -470,7 +471,7 @@ def train(args: argparse.Namespace) -> int:
             "train-clean-100 readers (CC BY 4.0) that are not in the seed-0 evaluation set; "
             "labels from the reference RTTM; features from the diarizer with the number of "
             "speakers estimated",
-            "shared_readers_with_development": len(train_readers & set(_readers(args.dev))),
+            "shared_readers_with_development": len(train_readers & set(readers(args.dev))),
         },
         "metrics": {
             "train": frame_metrics(training, train_probabilities),

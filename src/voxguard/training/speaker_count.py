@@ -41,9 +41,9 @@ from voxguard.diarization.count import COEFFICIENTS, COUNT_FEATURES, FEATURE_VER
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer
 from voxguard.training.overlap import (
     CONDITIONS,
-    _readers,
     cached_rows,
     condition_list,
+    readers,
     training_parser,
 )
 
@@ -201,7 +201,7 @@ def train(args: argparse.Namespace) -> int:
                 c: sum(1 for v in conversations if v.condition == c)
                 for c in sorted({v.condition for v in conversations})
             },
-            "readers": _readers(args.train),
+            "readers": readers(args.train),
             "note": "synthetic conversations (voxguard.evaluation.conversations) of LibriSpeech "
             "train-clean-100 readers (CC BY 4.0) that are not in the seed-0 evaluation set; "
             "target: the reference's number of speakers (2-4)",

@@ -59,15 +59,15 @@ def fit_approach(
     if approach == "fusion":
         return fit_fusion(cache.stats[windows], _encoded(cache)[windows], labels)
     if approach == "fusion_balanced":
-        groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
-        weights = source_balanced_weights(groups, labels)
         return fit_fusion(
-            cache.stats[windows], _encoded(cache)[windows], labels, sample_weight=weights
+            cache.stats[windows],
+            _encoded(cache)[windows],
+            labels,
+            sample_weight=_source_weights(cache, windows, labels),
         )
     if approach in ("views_mlp", "fusion_ensemble"):
         stats, encoded = cache.stats[windows], _encoded(cache)[windows]
-        groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
-        weights = source_balanced_weights(groups, labels)
+        weights = _source_weights(cache, windows, labels)
         views = fit_views_mlp(stats, encoded, labels, weights, seed=seed)
         if approach == "views_mlp":
             return views
@@ -87,6 +87,12 @@ def fit_approach(
     if approach == "stats":
         return fit_stats(cache.stats[windows], labels)
     raise ValueError(f"unknown approach {approach!r}; known: {', '.join(APPROACHES)}")
+
+
+def _source_weights(cache: FeatureCache, windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``source_balanced_weights`` of the windows, a vocoded copy counted with its source."""
+    groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
+    return source_balanced_weights(groups, labels)
 
 
 def window_logits(model: Detector, cache: FeatureCache, windows: np.ndarray) -> np.ndarray:

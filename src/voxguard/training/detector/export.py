@@ -57,7 +57,10 @@ class _FusionModule(nn.Module):
         self.encoder_weight = float(model.encoder_weight)
 
     def forward(self, stats: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
-        encoded = self.encoder(power)
+        return self.readout(stats, self.encoder(power))
+
+    def readout(self, stats: torch.Tensor, encoded: torch.Tensor) -> torch.Tensor:
+        """The two linear heads, weighted and summed, on the encoder's output."""
         return self.stats_weight * self.stats_head(stats) + self.encoder_weight * (
             self.encoder_head(encoded)
         )
@@ -74,13 +77,9 @@ class _EnsembleModule(nn.Module):
         self.mlp_weight = float(model.mlp_weight)
 
     def forward(self, stats: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
-        fusion = self.linear
-        encoded = fusion.encoder(power)
-        linear = fusion.stats_weight * fusion.stats_head(stats) + fusion.encoder_weight * (
-            fusion.encoder_head(encoded)
-        )
+        encoded = self.linear.encoder(power)
         views = self.mlp(torch.cat([stats, encoded], dim=1))
-        return self.linear_weight * linear + self.mlp_weight * views
+        return self.linear_weight * self.linear.readout(stats, encoded) + self.mlp_weight * views
 
 
 def _stats_input(dims: int) -> dict[str, Any]:

@@ -284,12 +284,30 @@ def fit_mlp(
 ) -> tuple[StatsMLP, TrainReport]:
     """AdamW (weight decay 0.01), class-balanced BCE; the configuration first tried, untuned."""
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     model = StatsMLP(stats.mean(axis=0), stats.std(axis=0) + 1e-3)
-    x = torch.as_tensor(stats, dtype=torch.float32)
+    pos = float(labels.sum())
+    # Each spoof window weighs (genuine windows / spoof windows): BCE's pos_weight.
+    weights = np.where(labels == 1, (labels.size - pos) / max(pos, 1.0), 1.0)
+    losses = _train_weighted(model, stats, labels, weights, epochs, batch_size, seed)
+    return model, TrainReport(losses)
+
+
+def _train_weighted(
+    model: StatsMLP,
+    x: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+) -> list[float]:
+    """AdamW (lr 1e-3, weight decay 0.01) on BCE with each window's loss times its weight,
+    averaged over the batch; shuffled by ``seed``; fixed epochs. Returns the batch losses."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(labels, dtype=torch.float32)
-    pos = float(y.sum())
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(y) - pos) / max(pos, 1.0)))
+    w = torch.as_tensor(weights, dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     losses: list[float] = []
     model.train()
@@ -297,13 +315,13 @@ def fit_mlp(
         order = torch.randperm(len(y), generator=gen)
         for k in range(0, len(order), batch_size):
             idx = order[k : k + batch_size]
-            loss = loss_fn(model(x[idx]), y[idx])
+            loss = (loss_fn(model(inputs[idx]), y[idx]) * w[idx]).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
     model.eval()
-    return model, TrainReport(losses)
+    return losses
 
 
 @torch.no_grad()
@@ -336,24 +354,10 @@ def fit_views_mlp(
     """AdamW (lr 1e-3, weight decay 0.01), BCE weighted by ``sample_weight`` (the fusion's
     source-balanced weights); fixed epochs, no early stopping (nothing held out to stop on)."""
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     views = np.hstack([stats, encoded])
     model = ViewsMLP(views.mean(axis=0), views.std(axis=0) + 1e-3, hidden=128)
-    x = torch.as_tensor(views, dtype=torch.float32)
-    y = torch.as_tensor(labels, dtype=torch.float32)
-    w = torch.as_tensor(sample_weight / sample_weight.mean(), dtype=torch.float32)
-    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(y), generator=gen)
-        for k in range(0, len(order), batch_size):
-            idx = order[k : k + batch_size]
-            loss = (loss_fn(model(x[idx]), y[idx]) * w[idx]).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    model.eval()
+    weights = sample_weight / sample_weight.mean()
+    _train_weighted(model, views, labels, weights, epochs, batch_size, seed)
     return model
 
 
