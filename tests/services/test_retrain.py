@@ -98,10 +98,12 @@ def test_a_retrain_job_registers_a_candidate_that_can_be_served(tmp_path: Path) 
         # The exported graph computes the fitted read-out: the same window logits.
         recording = next(folder.glob("*.flac"))
         clip = load_audio(recording)
-        features, _ = Featurizer(SpoofDetector(settings=runtime.settings)).windows(recording)
+        features, _, branch = Featurizer(SpoofDetector(settings=runtime.settings)).windows(
+            recording
+        )
         _, _, _, windows = served.speech_windows(clip)
         exported = served.window_logits([w for _, w in windows])
-        refitted = base_readout(folder_out / "spoof_detector.onnx").logit(features)
+        refitted = base_readout(folder_out / "spoof_detector.onnx").logit(features, branch)
         np.testing.assert_allclose(exported, refitted, rtol=1e-3, atol=1e-3)
 
         # Promoted (forced: on 10 held-out files it may measure worse), it is served at once.

@@ -166,7 +166,8 @@ def retrain(
         # No dataset named: the fixed regression set is the base's development set, which
         # ships as features; the parent's window logits come from its own read-out.
         development = dataclasses.replace(
-            replayed[0], base_logits=parent.logit(replayed[0].features).astype("float32")
+            replayed[0],
+            base_logits=parent.logit(replayed[0].features, replayed[0].branch).astype("float32"),
         )
         regression_metrics = {
             "regression_set": {

@@ -113,12 +113,15 @@ def test_prefix_pools_one_vector_per_window() -> None:
     assert not np.allclose(pooled[0], pooled[1])
 
 
-@pytest.mark.parametrize("ensemble", [False, True], ids=["fusion", "fusion+views-mlp"])
-def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path, ensemble: bool) -> None:
-    rng = np.random.default_rng(3)
+def exported_fusion(
+    out: Path, ensemble: bool, seed: int = 3
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """A fusion (or fusion + views MLP) model on a random one-layer encoder, fitted on 12
+    noise windows and exported into ``out``: those windows and the model's own logits."""
+    rng = np.random.default_rng(seed)
     mel = np.abs(rng.standard_normal((N_MELS, P.encoder_n_fft // 2 + 1))).astype(np.float32)
     prefix = WhisperPrefix(_random_whisper(rng), mel).eval()
-    windows = _windows(12, 4)
+    windows = _windows(12, seed + 1)
     stats = np.stack([spectral_statistics(log_spectrogram(w, P)) for w in windows])
     power = np.stack([power_spectrogram(w, P) for w in windows])
     encoded = encoder_features(prefix, power)
@@ -129,11 +132,16 @@ def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path, ensemble: b
     if ensemble:
         mlp = fit_views_mlp(stats, encoded, labels, np.ones(12), epochs=3)
         model = FusionEnsemble(fusion, mlp, 0.7, 1.3)
-    expected = model.logit(stats, encoded)
-    out = tmp_path / "model"
     export(
         model, P, out, {"method": "logistic", "scale": 1.0, "offset": 0.0}, 0.5, {"version": "t"}
     )
+    return windows, model.logit(stats, encoded)
+
+
+@pytest.mark.parametrize("ensemble", [False, True], ids=["fusion", "fusion+views-mlp"])
+def test_fusion_model_exports_and_onnx_matches_torch(tmp_path: Path, ensemble: bool) -> None:
+    out = tmp_path / "model"
+    windows, expected = exported_fusion(out, ensemble)
     detector = SpoofDetector(model_dir=out)
     assert [(i.name, i.kind) for i in detector.sidecar.inputs] == [
         ("stats", "spectral_statistics"),

@@ -21,6 +21,7 @@ def _set(files: int, windows_per_file: int, dims: int, seed: int, prefix: str) -
     return FeatureSet(
         features=features.astype(np.float32),
         base_logits=rng.normal(size=owner.size).astype(np.float32),
+        branch=rng.normal(size=owner.size).astype(np.float32),
         window_file=owner,
         files=[Recording(f"{prefix}{i}", int(labels[i]), lambda: Path("x")) for i in range(files)],
         stats_dims=dims // 2,
@@ -35,16 +36,27 @@ def test_save_and_load_keep_the_windows(tmp_path: Path) -> None:
     replay, source = loaded
     assert source == "six clips" and [r.key for r in replay.files] == [r.key for r in data.files]
     np.testing.assert_allclose(replay.features, data.features, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(replay.branch, data.branch, rtol=1e-3, atol=1e-3)
     assert replay.window_file.tolist() == data.window_file.tolist()
     with pytest.raises(RuntimeError, match="no audio"):
         replay.files[0].source()
     assert load_replay(tmp_path / "missing.npz") is None
 
 
+def test_a_replay_file_without_branch_outputs_loads_zeros(tmp_path: Path) -> None:
+    save_replay(_set(4, 2, 8, 0, "demo"), tmp_path / "replay.npz", "four clips")
+    with np.load(tmp_path / "replay.npz") as saved:
+        np.savez(tmp_path / "old.npz", **{k: saved[k] for k in saved.files if k != "branch"})
+    loaded = load_replay(tmp_path / "old.npz")
+    assert loaded is not None
+    assert loaded[0].branch.shape == (8,) and not loaded[0].branch.any()
+
+
 def test_merge_shifts_the_replay_files() -> None:
     merged = merge(_set(4, 2, 8, 0, "new"), _set(3, 2, 8, 1, "old"))
     assert len(merged.files) == 7 and merged.window_file.max() == 6
     assert merged.files[4].key == "old0" and merged.window_file[8] == 4
+    assert merged.branch.size == merged.features.shape[0]
 
 
 def test_replay_trains_but_is_never_held_out() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -66,20 +67,30 @@ class _FusionModule(nn.Module):
         )
 
 
-class _EnsembleModule(nn.Module):
-    """The linear fusion and the views MLP on the same encoder output, weighted and summed."""
+class _EnsembleModule(_FusionModule):
+    """The linear fusion and the views MLP on the same encoder output, summed.
+
+    The fusion's weight is folded into its two heads' constants and the MLP's is a named
+    initializer (``mlp_weight``), so the graph keeps the fusion's layout (``stats_head.*``,
+    ``encoder_head.*``) plus one fixed non-linear branch: retraining from uploaded data
+    (``voxguard.training.readout``) refits the linear heads and that branch's weight."""
+
+    mlp_weight: torch.Tensor
 
     def __init__(self, model: FusionEnsemble, encoder: WhisperPrefix):
-        super().__init__()
-        self.linear = _FusionModule(model.linear, encoder)
+        linear = dataclasses.replace(
+            model.linear,
+            stats_weight=model.linear_weight * model.linear.stats_weight,
+            encoder_weight=model.linear_weight * model.linear.encoder_weight,
+        )
+        super().__init__(linear, encoder)
         self.mlp = model.mlp.eval()
-        self.linear_weight = float(model.linear_weight)
-        self.mlp_weight = float(model.mlp_weight)
+        self.register_buffer("mlp_weight", torch.tensor(float(model.mlp_weight)))
 
     def forward(self, stats: torch.Tensor, power: torch.Tensor) -> torch.Tensor:
-        encoded = self.linear.encoder(power)
+        encoded = self.encoder(power)
         views = self.mlp(torch.cat([stats, encoded], dim=1))
-        return self.linear_weight * self.linear.readout(stats, encoded) + self.mlp_weight * views
+        return self.readout(stats, encoded) + self.mlp_weight * views
 
 
 def _stats_input(dims: int) -> dict[str, Any]:

@@ -38,9 +38,11 @@ def write_candidate(
         "threshold": 0.5,
         "version": version,
         "parent": base.sidecar.version,
-        "architecture": "the parent's graph with its two read-outs refitted as one logistic "
-        "regression (scikit-learn, grid search over C and class weights) on the parent's own "
-        f"window features of uploaded recordings; parent: {base.sidecar.raw.get('architecture')}",
+        "architecture": "the parent's graph with its two read-outs (and the weight of its "
+        "non-linear branch, where it has one; the branch itself is kept) refitted as one "
+        "logistic regression (scikit-learn, grid search over C and class weights) on the "
+        "parent's own window features of uploaded recordings; parent: "
+        f"{base.sidecar.raw.get('architecture')}",
         "training_data": training_data,
         "metrics": {"protocol": "held-out uploaded recordings", **fit.metrics},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -28,10 +28,12 @@ class Recording:
 
 @dataclass
 class FeatureSet:
-    """Per window: features ([stats, encoded]), the base model's logit, and its file."""
+    """Per window: features ([stats, encoded]), the base model's logit, the raw output of
+    its fixed non-linear branch (zeros when its graph has none), and its file."""
 
     features: np.ndarray
     base_logits: np.ndarray
+    branch: np.ndarray
     window_file: np.ndarray
     files: list[Recording]
     stats_dims: int
@@ -50,7 +52,7 @@ class FeatureSet:
 class Featurizer:
     def __init__(self, detector: SpoofDetector) -> None:
         self.detector = detector
-        graph, self.encoded_name = with_feature_outputs(detector.model_path)
+        graph, self.encoded_name, self.branch_name = with_feature_outputs(detector.model_path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = detector.settings.inference_threads
         options.log_severity_level = 3
@@ -58,18 +60,21 @@ class Featurizer:
         stats = [i.name for i in detector.sidecar.inputs if i.kind == "spectral_statistics"]
         self.stats_name = stats[0]
 
-    def windows(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
-        """(windows, stats + encoded features) and (windows,) base logits of one recording."""
+    def windows(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(windows, stats + encoded features), (windows,) base logits and (windows,) raw
+        branch outputs of one recording."""
         clip = load_audio(source, self.detector.settings)
         _, _, _, windows = self.detector.speech_windows(clip)
         if not windows:
-            return np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+            empty = np.zeros(0, np.float32)
+            return np.zeros((0, 0), np.float32), empty, empty
         feeds = self.detector.feeds([w for _, w in windows])
-        logit, encoded = self.session.run(
-            [self.detector.sidecar.output_name, self.encoded_name], feeds
-        )
-        features = np.concatenate([feeds[self.stats_name], np.asarray(encoded)], axis=1)
-        return features.astype(np.float32), np.asarray(logit, np.float32).reshape(-1)
+        names = [self.detector.sidecar.output_name, self.encoded_name]
+        outputs = self.session.run(names + ([self.branch_name] if self.branch_name else []), feeds)
+        logit = np.asarray(outputs[0], np.float32).reshape(-1)
+        features = np.concatenate([feeds[self.stats_name], np.asarray(outputs[1])], axis=1)
+        branch = np.asarray(outputs[2], np.float32).reshape(-1) if self.branch_name else 0 * logit
+        return features.astype(np.float32), logit, branch
 
     def featurize(
         self,
@@ -81,18 +86,20 @@ class Featurizer:
         side by side (onnxruntime and most of numpy release the GIL)."""
         feats: list[np.ndarray] = []
         logits: list[np.ndarray] = []
+        branches: list[np.ndarray] = []
         owner: list[np.ndarray] = []
         kept: list[Recording] = []
         skipped: dict[str, str] = {}
 
-        def one(rec: Recording) -> tuple[np.ndarray, np.ndarray, str | None]:
+        def one(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
             try:
                 return (*self.windows(rec.source()), None)
             except AudioError as exc:
-                return np.zeros((0, 0), np.float32), np.zeros(0, np.float32), exc.message
+                empty = np.zeros(0, np.float32)
+                return np.zeros((0, 0), np.float32), empty, empty, exc.message
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for n, (rec, (x, base, error)) in enumerate(
+            for n, (rec, (x, base, branch, error)) in enumerate(
                 zip(recordings, pool.map(one, recordings), strict=True)
             ):
                 if error is not None:
@@ -100,6 +107,7 @@ class Featurizer:
                 elif base.size:
                     feats.append(x)
                     logits.append(base)
+                    branches.append(branch)
                     owner.append(np.full(base.size, len(kept)))
                     kept.append(rec)
                 else:
@@ -115,6 +123,7 @@ class Featurizer:
         return FeatureSet(
             features=np.concatenate(feats),
             base_logits=np.concatenate(logits),
+            branch=np.concatenate(branches),
             window_file=np.concatenate(owner),
             files=kept,
             stats_dims=stats_dims,

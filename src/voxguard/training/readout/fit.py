@@ -8,6 +8,10 @@ and ``adapt``, the same with the base model's own window logit as one more input
 ``BASE_SCALE`` so that the L2 penalty hardly touches it): a few dozen uploaded recordings
 then correct the base model instead of replacing what it learned from a thousand clips.
 Both are linear in the features, so either is written back into the base graph.
+
+A base graph with a fixed non-linear branch (the ensemble's views MLP) gives both designs
+that branch's raw output as one more input, scaled like the base logit: its coefficient
+becomes the branch's new weight, and the branch's network is kept as it is.
 """
 
 from __future__ import annotations
@@ -99,9 +103,12 @@ def _fit_readout(
     in_train = np.isin(data.window_file, train_files)
     y, groups = data.window_labels[in_train], data.window_file[in_train]
     z_all = (data.features - base.mean) / base.std
+    has_branch = base.branch_scale != 0.0
+    extra = [BASE_SCALE * data.branch[:, None]] if has_branch else []
+    base_logit = BASE_SCALE * base.logit(data.features, data.branch)[:, None]
     designs = {
-        "refit": z_all,
-        "adapt": np.concatenate([z_all, BASE_SCALE * base.logit(data.features)[:, None]], axis=1),
+        "refit": np.concatenate([z_all, *extra], axis=1),
+        "adapt": np.concatenate([z_all, base_logit, *extra], axis=1),
     }
     folds = int(min(5, np.bincount(labels[train_files], minlength=2).min()))
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -137,11 +144,13 @@ def _fit_readout(
     }
     coef, bias = best.coef_[0].astype(np.float64), float(best.intercept_[0])
     weights = coef[: base.weights.size]
+    branch_scale = BASE_SCALE * coef[-1] if has_branch else 0.0
     if design == "adapt":  # the base logit's coefficient folded into the feature weights
-        alpha = BASE_SCALE * coef[-1]
+        alpha = BASE_SCALE * coef[base.weights.size]
         weights, bias = weights + alpha * base.weights, bias + alpha * base.bias
-    readout = ReadOut(mean=base.mean, std=base.std, weights=weights, bias=bias)
-    candidate_windows = readout.logit(data.features)
+        branch_scale += alpha * base.branch_scale
+    readout = ReadOut(base.mean, base.std, weights, bias, branch_scale)
+    candidate_windows = readout.logit(data.features, data.branch)
     test_labels = labels[test_files]
     candidate = _clip_scores(candidate_windows, data.window_file, test_files)
     base_clip = _clip_scores(data.base_logits, data.window_file, test_files)
@@ -189,7 +198,7 @@ def evaluate(readout: ReadOut, data: FeatureSet) -> dict[str, Any]:
     """Clip EERs of ``readout`` and of the base model on every recording of ``data``."""
     files = np.arange(len(data.files))
     labels = data.file_labels
-    candidate = _clip_scores(readout.logit(data.features), data.window_file, files)
+    candidate = _clip_scores(readout.logit(data.features, data.branch), data.window_file, files)
     base_clip = _clip_scores(data.base_logits, data.window_file, files)
     return {
         "files": int(files.size),

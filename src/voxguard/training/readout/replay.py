@@ -40,6 +40,7 @@ def save_replay(data: FeatureSet, path: Path, source: str) -> None:
         path,
         features=data.features.astype(np.float16),
         base_logits=data.base_logits.astype(np.float16),
+        branch=data.branch.astype(np.float16),
         window_file=data.window_file.astype(np.int32),
         labels=data.file_labels.astype(np.int8),
         keys=np.array([r.key for r in data.files]),
@@ -64,6 +65,12 @@ def load_replay(path: Path | None = None) -> tuple[FeatureSet, str] | None:
         replay = FeatureSet(
             features=data["features"].astype(np.float32),
             base_logits=data["base_logits"].astype(np.float32),
+            # A replay file from a graph without a branch has none stored.
+            branch=(
+                data["branch"].astype(np.float32)
+                if "branch" in data
+                else np.zeros(data["base_logits"].shape, np.float32)
+            ),
             window_file=data["window_file"].astype(np.int64),
             files=files,
             stats_dims=int(data["stats_dims"]),
@@ -76,6 +83,7 @@ def merge(data: FeatureSet, replay: FeatureSet) -> FeatureSet:
     return FeatureSet(
         features=np.concatenate([data.features, replay.features]),
         base_logits=np.concatenate([data.base_logits, replay.base_logits]),
+        branch=np.concatenate([data.branch, replay.branch]),
         window_file=np.concatenate([data.window_file, replay.window_file + len(data.files)]),
         files=[*data.files, *replay.files],
         stats_dims=data.stats_dims,
