@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from tests.api.audio import wav
 from tests.diarization.conversation import frame_accuracy, readers
+from voxguard.audio.vad import SpeechSegment
 from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
@@ -220,3 +222,101 @@ def test_the_overlap_hysteresis_and_pair_are_on_by_default() -> None:
     params = DiarizationParams()
     assert params.overlap_threshold == 0.7
     assert params.overlap_offset == 0.6 and params.overlap_pair_s == 0.5
+
+
+def _gap_diarizer(diarizer: Diarizer, **changes: object) -> Diarizer:
+    params = replace(DiarizationParams(), overlap_threshold=None, background_threshold=None)
+    params = replace(params, **changes)  # type: ignore[arg-type]
+    return Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+
+
+def _with_pauses(windows: Windows, *pauses: tuple[int, int]) -> Windows:
+    """``windows`` with the VAD hearing nobody over the [start, stop) frame ranges."""
+    speech = windows.speech.copy()
+    for start, stop in pauses:
+        speech[start:stop] = False
+    return replace(windows, speech=speech)
+
+
+def test_a_short_pause_inside_one_speakers_turn_is_bridged(diarizer: Diarizer) -> None:
+    # A talks to frame 1200, then B; A pauses 0.2 s at 500 and 0.4 s at 800.
+    windows = _with_pauses(
+        _windows([(0, 1200, _axis(0)), (1200, 2400, _axis(1))], 2400), (500, 520), (800, 840)
+    )
+    plain = _gap_diarizer(diarizer, min_gap_s=None)
+    heard = _by_axis(plain.segment(windows, num_speakers=2), 2400)
+    assert not heard[0][500:520].any() and not heard[0][800:840].any()
+    bridged = _gap_diarizer(diarizer, min_gap_s=0.3)
+    result = bridged.segment(windows, num_speakers=2)
+    heard = _by_axis(result, 2400)
+    assert heard[0][500:520].all()  # shorter than 0.3 s: A's
+    assert not heard[0][800:840].any() and not heard[1][800:840].any()  # 0.4 s: nobody's
+    assert not heard[1][500:520].any()  # given to A only
+    # One turn of A from the start to the longer pause, not two.
+    assert [t.start_s for t in result.turns if t.end_s <= 8.0] == [0.0]
+
+
+def test_a_pause_between_two_speakers_is_not_bridged(diarizer: Diarizer) -> None:
+    # A hands over to B at frame 1200 with 0.2 s of silence between them.
+    windows = _with_pauses(
+        _windows([(0, 1200, _axis(0)), (1200, 2400, _axis(1))], 2400), (1190, 1210)
+    )
+    plain = _gap_diarizer(diarizer, min_gap_s=None).segment(windows, num_speakers=2)
+    bridged = _gap_diarizer(diarizer, min_gap_s=0.5).segment(windows, num_speakers=2)
+    assert bridged.turns == plain.turns
+    heard = _by_axis(bridged, 2400)
+    assert not (heard[0] | heard[1])[1190:1210].any()
+    assert heard[0][:1180].mean() > 0.95 and heard[1][1220:].mean() > 0.95
+
+
+class _ShortCrowd:
+    """A stand-in background detector: 0.2 s of crowd at frames 1500-1520 and 1800-1820."""
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        out = np.zeros(features.shape[0], np.float32)
+        out[1500:1520] = 0.9
+        out[1800:1820] = 0.9
+        return out
+
+
+def test_frames_the_background_detector_removed_are_not_bridged(diarizer: Diarizer) -> None:
+    # A, then B from frame 1200; inside B's turn the detector removes 1500-1520 and
+    # 1800-1820, and the VAD hears nobody over 1820-1830, next to the second stretch.
+    windows = _with_pauses(
+        _windows([(0, 1200, _axis(0)), (1200, 2400, _axis(1))], 2400), (500, 520), (1820, 1830)
+    )
+    params = replace(
+        DiarizationParams(), overlap_threshold=None, background_threshold=0.5, min_gap_s=0.5
+    )
+    crowd = Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=params,
+        background_detector=_ShortCrowd(),  # type: ignore[arg-type]
+    )
+    heard = _by_axis(crowd.segment(windows, num_speakers=2), 2400)
+    assert heard[0][500:520].all()  # the VAD's pause inside A's turn is bridged
+    # B is heard on both sides of the removed stretches, which stay nobody's; the VAD's
+    # pause next to one of them is bridged.
+    assert not (heard[0] | heard[1])[1500:1520].any()
+    assert not (heard[0] | heard[1])[1800:1820].any()
+    assert heard[1][1820:1830].all()
+    assert heard[1][1220:1500].all() and heard[1][1520:1800].all()
+
+
+def test_short_pauses_are_bridged_by_default() -> None:
+    # 0.3 s: docs/diarization-eval.md, Round 8.
+    assert DiarizationParams().min_gap_s == 0.3
+
+
+def test_the_voiced_stretches_of_a_turn_leave_out_the_bridged_pauses(diarizer: Diarizer) -> None:
+    # What a speaker is identified and checked on: the VAD's speech inside its turns, on the
+    # 10 ms grid the turns are cut on (services/analysis.py).
+    segments = [SpeechSegment(0.503, 2.004), SpeechSegment(2.2, 3.0), SpeechSegment(5.0, 6.0)]
+    analyzed = SimpleNamespace(clip=SimpleNamespace(sample_rate=16000), segments=segments)
+    # A turn cut from the first segment alone is the turn itself.
+    assert diarizer.voiced(analyzed, Turn(0.5, 2.01, "S1")) == [(0.5, 2.01)]  # type: ignore[arg-type]
+    # One with the 0.19 s pause bridged is two stretches, without the pause.
+    bridged = diarizer.voiced(analyzed, Turn(0.5, 3.0, "S1"))  # type: ignore[arg-type]
+    assert bridged == [(0.5, 2.01), (2.2, 3.0)]
+    assert diarizer.voiced(analyzed, Turn(3.5, 4.5, "S1")) == []  # type: ignore[arg-type]

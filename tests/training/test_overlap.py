@@ -151,3 +151,10 @@ def test_tune_passes_a_text_field_as_text() -> None:
         {"clustering.speaker_count": "eigengap"},
     ]
     assert _params(settings[1]).clustering.speaker_count == "learned"
+
+
+def test_tune_reaches_the_pause_bridge() -> None:
+    # Round 8: min_gap_s defaults to None, so its values are read as floats ('off' is None).
+    settings = _settings(_tune_args(["min_gap_s=off,0.2,0.3"]))
+    assert settings == [{}, {"min_gap_s": None}, {"min_gap_s": 0.2}, {"min_gap_s": 0.3}]
+    assert _params(settings[3]).min_gap_s == 0.3

@@ -43,11 +43,11 @@ from voxguard.store.models import Alert
 MIN_IDENTIFY_S = 1.0
 
 
-def _piece(analyzed: AnalyzedAudio, turns: list[Turn]) -> AudioClip:
-    """The samples of ``turns``, joined, as a clip of its own."""
+def _piece(analyzed: AnalyzedAudio, spans: list[tuple[float, float]]) -> AudioClip:
+    """The samples of ``spans`` (start, end seconds), joined, as a clip of its own."""
     clip = analyzed.clip
     rate = clip.sample_rate
-    parts = [clip.samples[int(t.start_s * rate) : int(t.end_s * rate)] for t in turns]
+    parts = [clip.samples[int(start * rate) : int(end * rate)] for start, end in spans]
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     metadata = clip.metadata.__class__(
         **{**clip.metadata.__dict__, "duration_s": round(samples.size / rate, 3)}
@@ -55,19 +55,20 @@ def _piece(analyzed: AnalyzedAudio, turns: list[Turn]) -> AudioClip:
     return AudioClip(samples=samples.astype(np.float32), sample_rate=rate, metadata=metadata)
 
 
-def _turn_spoof(turn: Turn, joined: list[Turn], spoof: SpoofOut) -> SpoofOut:
+def _turn_spoof(turn: Turn, joined: dict[Turn, float], spoof: SpoofOut) -> SpoofOut:
     """A turn's spoof probability: the mean of the detector's windows over the speaker's
-    joined speech that fall on this turn, weighted by how much of each does. Windows span
-    neighbouring turns of the same speaker only, so short turns get a full window's
-    evidence. An overlapped turn, or one no window reaches, keeps the speaker's verdict."""
+    joined speech (``joined``: each turn's seconds of it, in order) that fall on this turn,
+    weighted by how much of each does. Windows span neighbouring turns of the same speaker
+    only, so short turns get a full window's evidence. An overlapped turn, or one no window
+    reaches, keeps the speaker's verdict."""
     if spoof.status != "ok" or turn not in joined or spoof.threshold is None:
         return spoof
     offset = 0.0
-    for other in joined:
+    for other, seconds in joined.items():
         if other == turn:
             break
-        offset += other.duration_s
-    start, end = offset, offset + turn.duration_s
+        offset += seconds
+    start, end = offset, offset + joined[turn]
     weights, values = [], []
     for window in spoof.windows:
         shared = min(end, window["end_s"]) - max(start, window["start_s"])
@@ -165,9 +166,13 @@ class AnalysisService(RecognitionService):
         label: str,
     ) -> tuple[SpeakerSummaryOut, dict[Turn, SpoofOut]]:
         own = [t for t in diarization.turns if t.speaker == label]
-        # Overlapped turns carry another voice: left out of what the speaker is judged on.
+        # Overlapped turns carry another voice: left out of what the speaker is judged on, as
+        # are the short pauses the diarizer bridged inside a turn (they hold no voice).
         clean = [t for t in own if not t.overlap] or own
-        audio = self.runtime.front_end.analyze_clip(_piece(analyzed, clean))
+        diarizer = self.runtime.diarizer()
+        voiced = {t: diarizer.voiced(analyzed, t) or [(t.start_s, t.end_s)] for t in clean}
+        spans = [span for stretches in voiced.values() for span in stretches]
+        audio = self.runtime.front_end.analyze_clip(_piece(analyzed, spans))
         best: CandidateOut | None = None
         candidates: list[CandidateOut] = []
         probability: float | None = None
@@ -197,7 +202,8 @@ class AnalysisService(RecognitionService):
                 ),
                 self.runtime.policy,
             )
-        turn_spoof = {turn: _turn_spoof(turn, clean, spoof) for turn in own}
+        joined = {t: sum(end - start for start, end in v) for t, v in voiced.items()}
+        turn_spoof = {turn: _turn_spoof(turn, joined, spoof) for turn in own}
         summary = SpeakerSummaryOut(
             speaker=label,
             speaker_id=best.speaker_id if best else None,
