@@ -83,9 +83,9 @@ clean:
 # `make spoof-model SOURCES=DIR` (DIR: git mirrors of the repositories in ../shared/sources).
 DEMOS ?= $(CURDIR)/../shared/data/demos
 VOCODED := artifacts/vocoded
-# The read-out: fusion_balanced (bundled) or fusion_ensemble (passed its ship rule, not yet
-# bundled: docs/models/experiments/2026-12-05-nonlinear-readouts.md).
-SPOOF_APPROACH ?= fusion_balanced
+# The read-out: fusion_ensemble (bundled: the linear fusion plus an MLP on both views,
+# docs/models/experiments/2026-12-05-nonlinear-readouts.md) or fusion_balanced (the one before).
+SPOOF_APPROACH ?= fusion_ensemble
 spoof-model: artifacts/cache_all.npz
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.train --demos $(DEMOS) \
 		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) --cache artifacts/cache_all.npz \

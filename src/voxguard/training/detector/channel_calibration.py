@@ -2,7 +2,7 @@
 
     python -m voxguard.training.detector.channel_calibration --cache artifacts/cache_all.npz \
         --model-dir src/voxguard/models/spoof --work artifacts/realworld_channels \
-        [--block band_limited|narrowband] --approach fusion_balanced --exclude librispeech \
+        [--block band_limited|narrowband] --approach fusion_ensemble --exclude librispeech \
         --out artifacts/BL-rw
 
 The recipe fits its band-limited block (MP3 32k, a 7 kHz low-pass) and its narrowband block
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model-dir", type=Path, required=True, help="the exported model")
     ap.add_argument("--work", type=Path, required=True, help="where the channel caches go")
     ap.add_argument("--block", choices=sorted(CHANNEL_BLOCKS), default="band_limited")
-    ap.add_argument("--approach", default="fusion_balanced")
+    ap.add_argument("--approach", default="fusion_ensemble")
     ap.add_argument("--exclude", default="librispeech")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--per-class", type=int, default=15)
