@@ -313,10 +313,12 @@ def test_the_voiced_stretches_of_a_turn_leave_out_the_bridged_pauses(diarizer: D
     # What a speaker is identified and checked on: the VAD's speech inside its turns, on the
     # 10 ms grid the turns are cut on (services/analysis.py).
     segments = [SpeechSegment(0.503, 2.004), SpeechSegment(2.2, 3.0), SpeechSegment(5.0, 6.0)]
-    analyzed = SimpleNamespace(clip=SimpleNamespace(sample_rate=16000), segments=segments)
+    clip = SimpleNamespace(sample_rate=16000, samples=np.zeros(16000 * 7, np.float32))
+    analyzed = SimpleNamespace(clip=clip, segments=segments)
+    alone, bridged, silent = Turn(0.5, 2.01, "S1"), Turn(0.5, 3.0, "S1"), Turn(3.5, 4.5, "S1")
+    voiced = diarizer.voiced(analyzed, [alone, bridged, silent])  # type: ignore[arg-type]
     # A turn cut from the first segment alone is the turn itself.
-    assert diarizer.voiced(analyzed, Turn(0.5, 2.01, "S1")) == [(0.5, 2.01)]  # type: ignore[arg-type]
+    assert voiced[alone] == [(0.5, 2.01)]
     # One with the 0.19 s pause bridged is two stretches, without the pause.
-    bridged = diarizer.voiced(analyzed, Turn(0.5, 3.0, "S1"))  # type: ignore[arg-type]
-    assert bridged == [(0.5, 2.01), (2.2, 3.0)]
-    assert diarizer.voiced(analyzed, Turn(3.5, 4.5, "S1")) == []  # type: ignore[arg-type]
+    assert voiced[bridged] == [(0.5, 2.01), (2.2, 3.0)]
+    assert voiced[silent] == []

@@ -11,6 +11,7 @@ axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,35 +218,38 @@ class Diarizer:
             return Diarization(turns=[], duration_s=windows.duration_s)
         return self.segment(windows, num_speakers)
 
-    def voiced(self, analyzed: AnalyzedAudio, turn: Turn) -> list[tuple[float, float]]:
-        """The stretches of ``turn`` where the VAD hears speech, on the frame grid the turns are
-        cut on: without the pauses the diarizer bridged (``min_gap_s``), which hold no voice
-        to identify or check. A turn with none bridged is one stretch, the turn itself."""
-        hop_s = self.encoder.spec.hop_length / analyzed.clip.sample_rate
-        spans: list[tuple[float, float]] = []
-        for segment in analyzed.segments:  # as ``windows`` marks them on the grid
-            start = round(int(segment.start_s / hop_s) * hop_s, 3)
-            end = round(int(np.ceil(segment.end_s / hop_s)) * hop_s, 3)
-            low, high = max(start, turn.start_s), min(end, turn.end_s)
-            if low >= high:
-                continue
-            if spans and low <= spans[-1][1]:
-                spans[-1] = (spans[-1][0], max(high, spans[-1][1]))
-            else:
-                spans.append((low, high))
-        return spans
+    def voiced(
+        self, analyzed: AnalyzedAudio, turns: Sequence[Turn]
+    ) -> dict[Turn, list[tuple[float, float]]]:
+        """Each turn's stretches where the VAD hears speech, on the frame grid the turns are cut
+        on: without the pauses the diarizer bridged (``min_gap_s``), which hold no voice to
+        identify or check. A turn with none bridged is one stretch, the turn itself."""
+        speech, hop_s = self._vad_frames(analyzed)
+        stretches: dict[Turn, list[tuple[float, float]]] = {}
+        for turn in turns:
+            first, stop = round(turn.start_s / hop_s), round(turn.end_s / hop_s)
+            stretches[turn] = [
+                (round((first + a) * hop_s, 3), round((first + b) * hop_s, 3))
+                for a, b in _runs(speech[first:stop])
+            ]
+        return stretches
+
+    def _vad_frames(self, analyzed: AnalyzedAudio) -> tuple[np.ndarray, float]:
+        """The VAD's speech segments as one flag per encoder hop, and the hop in seconds."""
+        hop = self.encoder.spec.hop_length
+        hop_s = hop / analyzed.clip.sample_rate
+        speech = np.zeros(1 + analyzed.clip.samples.size // hop, dtype=bool)
+        for segment in analyzed.segments:
+            speech[int(segment.start_s / hop_s) : int(np.ceil(segment.end_s / hop_s))] = True
+        return speech, hop_s
 
     def windows(self, analyzed: AnalyzedAudio, with_acoustic: bool = False) -> Windows:
         """Where the foreground speech is, and the embedding of each window over it; with the
         detectors' acoustic features when one is used (or ``with_acoustic``)."""
         samples = analyzed.clip.samples
         duration = round(samples.size / analyzed.clip.sample_rate, 3)
-        hop = self.encoder.spec.hop_length
-        hop_s = hop / analyzed.clip.sample_rate
-        n_frames = 1 + samples.size // hop
-        speech = np.zeros(n_frames, dtype=bool)
-        for segment in analyzed.segments:
-            speech[int(segment.start_s / hop_s) : int(np.ceil(segment.end_s / hop_s))] = True
+        speech, hop_s = self._vad_frames(analyzed)
+        n_frames = speech.size
         empty = np.zeros((0, self.encoder.spec.embedding_size), np.float32)
         if not speech.any():
             return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)

@@ -169,8 +169,10 @@ class AnalysisService(RecognitionService):
         # Overlapped turns carry another voice: left out of what the speaker is judged on, as
         # are the short pauses the diarizer bridged inside a turn (they hold no voice).
         clean = [t for t in own if not t.overlap] or own
-        diarizer = self.runtime.diarizer()
-        voiced = {t: diarizer.voiced(analyzed, t) or [(t.start_s, t.end_s)] for t in clean}
+        voiced = {
+            turn: stretches or [(turn.start_s, turn.end_s)]
+            for turn, stretches in self.runtime.diarizer().voiced(analyzed, clean).items()
+        }
         spans = [span for stretches in voiced.values() for span in stretches]
         audio = self.runtime.front_end.analyze_clip(_piece(analyzed, spans))
         best: CandidateOut | None = None

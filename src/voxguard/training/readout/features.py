@@ -73,7 +73,11 @@ class Featurizer:
         outputs = self.session.run(names + ([self.branch_name] if self.branch_name else []), feeds)
         logit = np.asarray(outputs[0], np.float32).reshape(-1)
         features = np.concatenate([feeds[self.stats_name], np.asarray(outputs[1])], axis=1)
-        branch = np.asarray(outputs[2], np.float32).reshape(-1) if self.branch_name else 0 * logit
+        branch = (
+            np.asarray(outputs[2], np.float32).reshape(-1)
+            if self.branch_name
+            else np.zeros_like(logit)
+        )
         return features.astype(np.float32), logit, branch
 
     def featurize(
