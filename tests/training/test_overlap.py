@@ -154,7 +154,7 @@ def test_tune_passes_a_text_field_as_text() -> None:
 
 
 def test_tune_reaches_the_pause_bridge() -> None:
-    # Round 8: min_gap_s defaults to None, so its values are read as floats ('off' is None).
+    # Round 8: min_gap_s is an optional float ('off' is None), reached by --param.
     settings = _settings(_tune_args(["min_gap_s=off,0.2,0.3"]))
     assert settings == [{}, {"min_gap_s": None}, {"min_gap_s": 0.2}, {"min_gap_s": 0.3}]
     assert _params(settings[3]).min_gap_s == 0.3

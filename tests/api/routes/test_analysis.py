@@ -64,11 +64,11 @@ def test_who_spoke_when_who_they_are_and_which_turns_are_synthetic(api: Api) -> 
 
 
 def test_no_turn_of_the_human_is_flagged(api: Api) -> None:
-    # The spoof model still scores the reader's first 4 s window 0.50-0.55 (since
-    # 0.1.0+spoof.202612051611; docs/models/spoof-detector.md, Limitations). Before the
-    # diarizer bridged a speaker's short pauses (docs/diarization-eval.md, Round 8) her
-    # first two turns (0-1.1 and 1.25-4.1 s) were flagged on that window; now they are one
-    # turn (0-5.2 s) and the later windows it spans bring it under the threshold.
+    # A genuine reader's first 4 s window can score near 0.5 (docs/models/spoof-detector.md,
+    # Limitations; 0.50-0.55 with 0.1.0+spoof.202612051611). Before the diarizer bridged a
+    # speaker's short pauses (docs/diarization-eval.md, Round 8) her first two turns (0-1.1
+    # and 1.25-4.1 s) were flagged on that window; now they are one turn (0-5.2 s) and the
+    # later windows it spans bring it under the threshold.
     enrollment, conversation = human_and_tts()
     api.client.post(
         "/v1/speakers",
