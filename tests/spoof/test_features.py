@@ -1,10 +1,13 @@
 import numpy as np
 
 from voxguard.spoof.features import (
+    PHASE_BANDS,
+    PHASE_DIMS,
     FeatureParams,
     log_spectrogram,
     make_windows,
     normalize_level,
+    phase_statistics,
     spectral_statistics,
 )
 
@@ -88,3 +91,33 @@ def test_top_band_level_tells_an_mp3_at_16_khz_from_full_band_audio() -> None:
     # AAC keeps the top of the band: not band-limited.
     assert top_band_db(quantize_16bit(TEST_CHANNELS["aac-64k"](noise)), 16000) > -20.0
     assert top_band_db(noise[:100], 16000) == 0.0  # shorter than one frame: no reading
+
+
+def _tone_plus_noise(noise: float, seed: int) -> np.ndarray:
+    t = np.arange(64000) / 16000
+    rng = np.random.default_rng(seed)
+    return (np.sin(2 * np.pi * 1003 * t) + noise * rng.normal(size=t.size)).astype(np.float32)
+
+
+def test_phase_statistics_see_a_steady_tone_and_ignore_level() -> None:
+    tone = phase_statistics(_tone_plus_noise(0.01, 0))
+    noise = phase_statistics(_tone_plus_noise(100.0, 0))
+    assert tone.shape == noise.shape == (PHASE_DIMS,)
+    assert np.isfinite(tone).all()
+    # 1003 Hz is bin 32 of 512 at 16 kHz: band 1 (bins 17-32). A steady tone advances its
+    # phase as expected frame after frame; noise does not.
+    resultant = tone[:PHASE_BANDS]
+    assert resultant[1] > 0.95 > noise[1]
+    np.testing.assert_allclose(phase_statistics(0.01 * _tone_plus_noise(0.01, 0)), tone, atol=1e-4)
+
+
+def test_phase_statistics_find_spectral_lines_in_the_long_term_spectrum() -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=64000)
+    t = np.arange(64000) / 16000
+    # Lines every 250 Hz (32 bins of a 2048-point FFT), as an up-sampling layer leaves them.
+    lines = sum(0.3 * np.sin(2 * np.pi * 250 * m * t) for m in range(1, 32))
+    acf = slice(5 * PHASE_BANDS, None)
+    plain = phase_statistics(noise.astype(np.float32))[acf]
+    lined = phase_statistics((noise + lines).astype(np.float32))[acf]
+    assert lined[31] > 0.3 > abs(plain[31])  # lag 32 bins, stored at index 31

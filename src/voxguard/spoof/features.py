@@ -258,6 +258,67 @@ def spectral_statistics(spec: FloatArray) -> FloatArray:
     return out
 
 
+# The phase view (docs/models/experiments/2026-12-06-phase-view.md): 16 linear bands of 16
+# bins of a 512-point STFT, hop 128; a 2048-point long-term spectrum, hop 512.
+PHASE_N_FFT = 512
+PHASE_HOP = 128
+PHASE_BANDS = 16
+FINE_N_FFT = 2048
+FINE_HOP = 512
+FINE_SMOOTH_BINS = 33
+FINE_LAGS = 48
+PHASE_DIMS = 5 * PHASE_BANDS + FINE_LAGS
+
+
+def _banded_circular(product: npt.NDArray[np.complex128]) -> npt.NDArray[np.float64]:
+    """Per band of PHASE_BANDS (16 bins each), from the phase of ``product`` (frames, bins),
+    each value weighted by its modulus: how steady each bin's phase is over the frames (its
+    mean resultant length, averaged over the band's bins), and the mean (1 - cos)."""
+    bins = PHASE_BANDS * 16
+    per_bin = product[:, :bins].sum(axis=0).reshape(PHASE_BANDS, 16)
+    total = np.abs(product[:, :bins]).sum(axis=0).reshape(PHASE_BANDS, 16).sum(axis=1) + 1e-12
+    steady = np.abs(per_bin).sum(axis=1) / total
+    return np.concatenate([steady, 1.0 - per_bin.real.sum(axis=1) / total])
+
+
+def phase_statistics(window: FloatArray) -> FloatArray:
+    """Phase and fine-spectrum summary of one 16 kHz window; PHASE_DIMS (128) values.
+
+    Per 16-bin band of a 512-point STFT (hop 128): the mean resultant length and mean
+    (1 - cos) of the phase advance's deviation from a stationary sinusoid at the bin centre,
+    and the same of the group delay (the phase step between adjacent bins of frames rotated
+    by half a window, so that a centred pulse has none); each weighted by the magnitudes
+    involved. Then, of the 2048-point mean log spectrum minus its 33-bin moving average, the
+    spread per band and the autocorrelation at lags 1-48 bins, where the spectral lines of a
+    vocoder's up-sampling layers would show.
+    """
+    x = window.astype(np.float64)
+    x = x / (np.sqrt(np.mean(x**2)) + 1e-9)
+    count = 1 + (x.size - PHASE_N_FFT) // PHASE_HOP
+    idx = np.arange(PHASE_N_FFT)[None, :] + PHASE_HOP * np.arange(count)[:, None]
+    spec = np.fft.rfft(x[idx] * _hann(PHASE_N_FFT)[None, :], axis=1)[:, 1:]  # bins 1..256
+    k = np.arange(1, spec.shape[1] + 1)
+    # A stationary sinusoid at bin k advances by 2 pi k hop / n_fft per frame; the product's
+    # modulus |X_t||X_t-1| weights each bin by its energy in both frames.
+    unadvance = np.exp(-2j * np.pi * k * PHASE_HOP / PHASE_N_FFT)
+    advance = spec[1:] * np.conj(spec[:-1]) * unadvance[None, :]
+    # Rotating a frame by n_fft / 2 multiplies bin k by (-1)^k, so adjacent bins of the
+    # rotated frame differ by minus the plain frame's step.
+    delay = np.pad(-spec[:, 1:] * np.conj(spec[:, :-1]), ((0, 0), (0, 1)))
+    n_long = 1 + (x.size - FINE_N_FFT) // FINE_HOP
+    ltas = 10.0 * np.log10(_frame_power(x, FINE_N_FFT, FINE_HOP, n_long).mean(axis=0) + 1e-10)
+    kernel = np.ones(FINE_SMOOTH_BINS) / FINE_SMOOTH_BINS
+    half = FINE_SMOOTH_BINS // 2
+    residual = (ltas - np.convolve(np.pad(ltas, half, mode="edge"), kernel, mode="valid"))[1:]
+    bands = residual[: (residual.size // PHASE_BANDS) * PHASE_BANDS].reshape(PHASE_BANDS, -1)
+    centred = residual - residual.mean()
+    var = float(np.sum(centred**2)) + 1e-9
+    acf = [np.sum(centred[lag:] * centred[:-lag]) / var for lag in range(1, FINE_LAGS + 1)]
+    parts = [_banded_circular(advance), _banded_circular(delay), bands.std(axis=1), acf]
+    out: FloatArray = np.concatenate(parts).astype(np.float32)
+    return out
+
+
 def require_librosa() -> ModuleType:
     """librosa, or ModelUnavailable saying how to install it (checked when a model loads)."""
     try:

@@ -1,4 +1,4 @@
-"""The feature cache's extra training windows."""
+"""The feature cache's extra training windows and on-demand views."""
 
 from pathlib import Path
 
@@ -8,10 +8,20 @@ import pytest
 pytest.importorskip("torch")
 
 from tests.conftest import shared_data
-from voxguard.spoof.features import FeatureParams
+from tests.training.detector.caches import one_window_cache
+from voxguard.spoof.features import PHASE_DIMS, FeatureParams, phase_statistics
 from voxguard.training.detector import data
 from voxguard.training.detector.augment import TEST_PHONE_LINES
-from voxguard.training.detector.data import build_cache, librispeech_clips, short_excerpt
+from voxguard.training.detector.data import (
+    Clip,
+    FeatureCache,
+    build_cache,
+    concat_caches,
+    librispeech_clips,
+    short_excerpt,
+    subset,
+    with_phase_features,
+)
 
 P = FeatureParams()
 
@@ -87,3 +97,24 @@ def test_clips_without_a_window_are_refused_with_why(tmp_path: Path) -> None:
     clips = [Clip(p, 0, "human", "test") for p in (broken, silent, blip)]
     with pytest.raises(ValueError, match=r"no window from 3 clips: 1 could not be decoded and 2"):
         build_cache(clips, P, augment_copies=0)
+
+
+def test_the_phase_view_is_filled_saved_loaded_subset_and_joined(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    clips = [Clip(Path(f"c{i}.wav"), i % 2, "s", "g") for i in range(3)]
+    cache = one_window_cache(clips)
+    cache.waves = (rng.normal(0, 3000, (3, 64000))).astype(np.int16)
+    with_phase_features(cache)
+    assert cache.phase is not None and cache.phase.shape == (3, PHASE_DIMS)
+    np.testing.assert_allclose(
+        cache.phase[1], phase_statistics(cache.waves[1].astype(np.float32) / 32768.0)
+    )
+    cache.save(tmp_path / "c.npz")
+    loaded = FeatureCache.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(loaded.phase, cache.phase)
+    part = subset(loaded, np.array([False, True, True]))
+    np.testing.assert_array_equal(part.phase, cache.phase[1:])
+    joined = concat_caches([part, loaded])
+    assert joined.phase is not None and len(joined.phase) == 5
+    loaded.phase = None  # a cache without the view: the join drops it rather than misalign
+    assert concat_caches([part, loaded]).phase is None

@@ -12,6 +12,7 @@ from voxguard.training.detector.models import (
     fit_stats,
     fit_views_mlp,
     source_balanced_weights,
+    with_phase_head,
 )
 
 
@@ -68,3 +69,29 @@ def test_the_ensemble_is_the_weighted_sum_of_its_two_read_outs() -> None:
     both = FusionEnsemble(linear, mlp, 0.5, 2.0)
     expected = 0.5 * linear.logit(stats, encoded) + 2.0 * mlp.logit(stats, encoded)
     np.testing.assert_allclose(both.logit(stats, encoded), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_phase_head_adds_a_third_view_at_the_linear_fusions_scale() -> None:
+    stats, encoded, labels = _xor_views(600, seed=3)
+    rng = np.random.default_rng(4)
+    # The phase view alone separates the classes (the XOR defeats the linear fusion).
+    phase = np.c_[labels + rng.normal(0, 0.3, labels.size), rng.normal(size=labels.size)]
+    weights = np.ones(labels.size)
+    linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
+    mlp = fit_views_mlp(stats, encoded, labels, weights, epochs=1, seed=0)
+    ensemble = FusionEnsemble(linear, mlp, 0.5, 0.0)
+    both = with_phase_head(ensemble, phase, labels, weights)
+    head = both.phase_head.logit(phase)
+    # The head, divided by its own spread, weighs what the ensemble's linear part weighs.
+    assert both.phase_weight * head.std() == pytest.approx(0.5, rel=1e-3)
+    np.testing.assert_allclose(
+        both.logit(stats, encoded, phase),
+        ensemble.logit(stats, encoded) + both.phase_weight * head,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+    def accuracy(logits: np.ndarray) -> float:
+        return float(np.mean((logits > 0) == (labels == 1)))
+
+    assert accuracy(both.logit(stats, encoded, phase)) > accuracy(ensemble.logit(stats, encoded))

@@ -18,6 +18,7 @@ from voxguard.training.detector.models import (
     FusionEnsemble,
     FusionModel,
     LinearModel,
+    PhaseEnsemble,
     StatsMLP,
     ViewsMLP,
     fit_baseline,
@@ -29,6 +30,7 @@ from voxguard.training.detector.models import (
     predict_cnn,
     predict_mlp,
     source_balanced_weights,
+    with_phase_head,
 )
 
 ARCHITECTURES = {
@@ -42,6 +44,9 @@ ARCHITECTURES = {
     "weights as fusion_balanced, 8 epochs",
     "fusion_ensemble": "fusion_balanced and views_mlp, each logit divided by its spread on the "
     "training windows, summed",
+    "phase_ensemble": "fusion_ensemble plus a linear head on 128 phase and fine-spectrum "
+    "statistics (phase advance and group delay per band, 2048-point long-term spectrum "
+    "residual), weighted as a third head of its linear fusion",
     "cnn": "LCNN-style CNN (5 max-feature-map conv blocks) on 128-band linear log spectrogram",
     "mlp": "MLP (892-64-1, ReLU, dropout) on spectral statistics of the 128-band log spectrogram",
     "stats": "logistic regression on 892 spectral statistics of the 128-band log spectrogram",
@@ -65,7 +70,7 @@ def fit_approach(
             labels,
             sample_weight=_source_weights(cache, windows, labels),
         )
-    if approach in ("views_mlp", "fusion_ensemble"):
+    if approach in ("views_mlp", "fusion_ensemble", "phase_ensemble"):
         stats, encoded = cache.stats[windows], _encoded(cache)[windows]
         weights = _source_weights(cache, windows, labels)
         views = fit_views_mlp(stats, encoded, labels, weights, seed=seed)
@@ -73,7 +78,10 @@ def fit_approach(
             return views
         linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
         spreads = [float(m.logit(stats, encoded).std()) + 1e-6 for m in (linear, views)]
-        return FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
+        ensemble = FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
+        if approach == "fusion_ensemble":
+            return ensemble
+        return with_phase_head(ensemble, _phase(cache)[windows], labels, weights)
     if approach == "baseline":
         return fit_baseline(_summary(cache)[windows], labels, seed=seed)
     if approach == "cnn":
@@ -97,6 +105,8 @@ def _source_weights(cache: FeatureCache, windows: np.ndarray, labels: np.ndarray
 
 def window_logits(model: Detector, cache: FeatureCache, windows: np.ndarray) -> np.ndarray:
     """A fitted model's logit for each of the given cache windows."""
+    if isinstance(model, PhaseEnsemble):
+        return model.logit(cache.stats[windows], _encoded(cache)[windows], _phase(cache)[windows])
     if isinstance(model, FusionModel | FusionEnsemble | ViewsMLP):
         return model.logit(cache.stats[windows], _encoded(cache)[windows])
     if isinstance(model, BaselineForest):
@@ -112,6 +122,12 @@ def _encoded(cache: FeatureCache) -> np.ndarray:
     if cache.encoded is None:
         raise ValueError("the fusion approach needs encoder features: with_encoder_features")
     return cache.encoded
+
+
+def _phase(cache: FeatureCache) -> np.ndarray:
+    if cache.phase is None:
+        raise ValueError("the phase approach needs its phase features: with_phase_features")
+    return cache.phase
 
 
 def _summary(cache: FeatureCache) -> np.ndarray:

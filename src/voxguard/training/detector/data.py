@@ -27,6 +27,7 @@ from voxguard.spoof.features import (
     log_spectrogram,
     make_windows,
     normalize_level,
+    phase_statistics,
     power_spectrogram,
     spectral_statistics,
     speech_or_fallback,
@@ -191,6 +192,7 @@ class FeatureCache:
     clips: list[Clip]
     encoded: np.ndarray | None = None  # (windows, 768) speech-encoder activations, on demand
     summary: np.ndarray | None = None  # (windows, 26) the baseline's features, on demand
+    phase: np.ndarray | None = None  # (windows, 128) phase and fine-spectrum view, on demand
 
     def clip_labels(self, clip_ids: np.ndarray) -> np.ndarray:
         """Label (0 genuine, 1 spoof) of each given clip index."""
@@ -199,7 +201,11 @@ class FeatureCache:
     def save(self, path: Path) -> None:
         optional: dict[str, Any] = {
             name: value
-            for name, value in (("encoded", self.encoded), ("summary", self.summary))
+            for name, value in (
+                ("encoded", self.encoded),
+                ("summary", self.summary),
+                ("phase", self.phase),
+            )
             if value is not None
         }
         np.savez(
@@ -244,6 +250,7 @@ class FeatureCache:
             clips,
             encoded=z.get("encoded", None),
             summary=z.get("summary", None),
+            phase=z.get("phase", None),
         )
 
 
@@ -382,13 +389,16 @@ def concat_caches(caches: list[FeatureCache]) -> FeatureCache:
         ),
         window_aug=np.concatenate([c.window_aug for c in caches]),
         clips=[clip for c in caches for clip in c.clips],
-        encoded=None
-        if any(c.encoded is None for c in caches)
-        else np.concatenate([c.encoded for c in caches if c.encoded is not None]),
-        summary=None
-        if any(c.summary is None for c in caches)
-        else np.concatenate([c.summary for c in caches if c.summary is not None]),
+        encoded=_joined([c.encoded for c in caches]),
+        summary=_joined([c.summary for c in caches]),
+        phase=_joined([c.phase for c in caches]),
     )
+
+
+def _joined(parts: list[np.ndarray | None]) -> np.ndarray | None:
+    """An on-demand feature of concatenated caches: kept only where every cache has it."""
+    present = [p for p in parts if p is not None]
+    return np.concatenate(present) if len(present) == len(parts) else None
 
 
 def refresh_stats(cache: FeatureCache) -> FeatureCache:
@@ -419,15 +429,28 @@ def with_encoder_features(cache: FeatureCache, params: FeatureParams) -> Feature
 
 def with_summary_features(cache: FeatureCache, params: FeatureParams) -> FeatureCache:
     """Fill ``cache.summary``: the baseline's 26 librosa features of every cached window."""
-    if cache.summary is not None and len(cache.summary) == len(cache.waves):
-        return cache
+    if cache.summary is None or len(cache.summary) != len(cache.waves):
+        cache.summary = _per_window(cache, "summary", lambda w: summary_features(w, params))
+    return cache
+
+
+def with_phase_features(cache: FeatureCache) -> FeatureCache:
+    """Fill ``cache.phase``: the phase view (``phase_statistics``) of every cached window."""
+    if cache.phase is None or len(cache.phase) != len(cache.waves):
+        cache.phase = _per_window(cache, "phase", phase_statistics)
+    return cache
+
+
+def _per_window(
+    cache: FeatureCache, name: str, featurise: Callable[[FloatArray], FloatArray]
+) -> np.ndarray:
+    """``featurise`` of every cached window's audio, stacked (progress on stderr)."""
     rows = []
     for k, wave in enumerate(cache.waves):
         if k % 2000 == 0:
-            print(f"summary features: {k}/{len(cache.waves)}", file=sys.stderr, flush=True)
-        rows.append(summary_features(wave.astype(np.float32) / 32768.0, params))
-    cache.summary = np.stack(rows)
-    return cache
+            print(f"{name} features: {k}/{len(cache.waves)}", file=sys.stderr, flush=True)
+        rows.append(featurise(wave.astype(np.float32) / 32768.0))
+    return np.stack(rows)
 
 
 def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
@@ -443,6 +466,7 @@ def subset(cache: FeatureCache, keep_clip: np.ndarray) -> FeatureCache:
         clips=[c for c, k in zip(cache.clips, keep_clip, strict=True) if k],
         encoded=None if cache.encoded is None else cache.encoded[keep_w],
         summary=None if cache.summary is None else cache.summary[keep_w],
+        phase=None if cache.phase is None else cache.phase[keep_w],
     )
 
 

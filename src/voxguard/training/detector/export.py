@@ -22,6 +22,7 @@ from voxguard.training.detector.models import (
     FusionEnsemble,
     FusionModel,
     LinearModel,
+    PhaseEnsemble,
     SpecCNN,
     StatsMLP,
     ViewsMLP,
@@ -175,7 +176,7 @@ def export(
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
-    if isinstance(model, ViewsMLP):
+    if isinstance(model, ViewsMLP | PhaseEnsemble):
         raise ValueError(
             f"{type(model).__name__} is scored by the protocols only; it has no ONNX export yet"
         )

@@ -378,7 +378,43 @@ class FusionEnsemble:
         )
 
 
+@dataclass
+class PhaseEnsemble:
+    """The ensemble plus a linear head on the phase view inside its linear part: the head's
+    logit divided by its training spread, times the ensemble's linear weight (the phase-view
+    experiment, docs/models/experiments/2026-12-06-phase-view.md)."""
+
+    ensemble: FusionEnsemble
+    phase_head: LinearModel
+    phase_weight: float
+
+    def logit(self, stats: np.ndarray, encoded: np.ndarray, phase: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.ensemble.logit(stats, encoded) + self.phase_weight * self.phase_head.logit(phase)
+        )
+
+
+def with_phase_head(
+    ensemble: FusionEnsemble,
+    phase: np.ndarray,
+    labels: np.ndarray,
+    sample_weight: np.ndarray,
+    c: float = 0.01,
+) -> PhaseEnsemble:
+    """Fit the phase head with the fusion's settings and add it to ``ensemble``."""
+    head = fit_stats(phase, labels, c=c, sample_weight=sample_weight)
+    spread = float(head.logit(phase).std()) + 1e-6
+    return PhaseEnsemble(ensemble, head, ensemble.linear_weight / spread)
+
+
 # Every back end the exporter and the protocols accept.
 Detector = (
-    SpecCNN | StatsMLP | LinearModel | FusionModel | BaselineForest | ViewsMLP | FusionEnsemble
+    SpecCNN
+    | StatsMLP
+    | LinearModel
+    | FusionModel
+    | BaselineForest
+    | ViewsMLP
+    | FusionEnsemble
+    | PhaseEnsemble
 )

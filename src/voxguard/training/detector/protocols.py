@@ -63,6 +63,7 @@ from voxguard.training.detector.data import (
     refresh_stats,
     source_group,
     with_encoder_features,
+    with_phase_features,
     with_summary_features,
 )
 
@@ -298,10 +299,13 @@ def ensure_features(path: Path, approaches: list[str]) -> FeatureCache:
     """Load a cache and add (and save) the on-demand features the approaches need."""
     cache = refresh_stats(FeatureCache.load(path))
     added = False
-    if any(a.startswith("fusion") for a in approaches) and cache.encoded is None:
+    needs_encoder = ("fusion", "views_mlp", "phase_ensemble")
+    if any(a.startswith(needs_encoder) for a in approaches) and cache.encoded is None:
         cache, added = with_encoder_features(cache, FeatureParams()), True
     if "baseline" in approaches and cache.summary is None:
         cache, added = with_summary_features(cache, FeatureParams()), True
+    if "phase_ensemble" in approaches and cache.phase is None:
+        cache, added = with_phase_features(cache), True
     if added:
         cache.save(path)
     return cache
