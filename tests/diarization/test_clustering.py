@@ -88,14 +88,6 @@ def test_extra_clusters_do_not_apply_when_the_number_of_speakers_is_given() -> N
     assert int(labels.max()) + 1 == 2
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
-def test_pruning_chosen_per_recording_finds_well_apart_speakers(k: int) -> None:
-    x, truth = _speakers(k)
-    labels = cluster_embeddings(x, params=ClusteringParams(auto_prune_max=0.3))
-    assert int(labels.max()) + 1 == k
-    assert _agree(labels, truth)
-
-
 def test_pruning_chosen_per_recording_keeps_close_voices_apart() -> None:
     # At the fixed share (0.15) the eigengap sees two groups; shares of 0.05-0.10 see four,
     # and the per-recording choice takes one of them.
@@ -117,8 +109,53 @@ def test_a_smaller_eigengap_share_counts_close_voices_apart() -> None:
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
-def test_a_smaller_eigengap_share_still_finds_well_apart_speakers(k: int) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        ClusteringParams(auto_prune_max=0.3),
+        ClusteringParams(eigengap_share=0.5),
+        # Every count up to eight is tried, and the silhouette keeps the right one.
+        ClusteringParams(silhouette_share=0.01),
+    ],
+    ids=["pruning chosen per recording", "smaller eigengap share", "silhouette"],
+)
+def test_each_count_option_still_finds_well_apart_speakers(
+    params: ClusteringParams, k: int
+) -> None:
     x, truth = _speakers(k)
-    labels = cluster_embeddings(x, params=ClusteringParams(eigengap_share=0.5))
+    labels = cluster_embeddings(x, params=params)
     assert int(labels.max()) + 1 == k
     assert _agree(labels, truth)
+
+
+def _talkers_and_a_rarely_heard_voice(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three talkers of 100 windows each and a fourth voice heard in only 10: each row of the
+    affinity keeps more neighbours (15 %) than that voice has, so the eigengap after the fourth
+    eigenvalue is about a quarter of the largest and the eigengap counts three."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(4, 256))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(4), [100, 100, 100, 10])
+    x = centres[labels] + 0.5 * rng.normal(size=(labels.size, 256)) / np.sqrt(256)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_the_silhouette_finds_a_rarely_heard_voice_the_eigengap_misses() -> None:
+    x, truth = _talkers_and_a_rarely_heard_voice()
+    assert int(cluster_embeddings(x).max()) + 1 == 3
+    labels = cluster_embeddings(x, params=ClusteringParams(silhouette_share=0.2))
+    assert int(labels.max()) + 1 == 4
+    assert _agree(labels, truth)
+
+
+def test_the_silhouette_only_tries_counts_down_to_its_eigengap_share() -> None:
+    # Four is not tried when its eigengap is under half of the largest.
+    x, _ = _talkers_and_a_rarely_heard_voice()
+    labels = cluster_embeddings(x, params=ClusteringParams(silhouette_share=0.5))
+    assert int(labels.max()) + 1 == 3
+
+
+def test_the_silhouette_does_not_apply_when_the_number_of_speakers_is_given() -> None:
+    x, _ = _talkers_and_a_rarely_heard_voice()
+    labels = cluster_embeddings(x, num_speakers=3, params=ClusteringParams(silhouette_share=0.2))
+    assert int(labels.max()) + 1 == 3

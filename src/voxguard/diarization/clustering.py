@@ -9,7 +9,9 @@ k-means on the embeddings seeded by the spectral labels, and a merge of clusters
 centroids are closer than a same-speaker similarity. A single speaker cannot show an
 eigengap; the merge is what finds it. With ``ClusteringParams.speaker_count="learned"`` a
 small trained model (``count``) reads the eigengaps and a few other figures of the same
-affinity instead, and the eigengap is its fallback when the model is missing.
+affinity instead, and the eigengap is its fallback when the model is missing. With
+``ClusteringParams.silhouette_share`` larger counts are clustered too and the silhouette
+picks among them (off: it did not pass its rule, docs/diarization-eval.md, Round 9).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.linalg import eigh
 from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 
 from voxguard.audio.types import FloatArray
 from voxguard.diarization.count import COUNT_GAPS, load_count_model
@@ -56,6 +59,14 @@ class ClusteringParams:
     # (docs/diarization-eval.md, Round 6), so the eigengap stays the default.
     speaker_count: str = "eigengap"
     count_model: str | None = None
+    # When set (and the speakers estimated): every count from the eigengap's up to the largest
+    # k whose eigengap is at least this share of the largest is clustered (k-means, then the
+    # merge rule), and the partition with the highest mean silhouette (cosine, on the window
+    # embeddings) wins. A rarely heard voice close to a talkative one (a fourth speaker on a
+    # phone line or over a crowd) opens only a small eigengap but a partition that holds
+    # together. None: the eigengap's count alone. Off: it lowered the seed-5 development DER
+    # but raised seed 4's (docs/diarization-eval.md, Round 9).
+    silhouette_share: float | None = None
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02
     kmeans_iterations: int = 10
@@ -241,24 +252,62 @@ def cluster_embeddings(
         return np.zeros(n, dtype=np.int64)
     affinity, limit = count_inputs(embeddings, params)
     if num_speakers is not None:
-        k = min(num_speakers, n - 1)
-    else:
-        found = _estimated_count(embeddings, affinity, limit, params)
-        k = min(found + params.extra_clusters, limit)
-    if k <= 1:
-        labels = np.zeros(n, dtype=np.int64)
-    else:
-        spectral = spectral_embedding(affinity, k)
-        seeds = KMeans(n_clusters=k, n_init=10, random_state=params.seed).fit_predict(spectral)
-        labels = np.asarray(seeds, dtype=np.int64)
-        # Refine on the embeddings themselves: each window to its nearest speaker centroid.
-        for _ in range(params.kmeans_iterations):
-            present = np.unique(labels)
-            centroids = _centroids(embeddings, np.searchsorted(present, labels), present.size)
-            new = _assign(embeddings, centroids)
-            if np.array_equal(new, np.searchsorted(present, labels)):
-                break
-            labels = new
-    if num_speakers is None:
-        labels = _merge(embeddings, labels, params)
+        return _relabel(_partition(embeddings, affinity, min(num_speakers, n - 1), params))
+    found = _estimated_count(embeddings, affinity, limit, params)
+    k = min(found + params.extra_clusters, limit)
+    labels = _merge(embeddings, _partition(embeddings, affinity, k, params), params)
+    share = params.silhouette_share
+    if share is not None and labels.max() > 0:
+        labels = _most_coherent(
+            embeddings, affinity, labels, range(k + 1, limit + 1), share, params
+        )
     return _relabel(labels)
+
+
+def _partition(
+    embeddings: FloatArray, affinity: FloatArray, k: int, params: ClusteringParams
+) -> IntArray:
+    """k-means on the spectral embedding, refined on the embeddings themselves."""
+    if k <= 1:
+        return np.zeros(embeddings.shape[0], dtype=np.int64)
+    spectral = spectral_embedding(affinity, k)
+    seeds = KMeans(n_clusters=k, n_init=10, random_state=params.seed).fit_predict(spectral)
+    labels = np.asarray(seeds, dtype=np.int64)
+    # Each window to its nearest speaker centroid.
+    for _ in range(params.kmeans_iterations):
+        present = np.unique(labels)
+        centroids = _centroids(embeddings, np.searchsorted(present, labels), present.size)
+        new = _assign(embeddings, centroids)
+        if np.array_equal(new, np.searchsorted(present, labels)):
+            break
+        labels = new
+    return labels
+
+
+def _silhouette(embeddings: FloatArray, labels: IntArray) -> float:
+    if np.unique(labels).size < 2:
+        return -1.0  # one speaker: the merge rule's call, which the silhouette cannot make
+    return float(silhouette_score(embeddings, labels, metric="cosine"))
+
+
+def _most_coherent(
+    embeddings: FloatArray,
+    affinity: FloatArray,
+    labels: IntArray,
+    larger: range,
+    share: float,
+    params: ClusteringParams,
+) -> IntArray:
+    """Of the partition at the eigengap's count (``labels``, merged, at least two speakers)
+    and those at each of the ``larger`` counts whose eigengap is at least ``share`` of the
+    largest one (each merged), the one with the highest mean silhouette; the smaller count on
+    a tie."""
+    values, _ = _eigen(affinity, larger.stop)
+    top = _count_from_gaps(np.diff(values)[: larger.stop - 1], share)
+    best, best_score = labels, _silhouette(embeddings, labels)
+    for more in range(larger.start, min(top, larger.stop - 1) + 1):
+        candidate = _merge(embeddings, _partition(embeddings, affinity, more, params), params)
+        score = _silhouette(embeddings, candidate)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
