@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
+from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings, without_clusters
 
 
 def _speakers(
@@ -159,3 +159,17 @@ def test_the_silhouette_does_not_apply_when_the_number_of_speakers_is_given() ->
     x, _ = _talkers_and_a_rarely_heard_voice()
     labels = cluster_embeddings(x, num_speakers=3, params=ClusteringParams(silhouette_share=0.2))
     assert int(labels.max()) + 1 == 3
+
+
+def test_a_dropped_clusters_windows_go_to_the_nearest_kept_one() -> None:
+    x, _ = _speakers(3, per=20)
+    # A fourth cluster, first heard, whose windows lie near speaker 2 (the third).
+    near = x[40:50] + 0.3 * x[40:50].mean(axis=0)
+    x = np.concatenate([near / np.linalg.norm(near, axis=1, keepdims=True), x])
+    labels = np.concatenate([np.full(10, 0), np.repeat([1, 2, 3], 20)]).astype(np.int64)
+    moved = without_clusters(x, labels, np.array([True, False, False, False]))
+    # Relabelled in order of first appearance: the moved windows open the recording.
+    assert moved.tolist() == [0] * 10 + [1] * 20 + [2] * 20 + [0] * 20
+    # Flagging none, or every cluster, leaves the labels as they were.
+    for drop in (np.zeros(4, bool), np.ones(4, bool)):
+        assert without_clusters(x, labels, drop) is labels

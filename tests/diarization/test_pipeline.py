@@ -138,6 +138,51 @@ def test_the_background_detector_is_on_by_default(diarizer: Diarizer) -> None:
     assert diarizer.background_detector is not None
 
 
+class _CrowdLike:
+    """A stand-in background detector: frames 1000-1600 are likely the crowd, at a probability
+    under the frame-drop threshold (0.8), so only the crowd guard acts on them."""
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        out = np.full(features.shape[0], 0.1, np.float32)
+        out[1000:1600] = 0.6
+        return out
+
+
+def _crowd_windows() -> Windows:
+    """Two talkers, and 6 s of a third direction (the crowd) between their turns."""
+    stretches = [(0, 1000, _axis(0)), (1000, 1600, _axis(2)), (1600, 2600, _axis(1))]
+    return _windows([*stretches, (2600, 3600, _axis(0)), (3600, 4600, _axis(1))], 4600)
+
+
+@pytest.mark.parametrize("threshold", [None, 0.5, 0.7])
+def test_a_cluster_the_background_detector_takes_for_the_crowd_is_no_speaker(
+    diarizer: Diarizer, threshold: float | None
+) -> None:
+    guarded = Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=replace(DiarizationParams(), overlap_threshold=None, crowd_threshold=threshold),
+        background_detector=_CrowdLike(),  # type: ignore[arg-type]
+    )
+    windows = _crowd_windows()
+    result = guarded.segment(windows)
+    # Off, or over the crowd's mean probability (0.6): the crowd stays a third "speaker".
+    is_crowd = threshold is not None and threshold <= 0.6
+    assert len(result.speakers) == (2 if is_crowd else 3)
+    by_axis = _by_axis(result, 4600)
+    assert set(by_axis) == ({0, 1} if is_crowd else {0, 1, 2})
+    assert by_axis[0][200:800].all() and by_axis[1][1800:2400].all()
+    # A given number of speakers is kept.
+    assert len(guarded.segment(windows, num_speakers=3).speakers) == 3
+
+
+def test_the_crowd_guard_needs_the_background_detector(diarizer: Diarizer) -> None:
+    params = replace(DiarizationParams(), background_threshold=None, crowd_threshold=0.5)
+    plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+    assert plain.background_detector is None
+    assert len(plain.segment(_crowd_windows()).speakers) == 3
+
+
 class _Overlaps:
     """A stand-in overlap detector: the given probability over [start, stop) frame ranges."""
 

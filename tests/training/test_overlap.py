@@ -13,11 +13,14 @@ import pytest
 from voxguard.diarization import Turn
 from voxguard.diarization.clustering import ClusteringParams
 from voxguard.diarization.overlap import FEATURES
+from voxguard.evaluation.diarization import DiarizationScorer
 from voxguard.models import cpu_session
 from voxguard.training.overlap import (
     TARGETS,
     Example,
+    _merged,
     _params,
+    _pooled,
     _settings,
     background_labels,
     frame_metrics,
@@ -158,3 +161,16 @@ def test_tune_reaches_the_pause_bridge() -> None:
     settings = _settings(_tune_args(["min_gap_s=off,0.2,0.3"]))
     assert settings == [{}, {"min_gap_s": None}, {"min_gap_s": 0.2}, {"min_gap_s": 0.3}]
     assert _params(settings[3]).min_gap_s == 0.3
+
+
+def test_tune_pools_sets_by_their_seconds_not_by_their_rates() -> None:
+    # Round 10 pools three development sets: total error over total speech.
+    found, missed = DiarizationScorer(), DiarizationScorer()
+    found.add([Turn(0.0, 30.0, "A")], [Turn(0.0, 30.0, "S1")], 30.0)
+    missed.add([Turn(0.0, 10.0, "A")], [], 10.0)
+    whole = _merged([found, missed])
+    assert whole.speech_s == pytest.approx(40.0, abs=0.5)
+    assert whole.missed_s == pytest.approx(missed.total.missed_s)
+    assert _pooled([found, missed]) == pytest.approx(100 * whole.der, abs=0.01)
+    # Not the mean of the two sets' rates (0 % and about 100 %).
+    assert _pooled([found, missed]) < 30.0

@@ -264,6 +264,18 @@ def cluster_embeddings(
     return _relabel(labels)
 
 
+def without_clusters(embeddings: FloatArray, labels: IntArray, drop: np.ndarray) -> IntArray:
+    """``labels`` with each window of a cluster flagged in ``drop`` (one flag per label) given
+    to the nearest centroid of those kept, relabelled in order of first appearance; as they
+    were when every cluster or none is flagged."""
+    kept = np.flatnonzero(~drop)
+    if kept.size in (0, drop.size):
+        return labels
+    centroids = _centroids(embeddings, labels, drop.size)[kept]
+    moved = np.where(drop[labels], kept[_assign(embeddings, centroids)], labels)
+    return _relabel(moved)
+
+
 def _partition(
     embeddings: FloatArray, affinity: FloatArray, k: int, params: ClusteringParams
 ) -> IntArray:

@@ -20,7 +20,11 @@ from scipy.ndimage import uniform_filter1d
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
-from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
+from voxguard.diarization.clustering import (
+    ClusteringParams,
+    cluster_embeddings,
+    without_clusters,
+)
 from voxguard.diarization.count import load_count_model
 from voxguard.diarization.overlap import (
     BackgroundDetector,
@@ -77,6 +81,11 @@ class DiarizationParams:
     # probability of background speech only (a crowd, no talker) is at least this. None: off.
     # 0.8: chosen on the development set (docs/diarization-eval.md, Round 4).
     background_threshold: float | None = 0.8
+    # With the number of speakers estimated: a cluster over whose frames (those it scores best
+    # on) the background detector's mean probability is at least this is the crowd, not a
+    # speaker; its windows go to the nearest other cluster. Over a crowd, the crowd's windows
+    # can hold together as one more "speaker". None: off.
+    crowd_threshold: float | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -296,13 +305,41 @@ class Diarizer:
         self, windows: Windows, num_speakers: int | None = None
     ) -> tuple[FrameGrid, FloatArray]:
         """Cluster the windows: each frame's score per speaker, and the speakers' centroids."""
-        embeddings, starts = windows.embeddings, windows.starts
-        labels = cluster_embeddings(embeddings, num_speakers, self.params.clustering)
+        labels = cluster_embeddings(windows.embeddings, num_speakers, self.params.clustering)
+        grid, centroids = self._grid(windows, labels)
+        threshold = self.params.crowd_threshold
+        if num_speakers is None and threshold is not None:
+            crowd = self._crowd_clusters(windows, grid, threshold)
+            if crowd is not None and crowd.any():
+                labels = without_clusters(windows.embeddings, labels, crowd)
+                grid, centroids = self._grid(windows, labels)
+        return grid, centroids
+
+    def _grid(self, windows: Windows, labels: np.ndarray) -> tuple[FrameGrid, FloatArray]:
+        embeddings = windows.embeddings
         k = int(labels.max()) + 1
         centroids = np.stack([embeddings[labels == c].mean(axis=0) for c in range(k)])
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-        grid = self._frame_scores(windows.speech, embeddings @ centroids.T, starts, windows.hop_s)
-        return grid, centroids
+        similarity = embeddings @ centroids.T
+        return self._frame_scores(
+            windows.speech, similarity, windows.starts, windows.hop_s
+        ), centroids
+
+    def _crowd_clusters(
+        self, windows: Windows, grid: FrameGrid, threshold: float
+    ) -> np.ndarray | None:
+        """One flag per speaker: the background detector's mean probability over the speech
+        frames the speaker scores best on is at least ``threshold``; None when the detector
+        is not run (no detector, or one speaker)."""
+        probability = self.background_probabilities(windows, grid)
+        if probability is None:
+            return None
+        best = grid.scores.argmax(axis=1)
+        crowd = np.zeros(grid.scores.shape[1], dtype=bool)
+        for c in range(crowd.size):
+            frames = grid.speech & (best == c)
+            crowd[c] = bool(frames.any()) and float(probability[frames].mean()) >= threshold
+        return crowd
 
     def overlap_probabilities(self, windows: Windows, grid: FrameGrid) -> FloatArray | None:
         """The trained detector's overlap probability per frame; None when it is not used or

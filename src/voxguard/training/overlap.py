@@ -54,7 +54,12 @@ from voxguard.diarization.overlap import (
     score_features,
 )
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer
-from voxguard.evaluation.diarization import DiarizationScorer, ManifestRow, read_manifest
+from voxguard.evaluation.diarization import (
+    DiarizationScore,
+    DiarizationScorer,
+    ManifestRow,
+    read_manifest,
+)
 
 CONDITIONS = ("clean", "phone", "babble")
 CHANNELS = 32
@@ -551,9 +556,26 @@ def _settings(args: argparse.Namespace) -> list[Setting]:
     return settings
 
 
+def _merged(scorers: Sequence[DiarizationScorer]) -> DiarizationScore:
+    """The seconds of every conversation of ``scorers`` together."""
+    totals = [s.total for s in scorers]
+    return DiarizationScore(
+        speech_s=sum(t.speech_s for t in totals),
+        missed_s=sum(t.missed_s for t in totals),
+        false_alarm_s=sum(t.false_alarm_s for t in totals),
+        confusion_s=sum(t.confusion_s for t in totals),
+    )
+
+
+def _pooled(scorers: Sequence[DiarizationScorer]) -> float:
+    """DER % over every conversation of ``scorers``."""
+    return round(100 * _merged(scorers).der, 2)
+
+
 def tune(args: argparse.Namespace) -> int:
-    """Pooled and per-condition DER on the development set, with the defaults and each setting;
-    the windows of each conversation are embedded once."""
+    """Pooled and per-condition DER on the development set(s), with the defaults and each
+    setting; the windows of each conversation are embedded once. With more than one ``--dev``
+    the conditions are pooled over the sets, and each set's own figures are given too."""
     base = Diarizer()
     settings = _settings(args)
     overlap = OverlapDetector(args.model) if args.model else OverlapDetector()
@@ -574,26 +596,37 @@ def tune(args: argparse.Namespace) -> int:
         )
         for setting in settings
     ]
-    scorers = [{c: DiarizationScorer() for c in args.conditions} for _ in settings]
-    for condition in args.conditions:
-        for row in read_manifest(args.dev / condition / "manifest.csv"):
-            windows = base.windows(base.front_end.analyze(row.audio), with_acoustic=True)
-            count = row.speakers if args.num_speakers_given else None
-            for diarizer, scorer in zip(variants, scorers, strict=True):
-                turns = diarizer.segment(windows, count).turns if windows.starts.size else []
-                scorer[condition].add(row.reference, turns, windows.duration_s, row.audio.stem)
+    sets = args.dev
+    scorers = [
+        {(d, c): DiarizationScorer() for d in sets for c in args.conditions} for _ in settings
+    ]
+    for dev in sets:
+        for condition in args.conditions:
+            for row in read_manifest(dev / condition / "manifest.csv"):
+                windows = base.windows(base.front_end.analyze(row.audio), with_acoustic=True)
+                count = row.speakers if args.num_speakers_given else None
+                for diarizer, scorer in zip(variants, scorers, strict=True):
+                    turns = diarizer.segment(windows, count).turns if windows.starts.size else []
+                    scorer[dev, condition].add(
+                        row.reference, turns, windows.duration_s, row.audio.stem
+                    )
     results = []
     for setting, scorer in zip(settings, scorers, strict=True):
-        totals = [scorer[c].total for c in args.conditions]
-        speech = sum(s.speech_s for s in totals)
-        errors = sum(s.missed_s + s.false_alarm_s + s.confusion_s for s in totals)
-        results.append(
-            {
-                "setting": setting or "defaults",
-                "pooled_der": round(100 * errors / speech, 2),
-                **{c: s.to_dict() for c, s in zip(args.conditions, totals, strict=True)},
+        result: dict[str, Any] = {
+            "setting": setting or "defaults",
+            "pooled_der": _pooled(list(scorer.values())),
+        }
+        for c in args.conditions:
+            result[c] = _merged([scorer[d, c] for d in sets]).to_dict()
+        if len(sets) > 1:
+            result["per_set"] = {
+                str(d): {
+                    "pooled_der": _pooled([scorer[d, c] for c in args.conditions]),
+                    **{c: scorer[d, c].total.to_dict() for c in args.conditions},
+                }
+                for d in sets
             }
-        )
+        results.append(result)
     print(json.dumps(results, indent=1))
     return 0
 
@@ -625,7 +658,13 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--epochs", type=int, default=12)
     fit.add_argument("--target", choices=sorted(TARGETS), default="overlap")
     search = commands.add_parser("tune", help="Development DER per setting.")
-    search.add_argument("--dev", type=Path, required=True)
+    search.add_argument(
+        "--dev",
+        type=Path,
+        action="append",
+        required=True,
+        help="Development conversations; repeat to pool several sets.",
+    )
     search.add_argument("--model", type=Path, default=None, help="Model folder (bundled).")
     search.add_argument(
         "--background-model", type=Path, default=None, help="Background model folder (bundled)."
