@@ -118,3 +118,17 @@ def test_the_phase_view_is_filled_saved_loaded_subset_and_joined(tmp_path: Path)
     assert joined.phase is not None and len(joined.phase) == 5
     loaded.phase = None  # a cache without the view: the join drops it rather than misalign
     assert concat_caches([part, loaded]).phase is None
+
+
+def test_a_compact_chunk_keeps_the_phase_view_of_the_audio_it_drops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clips = librispeech_clips(shared_data("librispeech"))[:1]
+    full = build_cache(clips, P, augment_copies=1, seed=5)
+    # The encoder and baseline views are tested elsewhere; stand them in to keep this fast.
+    monkeypatch.setattr(data, "with_encoder_features", lambda cache, params: cache)
+    monkeypatch.setattr(data, "with_summary_features", lambda cache, params: cache)
+    compact = data._featurise_chunk((clips, P, 1, 5, 0, True))
+    assert compact.waves.shape == (len(full.waves), 0)
+    assert compact.phase is not None
+    np.testing.assert_allclose(compact.phase, with_phase_features(full).phase, rtol=1e-6)

@@ -566,7 +566,7 @@ def build_cache_parallel(
     clips, ``jobs`` worker processes at a time (chunk ``k`` draws its augmentation from
     ``seed + k``: the result depends on the clips and the seed, not on ``jobs``).
 
-    ``compact``: each chunk also gets its encoder and baseline features, then drops the
+    ``compact``: each chunk also gets its encoder, baseline and phase features, then drops the
     window audio (``waves`` becomes zero samples wide); everything but re-featurising works.
     A worker holds one chunk at a time: about 1.5 GB, where 24,000 windows took 10 GB.
     """
@@ -592,6 +592,7 @@ def _featurise_chunk(
     if compact:
         with_encoder_features(cache, params)
         with_summary_features(cache, params)
+        with_phase_features(cache)
         cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
     return cache
 
