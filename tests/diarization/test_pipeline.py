@@ -176,6 +176,18 @@ def test_a_cluster_the_background_detector_takes_for_the_crowd_is_no_speaker(
     assert len(guarded.segment(windows, num_speakers=3).speakers) == 3
 
 
+def test_the_crowd_guard_is_on_by_default(diarizer: Diarizer) -> None:
+    # 0.45: docs/diarization-eval.md, Round 10 (with the clustering's silhouette_share 0.4).
+    assert DiarizationParams().crowd_threshold == 0.45
+    guarded = Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=replace(DiarizationParams(), overlap_threshold=None),
+        background_detector=_CrowdLike(),  # type: ignore[arg-type]
+    )
+    assert len(guarded.segment(_crowd_windows()).speakers) == 2
+
+
 def test_the_crowd_guard_needs_the_background_detector(diarizer: Diarizer) -> None:
     params = replace(DiarizationParams(), background_threshold=None, crowd_threshold=0.5)
     plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)

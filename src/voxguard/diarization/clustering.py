@@ -9,9 +9,11 @@ k-means on the embeddings seeded by the spectral labels, and a merge of clusters
 centroids are closer than a same-speaker similarity. A single speaker cannot show an
 eigengap; the merge is what finds it. With ``ClusteringParams.speaker_count="learned"`` a
 small trained model (``count``) reads the eigengaps and a few other figures of the same
-affinity instead, and the eigengap is its fallback when the model is missing. With
-``ClusteringParams.silhouette_share`` larger counts are clustered too and the silhouette
-picks among them (off: it did not pass its rule, docs/diarization-eval.md, Round 9).
+affinity instead, and the eigengap is its fallback when the model is missing. With the
+speakers estimated, larger counts (down to an eigengap share of 0.4) are clustered too and
+the silhouette picks among them (``ClusteringParams.silhouette_share``): it adds a rarely
+heard voice; the diarizer's crowd guard (``DiarizationParams.crowd_threshold``) removes a
+cluster of a crowd's windows (docs/diarization-eval.md, Round 10).
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ class ClusteringParams:
     # merge rule), and the partition with the highest mean silhouette (cosine, on the window
     # embeddings) wins. A rarely heard voice close to a talkative one (a fourth speaker on a
     # phone line or over a crowd) opens only a small eigengap but a partition that holds
-    # together. None: the eigengap's count alone. Off: it lowered the seed-5 development DER
-    # but raised seed 4's (docs/diarization-eval.md, Round 9).
-    silhouette_share: float | None = None
+    # together. None: the eigengap's count alone. 0.4: chosen with the diarizer's crowd
+    # guard on development seeds 4-6 pooled (docs/diarization-eval.md, Round 10; alone it
+    # raised seed 4's DER, Round 9).
+    silhouette_share: float | None = 0.4
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02
     kmeans_iterations: int = 10
