@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings, without_clusters
+from voxguard.diarization.clustering import (
+    ClusteringParams,
+    cluster_embeddings,
+    merged_while_alike,
+    without_clusters,
+)
 
 
 def _speakers(
@@ -182,3 +187,23 @@ def test_a_dropped_clusters_windows_go_to_the_nearest_kept_one() -> None:
     # Flagging none, or every cluster, leaves the labels as they were.
     for drop in (np.zeros(4, bool), np.ones(4, bool)):
         assert without_clusters(x, labels, drop) is labels
+
+
+def test_the_best_scored_pair_is_merged_while_it_scores_over_the_threshold() -> None:
+    x, _ = _speakers(3, per=20)
+    # Speaker 0's windows split into two clusters; the second half heard last.
+    labels = np.concatenate([np.full(10, 0), np.full(20, 1), np.full(20, 2), np.full(10, 3)])
+    x = np.concatenate([x[:10], x[20:60], x[10:20]])
+    seen: list[int] = []
+
+    def cosine(a: np.ndarray, b: np.ndarray, smaller: int) -> float:
+        seen.append(smaller)
+        return float(a @ b)
+
+    merged = merged_while_alike(x, labels.astype(np.int64), cosine, 0.8)
+    # The halves of speaker 0 are one; speakers 1 and 2 stay apart; first appearance order.
+    assert merged.tolist() == [0] * 10 + [1] * 20 + [2] * 20 + [0] * 10
+    assert min(seen) == 10  # the scorer is told how many windows the smaller cluster holds
+    # Over every pair's score nothing is merged, and below every one all become one.
+    assert merged_while_alike(x, labels.astype(np.int64), cosine, 1.01).tolist() == labels.tolist()
+    assert set(merged_while_alike(x, labels.astype(np.int64), cosine, -1.0).tolist()) == {0}

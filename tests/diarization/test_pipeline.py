@@ -10,10 +10,13 @@ import pytest
 
 from tests.api.audio import wav
 from tests.diarization.conversation import frame_accuracy, readers
+from voxguard.audio.quality import QualityReport
 from voxguard.audio.vad import SpeechSegment
 from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
+from voxguard.speaker.backend import ScoringPath, SpeakerBackend
+from voxguard.speaker.calibration import LinearCalibration
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +196,90 @@ def test_the_crowd_guard_needs_the_background_detector(diarizer: Diarizer) -> No
     plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
     assert plain.background_detector is None
     assert len(plain.segment(_crowd_windows()).speakers) == 3
+
+
+def _backend() -> SpeakerBackend:
+    """A speaker back end scoring the raw cosine (no WCCN, no cohort): LLR 10 cos - 5 on the
+    clean paths, 10 cos - 8 on the phone ones (a phone line makes voices alike)."""
+    clean = ScoringPath(None, None, LinearCalibration(scale=10.0, offset=-5.0))
+    phone = ScoringPath(None, None, LinearCalibration(scale=10.0, offset=-8.0))
+    paths = {"clean": clean, "noisy": clean, "mid": clean, "short": clean}
+    return SpeakerBackend(
+        version="test",
+        model_version="test",
+        paths={**paths, "phone": phone, "short_phone": phone},
+        narrowband_below_hz=4500.0,
+        noisy_below_snr_db=22.0,
+        short_below_s=1.0,
+        mid_below_s=3.0,
+        metadata={},
+    )
+
+
+def _quality(bandwidth_hz: float) -> QualityReport:
+    return QualityReport(
+        duration_s=50.0,
+        speech_s=50.0,
+        clipping_ratio=0.0,
+        level_dbfs=-20.0,
+        snr_db=30.0,
+        bandwidth_hz=bandwidth_hz,
+    )
+
+
+def _split_voice_windows(bandwidth_hz: float) -> Windows:
+    """Speaker B (axis 1) between the two halves of speaker A, which sound apart (cosine
+    0.71: axis 0, then axis 0 and 3), as a talkative voice the clustering splits."""
+    half = (_axis(0) + _axis(3)) / np.sqrt(2)
+    stretches = [(0, 1000, _axis(0)), (1000, 2000, _axis(1)), (2000, 3000, half)]
+    stretches += [(3000, 4000, _axis(1)), (4000, 5000, _axis(0)), (5000, 6000, half)]
+    return replace(_windows(stretches, 6000), quality=_quality(bandwidth_hz))
+
+
+@pytest.mark.parametrize(
+    ("llr", "bandwidth_hz", "speakers"),
+    [(None, 8000.0, 3), (1.0, 8000.0, 2), (3.0, 8000.0, 3), (1.0, 3400.0, 3)],
+)
+def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
+    diarizer: Diarizer, llr: float | None, bandwidth_hz: float, speakers: int
+) -> None:
+    params = replace(
+        DiarizationParams(),
+        overlap_threshold=None,
+        background_threshold=None,
+        crowd_threshold=None,
+        same_speaker_llr=llr,
+    )
+    merging = Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=params,
+        speaker_backend=_backend(),
+    )
+    windows = _split_voice_windows(bandwidth_hz)
+    # The halves score LLR 10 * 0.71 - 5 = 2.1 on the clean path: merged at 1, not at 3; on a
+    # phone line (narrowband) the phone path's 10 * 0.71 - 8 = -0.9 keeps them apart.
+    result = merging.segment(windows)
+    assert len(result.speakers) == speakers
+    if speakers == 2:
+        heard = _heard([t for t in result.turns if t.speaker == "S1"], 6000)
+        assert heard[200:800].all() and heard[2200:2800].all() and not heard[1200:1800].any()
+    # A given number of speakers is kept.
+    assert len(merging.segment(windows, num_speakers=3).speakers) == 3
+
+
+def test_the_same_speaker_merge_loads_the_bundled_back_end_and_is_off_by_default(
+    diarizer: Diarizer,
+) -> None:
+    assert DiarizationParams().same_speaker_llr is None
+    assert diarizer.speaker_backend is None
+    params = replace(DiarizationParams(), same_speaker_llr=5.0)
+    merging = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+    assert merging.speaker_backend is not None
+    assert set(merging.speaker_backend.paths) >= {"clean", "noisy", "phone"}
+    # The windows keep the recording's quality report: its channel picks the scoring path.
+    analyzed = diarizer.front_end.analyze(wav(readers(2).samples))
+    assert diarizer.windows(analyzed).quality is analyzed.quality
 
 
 class _Overlaps:

@@ -18,6 +18,7 @@ cluster of a crowd's windows (docs/diarization-eval.md, Round 10).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,8 @@ from voxguard.audio.types import FloatArray
 from voxguard.diarization.count import COUNT_GAPS, load_count_model
 
 IntArray = npt.NDArray[np.int64]
+# How alike two clusters are: (centroid, centroid, windows in the smaller cluster) -> score.
+PairScore = Callable[[FloatArray, FloatArray, int], float]
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,31 @@ def without_clusters(embeddings: FloatArray, labels: IntArray, drop: np.ndarray)
     centroids = _centroids(embeddings, labels, drop.size)[kept]
     moved = np.where(drop[labels], kept[_assign(embeddings, centroids)], labels)
     return _relabel(moved)
+
+
+def merged_while_alike(
+    embeddings: FloatArray, labels: IntArray, score: PairScore, threshold: float
+) -> IntArray:
+    """``labels`` with the best-scored pair of clusters merged, and the centroids formed again,
+    while that pair's ``score`` is at least ``threshold``; relabelled in order of first
+    appearance."""
+    while True:
+        ids = np.unique(labels)
+        labels = np.searchsorted(ids, labels).astype(np.int64)
+        k = ids.size
+        if k <= 1:
+            return _relabel(labels)
+        centroids = _centroids(embeddings, labels, k)
+        counts = np.bincount(labels, minlength=k)
+        scored = [
+            (score(centroids[a], centroids[b], int(min(counts[a], counts[b]))), a, b)
+            for a in range(k)
+            for b in range(a + 1, k)
+        ]
+        best, a, b = max(scored)
+        if best < threshold:
+            return _relabel(labels)
+        labels = np.where(labels == b, a, labels)
 
 
 def _partition(

@@ -2,12 +2,13 @@
 
 decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
 clustering with the number of speakers estimated (``clustering``), a cluster that the
-background detector takes for a crowd given to the other speakers -> a speaker score per
-10 ms frame from the windows covering it, smoothed -> overlapping speech where the trained
-detector (``overlap``) finds it (with hysteresis) or where the two best speakers score alike,
-given to the speakers heard just before and just after it -> frames that the background
-detector takes for background speech (a crowd) dropped -> turns on the recording's own time
-axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
+background detector takes for a crowd given to the other speakers (and, when
+``same_speaker_llr`` is set, clusters the speaker back end takes for one voice merged) ->
+a speaker score per 10 ms frame from the windows covering it, smoothed -> overlapping speech
+where the trained detector (``overlap``) finds it (with hysteresis) or where the two best
+speakers score alike, given to the speakers heard just before and just after it -> frames
+that the background detector takes for background speech (a crowd) dropped -> turns on the
+recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
+from voxguard.audio.quality import QualityReport
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
 from voxguard.diarization.clustering import (
     ClusteringParams,
     cluster_embeddings,
+    merged_while_alike,
     without_clusters,
 )
 from voxguard.diarization.count import load_count_model
@@ -34,6 +37,7 @@ from voxguard.diarization.overlap import (
     score_features,
 )
 from voxguard.diarization.types import Diarization, Turn
+from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair
 from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
 from voxguard.speaker.features import mel_spectrogram_chunked
 
@@ -88,6 +92,12 @@ class DiarizationParams:
     # can hold together as one more "speaker". None: off. 0.45: chosen with the clustering's
     # ``silhouette_share`` on development seeds 4-6 pooled (docs/diarization-eval.md, Round 10).
     crowd_threshold: float | None = 0.45
+    # With the number of speakers estimated: after the crowd guard, the two clusters whose
+    # centroids the speaker back end scores highest (the recording's channel path, as
+    # verification scores a trial: WCCN, AS-norm, calibration) are one speaker while that
+    # LLR is at least this. A talkative voice can be split in two that the raw cosine and
+    # ``clustering.merge_gap`` keep apart (docs/diarization-eval.md, Round 11). None: off.
+    same_speaker_llr: float | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -105,6 +115,8 @@ class Windows:
     duration_s: float
     # (frames, overlap.ACOUSTIC_FEATURES) when the overlap detector is used, else None
     acoustic: FloatArray | None = None
+    # The recording's quality report: its channel picks the speaker back end's scoring path.
+    quality: QualityReport | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +214,7 @@ class Diarizer:
         params: DiarizationParams | None = None,
         overlap_detector: OverlapDetector | None = None,
         background_detector: BackgroundDetector | None = None,
+        speaker_backend: SpeakerBackend | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         threads = self.settings.inference_threads
@@ -214,6 +227,9 @@ class Diarizer:
         self.background_detector: BackgroundDetector | None = None
         if self.params.background_threshold is not None:
             self.background_detector = background_detector or BackgroundDetector(threads=threads)
+        self.speaker_backend: SpeakerBackend | None = None
+        if self.params.same_speaker_llr is not None:
+            self.speaker_backend = speaker_backend or load_backend()
         if self.params.clustering.speaker_count == "learned":
             load_count_model(self.params.clustering.count_model)  # read and checked at start-up
 
@@ -276,7 +292,8 @@ class Diarizer:
         detectors = (self.overlap_detector, self.background_detector)
         if with_acoustic or any(d is not None for d in detectors):
             acoustic = acoustic_features(mel, speech)
-        return Windows(speech, starts, self._embed(mel, starts), hop_s, duration, acoustic)
+        embeddings = self._embed(mel, starts)
+        return Windows(speech, starts, embeddings, hop_s, duration, acoustic, analyzed.quality)
 
     def _foreground(self, mel: FloatArray, speech: np.ndarray, hop_s: float) -> np.ndarray:
         """Frames within ``background_db`` of the loud speech: speech far quieter than the
@@ -309,13 +326,35 @@ class Diarizer:
         """Cluster the windows: each frame's score per speaker, and the speakers' centroids."""
         labels = cluster_embeddings(windows.embeddings, num_speakers, self.params.clustering)
         grid, centroids = self._grid(windows, labels)
+        if num_speakers is not None:
+            return grid, centroids
         threshold = self.params.crowd_threshold
-        if num_speakers is None and threshold is not None:
+        if threshold is not None:
             crowd = self._crowd_clusters(windows, grid, threshold)
             if crowd is not None and crowd.any():
                 labels = without_clusters(windows.embeddings, labels, crowd)
                 grid, centroids = self._grid(windows, labels)
+        merged = self._same_speaker_merged(windows, labels)
+        if merged.max() < labels.max():
+            grid, centroids = self._grid(windows, merged)
         return grid, centroids
+
+    def _same_speaker_merged(self, windows: Windows, labels: np.ndarray) -> np.ndarray:
+        """``labels`` with the clusters the speaker back end takes for one voice merged
+        (``same_speaker_llr``); as they were when that is off or the quality is unknown."""
+        backend, threshold = self.speaker_backend, self.params.same_speaker_llr
+        if backend is None or threshold is None or windows.quality is None:
+            return labels
+        condition = backend.condition_of(windows.quality.bandwidth_hz, windows.quality.snr_db)
+        window_s = self.params.window_frames * windows.hop_s
+        step_s = self.params.step_frames * windows.hop_s
+
+        def llr(a: FloatArray, b: FloatArray, windows_in_smaller: int) -> float:
+            speech_s = window_s + (windows_in_smaller - 1) * step_s  # at most: the windows overlap
+            path = backend.path(backend.path_for(condition, speech_s))
+            return path.calibration.llr(score_pair(path, a, b)[1])
+
+        return merged_while_alike(windows.embeddings, labels, llr, threshold)
 
     def _grid(self, windows: Windows, labels: np.ndarray) -> tuple[FrameGrid, FloatArray]:
         embeddings = windows.embeddings
