@@ -268,15 +268,16 @@ def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
     assert len(merging.segment(windows, num_speakers=3).speakers) == 3
 
 
-def test_the_same_speaker_merge_loads_the_bundled_back_end_and_is_off_by_default(
+def test_the_same_speaker_merge_is_on_by_default_with_the_bundled_back_end(
     diarizer: Diarizer,
 ) -> None:
-    assert DiarizationParams().same_speaker_llr is None
-    assert diarizer.speaker_backend is None
-    params = replace(DiarizationParams(), same_speaker_llr=5.0)
-    merging = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
-    assert merging.speaker_backend is not None
-    assert set(merging.speaker_backend.paths) >= {"clean", "noisy", "phone"}
+    # LLR 10: docs/diarization-eval.md, Round 11.
+    assert DiarizationParams().same_speaker_llr == 10.0
+    assert diarizer.speaker_backend is not None
+    assert set(diarizer.speaker_backend.paths) >= {"clean", "noisy", "phone"}
+    params = replace(DiarizationParams(), same_speaker_llr=None)
+    plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+    assert plain.speaker_backend is None
     # The windows keep the recording's quality report: its channel picks the scoring path.
     analyzed = diarizer.front_end.analyze(wav(readers(2).samples))
     assert diarizer.windows(analyzed).quality is analyzed.quality

@@ -96,8 +96,10 @@ class DiarizationParams:
     # centroids the speaker back end scores highest (the recording's channel path, as
     # verification scores a trial: WCCN, AS-norm, calibration) are one speaker while that
     # LLR is at least this. A talkative voice can be split in two that the raw cosine and
-    # ``clustering.merge_gap`` keep apart (docs/diarization-eval.md, Round 11). None: off.
-    same_speaker_llr: float | None = None
+    # ``clustering.merge_gap`` keep apart. None: off. 10: chosen on development seeds 4-6
+    # pooled (docs/diarization-eval.md, Round 11); over a crowd or a phone line two talkers
+    # can reach LLR 6, which is why the threshold is high.
+    same_speaker_llr: float | None = 10.0
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
