@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.audio import wav
 from tests.diarization.conversation import frame_accuracy, readers
-from voxguard.audio.quality import QualityReport
+from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.audio.vad import SpeechSegment
 from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
@@ -330,6 +330,41 @@ def test_a_detected_overlap_goes_on_while_its_probability_stays_over_the_offset(
     assert (heard[0] & heard[1])[1160:1340].all()
     # A stretch at 0.65 that never reaches the threshold stays one speaker's.
     assert not (heard[0] & heard[1])[1800:1900].any()
+
+
+def _channel(windows: Windows, *codes: QualityCode) -> Windows:
+    """``windows`` with a quality report carrying ``codes`` (bandwidth to match)."""
+    bandwidth = 3800.0 if QualityCode.NARROWBAND in codes else 8000.0
+    report = QualityReport(10.0, 9.0, 0.0, -26.0, 30.0, bandwidth, list(codes))
+    return replace(windows, quality=report)
+
+
+def test_on_a_narrowband_line_the_overlap_detector_is_trusted_at_a_lower_probability(
+    diarizer: Diarizer,
+) -> None:
+    # A talks, then B; the detector gives an overlap 0.55 over 1150-1250, fading to 0.45
+    # over 1250-1350 (on a phone line it gives the same overlaps lower probabilities).
+    frames = 2400
+    windows = _windows([(0, 1200, _axis(0)), (1200, frames, _axis(1))], frames)
+    detector = _Overlaps((1150, 1250, 0.55), (1250, 1350, 0.45))
+    narrow = _overlap_diarizer(
+        diarizer, detector, narrowband_overlap_threshold=0.5, overlap_pair_s=None
+    )
+    phone = _by_axis(narrow.segment(_channel(windows, QualityCode.NARROWBAND), 2), frames)
+    # Onset 0.5 and the offset moved down by as much (0.6 to 0.4): both heard to 1350.
+    assert (phone[0] & phone[1])[1160:1340].all()
+    assert not (phone[0] & phone[1])[1400:].any()
+    # The same probabilities on a wideband recording stay under the default onset (0.7).
+    wide = _by_axis(narrow.segment(_channel(windows), 2), frames)
+    assert not (wide[0] & wide[1]).any()
+    # And on a narrowband one when the parameter is off (the default), or the channel unknown.
+    off = _overlap_diarizer(diarizer, detector, overlap_pair_s=None)
+    assert DiarizationParams().narrowband_overlap_threshold is None
+    for heard in (
+        _by_axis(off.segment(_channel(windows, QualityCode.NARROWBAND), 2), frames),
+        _by_axis(narrow.segment(windows, 2), frames),
+    ):
+        assert not (heard[0] & heard[1]).any()
 
 
 def test_an_overlap_goes_to_the_speakers_before_and_after_it(diarizer: Diarizer) -> None:

@@ -5,7 +5,8 @@ clustering with the number of speakers estimated (``clustering``), a cluster tha
 background detector takes for a crowd given to the other speakers (and, when
 ``same_speaker_llr`` is set, clusters the speaker back end takes for one voice merged) ->
 a speaker score per 10 ms frame from the windows covering it, smoothed -> overlapping speech
-where the trained detector (``overlap``) finds it (with hysteresis) or where the two best
+where the trained detector (``overlap``) finds it (with hysteresis; on a narrowband line at
+its own threshold when ``narrowband_overlap_threshold`` is set) or where the two best
 speakers score alike, given to the speakers heard just before and just after it -> frames
 that the background detector takes for background speech (a crowd) dropped -> turns on the
 recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
@@ -20,7 +21,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from voxguard.audio.analysis import AnalyzedAudio, AudioFrontEnd
-from voxguard.audio.quality import QualityReport
+from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.audio.types import AudioSource, FloatArray
 from voxguard.config import Settings, get_settings
 from voxguard.diarization.clustering import (
@@ -62,6 +63,10 @@ class DiarizationParams:
     # frames next to it whose probability is at least this (the end of an interruption, where
     # the probability fades). None: off.
     overlap_offset: float | None = 0.6
+    # On a recording the quality report flags narrowband (a phone line), the detector's onset
+    # is this instead, and the offset moves down by as much: on a narrowband line the detector
+    # gives the same overlaps lower probabilities. None: off.
+    narrowband_overlap_threshold: float | None = None
     # Who is heard in an overlapped stretch. None: each frame's best and second-best speaker.
     # Else the speaker heard most in this many seconds of speech before the stretch and the one
     # after it, when they differ: an overlap is mostly one talker cutting in on another, and
@@ -315,6 +320,7 @@ class Diarizer:
             grid,
             self.overlap_probabilities(windows, grid),
             self.background_probabilities(windows, grid),
+            self._overlap_thresholds(windows.quality),
         )
         return Diarization(
             turns=turns,
@@ -357,6 +363,19 @@ class Diarizer:
             return path.calibration.llr(score_pair(path, a, b)[1])
 
         return merged_while_alike(windows.embeddings, labels, llr, threshold)
+
+    def _overlap_thresholds(self, quality: QualityReport | None) -> tuple[float, float] | None:
+        """The overlap detector's (onset, offset) on this recording; None when it is not used."""
+        p = self.params
+        if p.overlap_threshold is None:
+            return None
+        onset = p.overlap_threshold
+        offset = onset if p.overlap_offset is None else p.overlap_offset
+        narrow = p.narrowband_overlap_threshold
+        if narrow is not None and quality is not None and QualityCode.NARROWBAND in quality.codes:
+            offset -= onset - narrow
+            onset = narrow
+        return onset, offset
 
     def _grid(self, windows: Windows, labels: np.ndarray) -> tuple[FrameGrid, FloatArray]:
         embeddings = windows.embeddings
@@ -467,7 +486,10 @@ class Diarizer:
         grid: FrameGrid,
         overlap_probability: FloatArray | None,
         background_probability: FloatArray | None = None,
+        overlap_thresholds: tuple[float, float] | None = None,
     ) -> list[Turn]:
+        """``overlap_thresholds``: the detector's (onset, offset) (``_overlap_thresholds``);
+        None: from the parameters, whatever the recording's channel."""
         p = self.params
         k = grid.scores.shape[1]
         smooth = max(1, round(p.smooth_s / grid.hop_s))
@@ -486,10 +508,9 @@ class Diarizer:
             rows = np.arange(best.size)
             second = order[:, 1]
             top, runner = scores[rows, best], scores[rows, second]
-            if overlap_probability is not None and p.overlap_threshold is not None:
-                onset = p.overlap_threshold
-                offset = onset if p.overlap_offset is None else p.overlap_offset
-                overlap = _hysteresis(overlap_probability, onset, offset)
+            thresholds = overlap_thresholds or self._overlap_thresholds(None)
+            if overlap_probability is not None and thresholds is not None:
+                overlap = _hysteresis(overlap_probability, *thresholds)
             else:
                 overlap = (runner >= p.overlap_min_similarity) & (top - runner <= p.overlap_margin)
             overlap = _drop_short(overlap & speech, round(p.min_overlap_s / grid.hop_s))
