@@ -397,6 +397,31 @@ def test_an_overlap_inside_one_speakers_turn_keeps_the_second_best_speaker(
     assert (_by_axis(paired.segment(windows, 2), 2400)[1])[500:600].all()
 
 
+def test_an_overlap_inside_one_speakers_turn_goes_to_the_other_speaker_heard_around_it(
+    diarizer: Diarizer,
+) -> None:
+    # A talks, B cuts in for 2.5 s, A again; in A's turn the flagged stretch sounds like A with
+    # a little of C (C scores second there), but the one heard near it is B. C talks last.
+    like_c = (_axis(0) + 0.9 * _axis(2)) / np.linalg.norm(_axis(0) + 0.9 * _axis(2))
+    stretches = [(0, 800, _axis(0)), (800, 1050, _axis(1)), (1050, 1150, _axis(0))]
+    stretches += [(1150, 1250, like_c), (1250, 2000, _axis(0)), (2000, 3200, _axis(2))]
+    windows = _windows(stretches, 3200)
+    detector = _Overlaps((1150, 1250, 0.9))
+    runner_up = _overlap_diarizer(diarizer, detector, overlap_offset=None)
+    assert runner_up.params.overlap_other_s is None
+    heard = _by_axis(runner_up.segment(windows, num_speakers=3), 3200)
+    assert heard[2][1150:1250].any()  # each frame's second-best: C, who is not talking there
+    around = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_other_s=2.0)
+    heard = _by_axis(around.segment(windows, num_speakers=3), 3200)
+    assert heard[0][1150:1250].all() and heard[1][1150:1250].all()
+    assert not heard[2][:1800].any()
+    # Away from the overlap nothing changes.
+    assert heard[2][2100:3200].all() and not heard[1][1300:].any()
+    # Nobody but A within reach (0.5 s either side): each frame's best two, as before.
+    near = _overlap_diarizer(diarizer, detector, overlap_offset=None, overlap_other_s=0.5)
+    assert near.segment(windows, 3).turns == runner_up.segment(windows, 3).turns
+
+
 def test_the_overlap_hysteresis_and_pair_are_on_by_default() -> None:
     # 0.6 and 0.5 s: docs/diarization-eval.md, Round 7.
     params = DiarizationParams()

@@ -7,7 +7,9 @@ background detector takes for a crowd given to the other speakers (and, when
 a speaker score per 10 ms frame from the windows covering it, smoothed -> overlapping speech
 where the trained detector (``overlap``) finds it (with hysteresis; on a narrowband line at
 its own threshold when ``narrowband_overlap_threshold`` is set) or where the two best
-speakers score alike, given to the speakers heard just before and just after it -> frames
+speakers score alike, given to the speakers heard just before and just after it (when one
+speaker is heard on both sides and ``overlap_other_s`` is set, to that one and the other
+speaker heard most around it) -> frames
 that the background detector takes for background speech (a crowd) dropped -> turns on the
 recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
 """
@@ -73,6 +75,11 @@ class DiarizationParams:
     # in three- and four-speaker calls the second-best score often names a third.
     # 0.6 and 0.5 s: chosen on the development set (docs/diarization-eval.md, Round 7).
     overlap_pair_s: float | None = 0.5
+    # With ``overlap_pair_s``: a stretch with the same speaker (A) heard most before and after
+    # it is A's, with someone cutting in; it goes to A and the speaker other than A heard most
+    # within this many seconds either side, not to each frame's second-best speaker (which
+    # names the interrupter on only about half of such frames). None: off.
+    overlap_other_s: float | None = None
     min_overlap_s: float = 0.3
     min_turn_s: float = 0.1
     # A pause shorter than this where nobody is heard, between two turns of the same speaker,
@@ -166,17 +173,34 @@ def _most_heard(best: np.ndarray, speech: np.ndarray) -> int | None:
 
 
 def _neighbour_pairs(
-    best: np.ndarray, speech: np.ndarray, overlap: np.ndarray, context: int
+    best: np.ndarray,
+    speech: np.ndarray,
+    overlap: np.ndarray,
+    context: int,
+    other_context: int | None = None,
 ) -> list[tuple[int, int, int, int]]:
-    """(start, stop, before, after) per overlapped run whose speaker most heard in the
-    ``context`` frames before it differs from the one most heard in those after it."""
+    """(start, stop, one, other) per overlapped run whose speaker most heard in the
+    ``context`` frames before it differs from the one most heard in those after it (the
+    two). With ``other_context``, also per run with the same speaker most heard on both
+    sides: that speaker and the other one most heard in ``other_context`` frames either
+    side, when anyone else is heard there."""
     pairs = []
     for start, stop in _runs(overlap):
         low, high = max(0, start - context), min(best.size, stop + context)
         before = _most_heard(best[low:start], speech[low:start])
         after = _most_heard(best[stop:high], speech[stop:high])
-        if before is not None and after is not None and before != after:
+        if before is None or after is None:
+            continue
+        if before != after:
             pairs.append((start, stop, before, after))
+        elif other_context is not None:
+            around = np.r_[
+                max(0, start - other_context) : start, stop : min(best.size, stop + other_context)
+            ]
+            heard = best[around][speech[around]]
+            heard = heard[heard != before]
+            if heard.size:
+                pairs.append((start, stop, before, int(np.bincount(heard).argmax())))
     return pairs
 
 
@@ -517,9 +541,14 @@ class Diarizer:
             active[rows[overlap], second[overlap]] = True
             if p.overlap_pair_s is not None:
                 context = max(1, round(p.overlap_pair_s / grid.hop_s))
-                for start, stop, before, after in _neighbour_pairs(best, speech, overlap, context):
+                other = None
+                if p.overlap_other_s is not None:
+                    other = max(1, round(p.overlap_other_s / grid.hop_s))
+                for start, stop, one, two in _neighbour_pairs(
+                    best, speech, overlap, context, other
+                ):
                     active[start:stop] = False
-                    active[start:stop, [before, after]] = True
+                    active[start:stop, [one, two]] = True
             if p.change_overlap_s:
                 overlap |= _interruptions(best, speech, active, p.change_overlap_s, grid.hop_s)
         active &= speech[:, None]
