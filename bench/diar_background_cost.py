@@ -11,29 +11,23 @@ per file.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer
-from voxguard.evaluation.diarization import read_manifest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from diar_overlap_cost import _best
+from diar_overlap_cost import _best, conversations
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", type=Path, default=Path("artifacts/diar/babble"))
-    parser.add_argument("--files", type=int, default=5)
-    args = parser.parse_args()
     diarizer = Diarizer(params=DiarizationParams())
     if diarizer.background_detector is None:
         raise SystemExit("the background detector is off in DiarizationParams()")
     shares = []
-    for row in read_manifest(args.set / "manifest.csv")[: args.files]:
+    for row in conversations(__doc__, "artifacts/diar/babble"):
         whole = _best(lambda row=row: diarizer.diarize(row.audio))
         windows = diarizer.windows(diarizer.front_end.analyze(row.audio))
         grid, _ = diarizer.frame_grid(windows)

@@ -20,7 +20,7 @@ import numpy as np
 
 from voxguard.diarization.overlap import acoustic_features
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer
-from voxguard.evaluation.diarization import read_manifest
+from voxguard.evaluation.diarization import ManifestRow, read_manifest
 from voxguard.speaker.features import mel_spectrogram_chunked
 
 
@@ -33,15 +33,20 @@ def _best(run: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", type=Path, default=Path("artifacts/diar/clean"))
+def conversations(doc: str, default_set: str) -> list[ManifestRow]:
+    """The first ``--files`` conversations of ``--set`` (a ``make diar-set`` condition)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--set", type=Path, default=Path(default_set))
     parser.add_argument("--files", type=int, default=5)
     args = parser.parse_args()
+    return read_manifest(args.set / "manifest.csv")[: args.files]
+
+
+def main() -> None:
     threshold = DiarizationParams().overlap_threshold or 0.5
     diarizer = Diarizer(params=replace(DiarizationParams(), overlap_threshold=threshold))
     shares = []
-    for row in read_manifest(args.set / "manifest.csv")[: args.files]:
+    for row in conversations(__doc__, "artifacts/diar/clean"):
         whole = _best(lambda row=row: diarizer.diarize(row.audio))
         windows = diarizer.windows(diarizer.front_end.analyze(row.audio))
         grid, _ = diarizer.frame_grid(windows)
