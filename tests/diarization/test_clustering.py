@@ -16,10 +16,16 @@ def _speakers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Windows of ``k`` speakers: noisy copies of one random unit vector per speaker."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, 256))
-    labels = np.repeat(np.arange(k), per)
-    x = centres[labels] / np.linalg.norm(centres[labels], axis=1, keepdims=True)
-    x = x + spread * rng.normal(size=x.shape) / np.sqrt(256)
+    return _noisy_windows(rng.normal(size=(k, 256)), [per] * k, spread, rng)
+
+
+def _noisy_windows(
+    centres: np.ndarray, counts: list[int], spread: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[i]`` unit-norm noisy copies of the normalised ``centres[i]``, and their labels."""
+    centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(len(counts)), counts)
+    x = centres[labels] + spread * rng.normal(size=(labels.size, centres.shape[1])) / np.sqrt(256)
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
 
 
@@ -65,10 +71,7 @@ def _talkers_and_close_listeners(seed: int = 0) -> tuple[np.ndarray, np.ndarray]
             talkers[1] + 0.5 * rng.normal(size=256),
         ]
     )
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    labels = np.repeat(np.arange(4), [100, 25, 100, 25])
-    x = centres[labels] + 0.25 * rng.normal(size=(labels.size, 256)) / np.sqrt(256)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+    return _noisy_windows(centres, [100, 25, 100, 25], 0.25, rng)
 
 
 def test_extra_clusters_let_the_merge_rule_keep_close_voices_apart() -> None:
@@ -138,11 +141,7 @@ def _talkers_and_a_rarely_heard_voice(seed: int = 0) -> tuple[np.ndarray, np.nda
     affinity keeps more neighbours (15 %) than that voice has, so the eigengap after the fourth
     eigenvalue is about a quarter of the largest and the eigengap counts three."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(4, 256))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    labels = np.repeat(np.arange(4), [100, 100, 100, 10])
-    x = centres[labels] + 0.5 * rng.normal(size=(labels.size, 256)) / np.sqrt(256)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+    return _noisy_windows(rng.normal(size=(4, 256)), [100, 100, 100, 10], 0.5, rng)
 
 
 def test_the_silhouette_finds_a_rarely_heard_voice_the_eigengap_misses() -> None:
