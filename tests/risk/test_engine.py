@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from voxguard.risk import RiskInputs, RiskLevel, RiskPolicy, Verdict, assess
@@ -78,3 +80,21 @@ def test_spoof_threshold_follows_the_detector_unless_set() -> None:
     assert RiskPolicy.from_settings(Settings()).spoof_threshold == 0.5
     explicit = Settings(spoof_threshold=0.8)
     assert RiskPolicy.from_settings(explicit, detector_threshold=0.62).spoof_threshold == 0.8
+
+
+def test_the_detectors_own_threshold_decides_the_synthetic_rule() -> None:
+    policy = RiskPolicy(spoof_threshold=0.5)
+    base = RiskInputs(
+        recognized=True,
+        voice_probability=0.95,
+        behavior_match=0.9,
+        spoof_probability=0.6,
+        quality=0.9,
+    )
+    assert assess(base, policy).verdict == Verdict.SYNTHETIC  # the policy's 0.5
+    # Judged by its channel's 0.75, the same probability is not synthetic ...
+    lenient = assess(dataclasses.replace(base, spoof_threshold=0.75), policy)
+    assert lenient.verdict != Verdict.SYNTHETIC
+    # ... and by 0.55 it is.
+    strict = assess(dataclasses.replace(base, spoof_threshold=0.55), policy)
+    assert strict.verdict == Verdict.SYNTHETIC

@@ -136,6 +136,10 @@ def test_missing_model_dir_is_unavailable(tmp_path: Path) -> None:
         {"inputs": [{"name": "stats", "kind": "spectral_statistics"}]},
         {"metrics": {"operating_points": [{"threshold": 0.5, "false_alarm": 0.2}]}},
         {"metrics": {"operating_points": [{"threshold": 0.5, "false_alarm": 2, "miss": 0.1}]}},
+        {"thresholds": {"wideband": 1.5}},
+        {"thresholds": {"wideband": "high"}},
+        {"thresholds": {"mystery": 0.7}},
+        {"thresholds": [0.7]},
     ],
 )
 def test_sidecar_mismatch_is_refused(tmp_path: Path, changes: dict[str, object]) -> None:
@@ -163,6 +167,41 @@ def test_a_configured_spoof_threshold_moves_the_verdict() -> None:
     assert strict.detect(path).verdict == "bonafide"
     result = lenient.detect(path)
     assert result.verdict == "spoof" and result.threshold == 0.001
+
+
+def test_each_block_judges_by_its_own_threshold_unless_one_is_configured(
+    tmp_path: Path,
+) -> None:
+    from voxguard.config import Settings
+    from voxguard.training.detector.augment import TEST_CHANNELS
+
+    model_dir = _copy_model(tmp_path)
+    # Thresholds either side of what this reader scores, so each verdict shows which applied.
+    plain = SpoofDetector(model_dir=model_dir)
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    clean, mp3 = _clip(samples), _clip(TEST_CHANNELS["mp3-64k"](samples))
+    p_clean, p_mp3 = plain.detect_clip(clean).probability, plain.detect_clip(mp3).probability
+    _edit_sidecar(
+        model_dir,
+        thresholds={"wideband": p_clean + 1e-3, "band_limited": max(p_mp3 - 1e-3, 1e-4)},
+    )
+    detector = SpoofDetector(model_dir=model_dir)
+    wide, limited = detector.detect_clip(clean), detector.detect_clip(mp3)
+    assert (wide.channel, limited.channel) == ("wideband", "band_limited")
+    assert wide.threshold == pytest.approx(p_clean + 1e-3) and wide.verdict == "bonafide"
+    assert limited.threshold == pytest.approx(max(p_mp3 - 1e-3, 1e-4))
+    assert limited.verdict == "spoof"
+    assert detector.threshold_for("narrowband") == detector.sidecar.threshold  # none of its own
+    assert detector.threshold_for("band_limited", short_speech=True) == detector.threshold
+    # VOXGUARD_SPOOF_THRESHOLD overrides every block.
+    configured = SpoofDetector(model_dir=model_dir, settings=Settings(spoof_threshold=0.999))
+    assert configured.detect_clip(mp3).threshold == 0.999
+
+
+def test_the_bundled_sidecars_block_thresholds_are_valid_probabilities() -> None:
+    thresholds = SpoofDetector().sidecar.thresholds
+    assert set(thresholds) <= {"wideband", "band_limited", "narrowband"}
+    assert all(0.0 < t < 1.0 for t in thresholds.values())
 
 
 # Calibration blocks the routing tests add to the bundled sidecar: mappings far enough from the

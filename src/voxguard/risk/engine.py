@@ -112,6 +112,9 @@ class RiskInputs:
     quality: float  # 0 (unusable) to 1
     no_speech: bool = False
     speaker_name: str | None = None  # the matched speaker, or the closest candidate
+    # The threshold the detector judged this probability by (its channel's own); None: the
+    # policy's ``spoof_threshold``.
+    spoof_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ _Rule = tuple[Verdict, RiskLevel, RiskLevel, list[str]]
 def _rules(inputs: RiskInputs, policy: RiskPolicy) -> _Rule:
     who = inputs.speaker_name or "an enrolled speaker"
     spoof = inputs.spoof_probability
-    if spoof is not None and spoof >= policy.spoof_threshold:
+    threshold = policy.spoof_threshold if inputs.spoof_threshold is None else inputs.spoof_threshold
+    if spoof is not None and spoof >= threshold:
         reason = f"likely synthetic speech (P(synthetic) = {spoof:.2f})"
         if inputs.recognized:
             reason = f"voice matches {who} but is {reason}"

@@ -198,6 +198,7 @@ class AnalysisService(RecognitionService):
                     voice_probability=probability,
                     behavior_match=None,
                     spoof_probability=spoof.spoof_probability,
+                    spoof_threshold=spoof.threshold,
                     quality=quality.score,
                     no_speech=QualityCode.NO_SPEECH in audio.quality.codes,
                     speaker_name=top.display_name if top else None,

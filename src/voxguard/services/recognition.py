@@ -154,6 +154,7 @@ class RecognitionService:
                     voice_probability=top.probability if top else None,
                     behavior_match=behavior,
                     spoof_probability=spoof.spoof_probability,
+                    spoof_threshold=spoof.threshold,
                     quality=quality.score,
                     no_speech=QualityCode.NO_SPEECH in analyzed.quality.codes,
                     speaker_name=top.display_name if top else None,

@@ -138,6 +138,7 @@ class LiveAnalysis:
                 voice_probability=top.probability if top else None,
                 behavior_match=None,
                 spoof_probability=spoof.spoof_probability,
+                spoof_threshold=spoof.threshold,
                 quality=quality_of(recent).score,
                 no_speech=not speaking,
                 speaker_name=top.display_name if top else None,

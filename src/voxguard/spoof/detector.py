@@ -3,7 +3,8 @@ probability for the whole file.
 
 Aggregation: the file's score is the mean of its window logits; the calibrated probability
 is ``sigmoid(scale * score + offset)`` with the logistic calibration stored in the sidecar,
-and the verdict is ``spoof`` when that probability reaches the sidecar's threshold.
+and the verdict is ``spoof`` when that probability reaches the threshold of the calibration
+block that scored it (``SpoofDetector.threshold_for``).
 """
 
 from __future__ import annotations
@@ -143,7 +144,19 @@ class SpoofDetector:
             require_librosa()
         self._vad = vad or SpeechDetector(threads=self.settings.inference_threads)
         self.params = self.sidecar.features
+        # The default decision threshold (short speech, and blocks without their own).
         self.threshold = self.settings.spoof_threshold_for(self.sidecar.threshold)
+
+    def threshold_for(self, channel: Channel, short_speech: bool = False) -> float:
+        """The decision threshold for a clip scored by this channel's block:
+        VOXGUARD_SPOOF_THRESHOLD when it is set, else the block's own threshold from the
+        sidecar (set from a false-alarm target on genuine speech through its channels), else
+        the sidecar's ``threshold``. Short speech always uses the latter: its block has
+        none."""
+        if short_speech:
+            return self.threshold
+        own = self.sidecar.thresholds.get(channel)
+        return self.threshold if own is None else self.settings.spoof_threshold_for(own)
 
     def window_logits(self, windows: list[FloatArray]) -> FloatArray:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
@@ -231,10 +244,11 @@ class SpoofDetector:
         short = self.is_short(speech_s)
         probability = float(self.calibrate(score, channel, short))
         win_probs = self.calibrate(logits, channel, short)
+        threshold = self.threshold_for(channel, short)
         return SpoofResult(
             probability=probability,
-            is_spoof=probability >= self.threshold,
-            threshold=self.threshold,
+            is_spoof=probability >= threshold,
+            threshold=threshold,
             score=score,
             speech_s=round(speech_s, 3),
             used_vad=used_vad,

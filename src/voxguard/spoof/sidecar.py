@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,10 @@ class Sidecar:
     raw: dict[str, Any]
     # Measured on the protocol ``metrics["protocol"]`` names; empty when the sidecar has none.
     operating_points: tuple[OperatingPoint, ...] = ()
+    # The decision threshold of each calibration block that has its own ("wideband",
+    # "band_limited", "narrowband"), set from a false-alarm target on genuine speech heard
+    # through that block's channels; a block without one (and short speech) uses ``threshold``.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 def _require(data: dict[str, Any], key: str, path: Path) -> Any:
@@ -162,7 +166,43 @@ def load_sidecar(path: Path) -> Sidecar:
         threshold=float(_require(data, "threshold", path)),
         raw=data,
         operating_points=_operating_points(data.get("metrics", {}), path),
+        thresholds=_thresholds(data.get("thresholds", {}), path),
     )
+
+
+THRESHOLD_BLOCKS = ("wideband", "band_limited", "narrowband")
+
+
+def _thresholds(entries: Any, path: Path) -> dict[str, float]:
+    """The optional per-block thresholds: block name -> a probability strictly inside (0, 1)."""
+    if not isinstance(entries, dict):
+        raise ModelMismatch(
+            f"spoof model sidecar {path}: 'thresholds' must map blocks "
+            f"({', '.join(THRESHOLD_BLOCKS)}) to probabilities",
+            field="thresholds",
+        )
+    thresholds = {}
+    for block, value in entries.items():
+        if block not in THRESHOLD_BLOCKS:
+            raise ModelMismatch(
+                f"spoof model sidecar {path}: unknown threshold block {block!r}; "
+                f"accepted: {', '.join(THRESHOLD_BLOCKS)}",
+                field="thresholds",
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ModelMismatch(
+                f"spoof model sidecar {path}: thresholds.{block} is not a number ({value!r})",
+                field="thresholds",
+            ) from exc
+        if not 0.0 < number < 1.0:
+            raise ModelMismatch(
+                f"spoof model sidecar {path}: thresholds.{block} = {number} lies outside (0, 1)",
+                field="thresholds",
+            )
+        thresholds[block] = number
+    return thresholds
 
 
 def _operating_points(metrics: dict[str, Any], path: Path) -> tuple[OperatingPoint, ...]:

@@ -158,17 +158,24 @@ def held_out_check(
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def channel_fit_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments of a fit on sources-kfold scores of channel copies: the training cache,
+    the exported model, the channel caches' folder and the recipe."""
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--cache", type=Path, required=True, help="the training cache (all sources)")
     ap.add_argument("--model-dir", type=Path, required=True, help="the exported model")
     ap.add_argument("--work", type=Path, required=True, help="where the channel caches go")
-    ap.add_argument("--block", choices=sorted(CHANNEL_BLOCKS), default="band_limited")
     ap.add_argument("--approach", default="fusion_ensemble")
     ap.add_argument("--exclude", default="librispeech")
     ap.add_argument("--epochs", type=int, default=6)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = channel_fit_parser(__doc__)
+    ap.add_argument("--block", choices=sorted(CHANNEL_BLOCKS), default="band_limited")
     ap.add_argument("--per-class", type=int, default=15)
     ap.add_argument("--report", type=Path, help="write the scores and the check here (JSON)")
     ap.add_argument("--out", type=Path, required=True, help="the recalibrated model's folder")
