@@ -5,7 +5,9 @@
 
 VoxGuard: decode (WAV bytes), VAD and quality, speaker embedding, spoof detection, behavior
 profile, risk, and the whole ``RecognitionService.check`` with its SQLite event (database
-included). Peer, same run, same clip, one thread: AASIST-L (``config/AASIST-L.conf``, weights
+included); then the same stages as the service marks them inside the full check (the hooks
+``/metrics`` reports), where the database (statements and commit) and the 1:N search are
+timed too. Peer, same run, same clip, one thread: AASIST-L (``config/AASIST-L.conf``, weights
 ``models/weights/AASIST-L.pth`` from the checkout) scoring the 4 s clip (64,600 samples), in
 torch. Medians over the repeats; the ratio is AASIST-L's time over VoxGuard's full check.
 """
@@ -71,6 +73,7 @@ def main() -> int:
     os.environ.setdefault("VOXGUARD_DATA_DIR", tempfile.mkdtemp(prefix="vg-speed-"))
     os.environ.setdefault("VOXGUARD_INFERENCE_THREADS", "1")
 
+    from voxguard.api.metrics import time_database
     from voxguard.audio import load_audio
     from voxguard.audio.wav import wav_bytes
     from voxguard.behavior import extract_profile
@@ -80,6 +83,7 @@ def main() -> int:
     from voxguard.services.engines import require_speaker, require_spoof
     from voxguard.services.recognition import RecognitionService
     from voxguard.services.runtime import build_runtime
+    from voxguard.services.stages import observing
     from voxguard.store.db import unit_of_work
 
     reader = sorted(SHARED.glob("*.flac"), key=lambda p: -p.stat().st_size)[0]
@@ -94,10 +98,20 @@ def main() -> int:
         enroll = AudioInput("enroll.wav", wav_bytes(load_audio(reader).samples[16000 * 5 :], 16000))
         EnrollmentService(runtime, session, "bench").enroll("reader", [enroll])
     analyzed = runtime.front_end.analyze(data)
+    time_database(runtime.store)
+    inside: list[dict[str, float]] = []  # seconds per stage, one dict per full check
 
     def full_check() -> object:
-        with unit_of_work(runtime.store.sessions) as session:
-            return RecognitionService(runtime, session, "bench").check(AudioInput("c.wav", data))
+        spent: dict[str, float] = {}
+
+        def observe(name: str, seconds: float) -> None:
+            spent[name] = spent.get(name, 0.0) + seconds
+
+        # The observer encloses the unit of work, so that its commit is timed too.
+        with observing(observe), unit_of_work(runtime.store.sessions) as session:
+            checked = RecognitionService(runtime, session, "bench").check(AudioInput("c.wav", data))
+        inside.append(spent)
+        return checked
 
     stages = {
         "decode": lambda: load_audio(data),
@@ -112,6 +126,11 @@ def main() -> int:
         print(f"  {name:<20} {_median_ms(run, args.repeats):7.2f} ms")
     full = _median_ms(full_check, args.repeats)
     print(f"  {'full check (+ DB)':<20} {full:7.1f} ms")
+    print("inside the full check (stage hooks), median per check")
+    timed = inside[1:]  # the warm-up left out, as _median_ms leaves it out
+    for name in sorted({name for spent in timed for name in spent}):
+        median = statistics.median(spent.get(name, 0.0) for spent in timed)
+        print(f"  {name:<20} {1000 * median:7.2f} ms")
     peer = _aasist(args.aasist, clip, args.repeats)
     print(f"AASIST-L (peer, same run), 4 s clip, one thread: {peer:.1f} ms")
     print(f"ratio AASIST-L / VoxGuard full check: {peer / full:.1f}x")
