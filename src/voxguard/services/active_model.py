@@ -85,6 +85,10 @@ class ActiveSpoof:
         return self.current().threshold
 
     @property
+    def channel_thresholds(self) -> dict[str, float]:
+        return self.current().channel_thresholds
+
+    @property
     def operating_points(self) -> dict[str, Any] | None:
         return self.current().operating_points
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 from voxguard.audio.analysis import AnalyzedAudio
 from voxguard.audio.types import Channel
@@ -92,6 +92,15 @@ class SpoofAdapter:
     def threshold(self) -> float:
         """The detector's calibrated default decision threshold, from its sidecar."""
         return float(self.detector.sidecar.threshold)
+
+    @property
+    def channel_thresholds(self) -> dict[str, float]:
+        """The verdict threshold of each calibration block, as the detector applies it (the
+        block's own, else the default; VOXGUARD_SPOOF_THRESHOLD overrides all)."""
+        threshold_for = getattr(self.detector, "threshold_for", None)
+        if threshold_for is None:
+            return {}
+        return {block: float(threshold_for(block)) for block in get_args(Channel)}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:

@@ -53,6 +53,8 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
         "thresholds": {
             "target_far": s.target_far,
             "spoof_threshold": policy.spoof_threshold,
+            # each calibration block's own (a phone line, an empty top band, the rest)
+            "spoof_threshold_by_channel": _channel_thresholds(runtime),
             "risk_bands": {"MEDIUM": policy.medium, "HIGH": policy.high},
             "risk_weights": {
                 "voice": policy.weight_voice,
@@ -84,6 +86,13 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
         "role": str(principal.role),
         "spoof_operating_points": _operating_points(runtime),
     }
+
+
+def _channel_thresholds(runtime: Runtime) -> dict[str, float]:
+    """The detector's verdict threshold per calibration block (empty without a detector)."""
+    engine = runtime.spoof.engine if runtime.spoof.available else None
+    thresholds: dict[str, float] = getattr(engine, "channel_thresholds", {})
+    return thresholds
 
 
 def _operating_points(runtime: Runtime) -> dict[str, Any] | None:
