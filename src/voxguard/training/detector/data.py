@@ -580,6 +580,12 @@ def build_cache_parallel(
     ]
     if len(tasks) == 1 or jobs <= 1:
         return concat_caches([_featurise_chunk(task) for task in tasks])
+    if compact:
+        # librosa compiles its numba kernels on first use and caches them beside its own
+        # files; workers compiling them at the same moment have left a corrupt cache that
+        # crashed every later worker (a segfault in piptrack). Compile once here first.
+        noise = np.random.default_rng(0).normal(0.0, 0.1, params.sample_rate)
+        summary_features(noise.astype(np.float32), params)
     with ProcessPoolExecutor(jobs, max_tasks_per_child=1) as pool:
         return concat_caches(list(pool.map(_featurise_chunk, tasks)))
 
