@@ -53,6 +53,12 @@ def main() -> None:
         default="clean",
         help=f"comma-separated: clean and/or LibriSpeech through {', '.join(TEST_CHANNELS)}",
     )
+    ap.add_argument(
+        "--scores",
+        type=Path,
+        help="also write one JSON line per scored file (source, file, probability, channel, "
+        "short_speech, threshold, flagged): any other thresholds can be applied to them later",
+    )
     args = ap.parse_args()
     channels = [c for c in args.channels.split(",") if c]
     unknown = set(channels) - {"clean", *TEST_CHANNELS}
@@ -72,6 +78,7 @@ def main() -> None:
         "threshold": detector.sidecar.threshold,
         "block_thresholds": detector.sidecar.thresholds,
     }
+    lines: list[dict[str, object]] = []
     for name, (paths, channel) in sources.items():
         probabilities, flagged, refused, short = [], [], 0, 0
         routed = {"narrowband": 0, "band_limited": 0}
@@ -86,6 +93,17 @@ def main() -> None:
                 continue
             probabilities.append(result.probability)
             flagged.append(result.is_spoof)
+            lines.append(
+                {
+                    "source": name,
+                    "file": path.name,
+                    "probability": result.probability,
+                    "channel": result.channel,
+                    "short_speech": result.short_speech,
+                    "threshold": result.threshold,
+                    "flagged": result.is_spoof,
+                }
+            )
             routed[result.channel] = routed.get(result.channel, 0) + 1
             short += result.short_speech
         p = np.array(probabilities)
@@ -111,6 +129,8 @@ def main() -> None:
             "short_speech_share": round(short / p.size, 3) if p.size else None,
         }
     print(json.dumps(report, indent=1))
+    if args.scores is not None:
+        args.scores.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,11 @@ from voxguard.audio.types import Channel
 from voxguard.spoof.detector import calibrated_log_odds, channel_of
 from voxguard.spoof.sidecar import Calibration, load_sidecar
 from voxguard.training.detector.approaches import fit_approach
-from voxguard.training.detector.channel_calibration import channel_caches, channel_fit_parser
+from voxguard.training.detector.channel_calibration import (
+    CLEAN,
+    channel_caches,
+    channel_fit_parser,
+)
 from voxguard.training.detector.data import REALWORLD_PREFIX, Clip, FeatureCache
 from voxguard.training.detector.export import SIDECAR_FILE
 from voxguard.training.detector.protocols import (
@@ -209,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     train = ensure_features(args.cache, [args.approach])
     clips = sample_clips(train.clips, args.genuine, args.spoof)
     print(f"{len(clips)} clips, clean and through {', '.join(LINES)}", file=sys.stderr)
-    tests = {"clean": train} | channel_caches(clips, LINES, args.work, args.approach)
+    tests = channel_caches(clips, (CLEAN, *LINES), args.work, args.approach)
     rows = out_of_fold_rows(
         train,
         tests,

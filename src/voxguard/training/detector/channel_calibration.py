@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -52,6 +53,8 @@ from voxguard.training.detector.train import (
     recalibrate_model,
 )
 
+CLEAN = "clean"
+
 # (fold, label, clip score) per clip path, per channel.
 ChannelScores = dict[str, dict[str, tuple[str, int, float]]]
 
@@ -73,7 +76,9 @@ def sample_clips(clips: list[Clip], per_class: int) -> list[Clip]:
 
 def _channel_cache(clips: list[Clip], line: str, path: str, approach: str) -> str:
     if not Path(path).exists():
-        cache = build_cache(clips, FeatureParams(), augment_copies=0, channel=TEST_CHANNELS[line])
+        # "clean": the clips as they are (a compact training cache keeps no window audio).
+        channel = None if line == CLEAN else TEST_CHANNELS[line]
+        cache = build_cache(clips, FeatureParams(), augment_copies=0, channel=channel)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         cache.save(Path(path))
     ensure_features(Path(path), [approach])
@@ -84,7 +89,8 @@ def channel_caches(
     clips: list[Clip], lines: tuple[str, ...], work: Path, approach: str
 ) -> dict[str, FeatureCache]:
     """The clips through each channel (no augmentation), one process per channel, cached."""
-    with ProcessPoolExecutor(max_workers=len(lines)) as pool:
+    # One process per core at most: each holds its channel's window audio and features.
+    with ProcessPoolExecutor(max_workers=min(len(lines), os.cpu_count() or 1)) as pool:
         paths = {
             line: pool.submit(_channel_cache, clips, line, str(work / f"{line}.npz"), approach)
             for line in lines
