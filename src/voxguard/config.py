@@ -120,7 +120,8 @@ class Settings(BaseSettings):
         default=0.5,
         gt=0,
         lt=1,
-        description="P(synthetic) flagged; unset, the bundled detector's own threshold is used",
+        description="P(synthetic) flagged, on every channel; unset, the detector's own "
+        "threshold for each channel is used",
     )
     poor_quality_below: float = Field(default=0.3, ge=0, le=1)
     behavior_mismatch_below: float = Field(default=0.35, ge=0, le=1)
