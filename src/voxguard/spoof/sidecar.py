@@ -6,8 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from voxguard.audio.types import Channel
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.spoof.features import FeatureParams
 
@@ -170,7 +171,8 @@ def load_sidecar(path: Path) -> Sidecar:
     )
 
 
-THRESHOLD_BLOCKS = ("wideband", "band_limited", "narrowband")
+# The calibration blocks that may carry their own threshold: every channel the detector routes to.
+THRESHOLD_BLOCKS: tuple[Channel, ...] = get_args(Channel)
 
 
 def _thresholds(entries: Any, path: Path) -> dict[str, float]:

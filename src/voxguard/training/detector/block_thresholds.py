@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from voxguard.audio.types import Channel
 from voxguard.spoof.detector import calibrated_log_odds, channel_of
-from voxguard.spoof.sidecar import Calibration, load_sidecar
+from voxguard.spoof.sidecar import THRESHOLD_BLOCKS, Calibration, load_sidecar
 from voxguard.training.detector.approaches import fit_approach
 from voxguard.training.detector.channel_calibration import (
     CLEAN,
@@ -67,7 +68,6 @@ LINES = (
     "amr-nb+16bit",
     "g711+16bit",
 )
-BLOCKS: tuple[Channel, ...] = ("wideband", "band_limited", "narrowband")
 
 
 def sample_clips(clips: list[Clip], genuine: int, spoof: int) -> list[Clip]:
@@ -121,13 +121,9 @@ def out_of_fold_rows(
             for i, score in zip(ids, means, strict=True):
                 block = routed_block(cache, int(i), calibration)
                 log_odds = float(calibrated_log_odds(calibration, float(score), block))
-                rows.append((line, block, cache.clips[int(i)].label, _sigmoid(log_odds)))
+                rows.append((line, block, cache.clips[int(i)].label, float(expit(log_odds))))
         print(f"  fold {name}", file=sys.stderr, flush=True)
     return rows
-
-
-def _sigmoid(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-x)))
 
 
 def threshold_flagging_at_most(genuine: np.ndarray, alpha: float) -> float:
@@ -145,7 +141,7 @@ def fit_thresholds(
     """Per block: the threshold (the highest per-channel one, at least ``floor``) and, per
     channel, its genuine count and own threshold."""
     fitted: dict[str, dict[str, Any]] = {}
-    for block in BLOCKS:
+    for block in THRESHOLD_BLOCKS:
         per_channel: dict[str, dict[str, float]] = {}
         for line in sorted({r[0] for r in rows}):
             genuine = np.array([p for c, b, y, p in rows if c == line and b == block and y == 0])
