@@ -12,9 +12,10 @@ and reports throughput, p50/p95/p99 per request kind, errors, the p99 under load
 of the unloaded p50, and the servers' RSS over time (CSV and PNG plot under --out).
 
 ``--rate R``: checks only, arriving at R per second as a Poisson process (each of the
-``--users`` waits an exponential time of mean users / R between its checks, so the merged
-arrivals are Poisson while responses stay short against the waits): the latency a steady
-load gets, rather than what saturation gives.
+``--users`` sends its checks at exponential intervals of mean users / R, scheduled from when
+the previous one was sent, so the merged arrivals are Poisson at R whatever the latency, as
+long as each user's answers come back within its gaps): the latency a steady load gets,
+rather than what saturation gives.
 """
 
 from __future__ import annotations
@@ -64,7 +65,18 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "load")
     parser.add_argument("--rate", type=float, help="steady Poisson checks per second instead")
+    parser.add_argument(
+        "--replot", action="store_true", help="only redraw the plots from the CSVs in --out"
+    )
     args = parser.parse_args()
+    if args.replot:
+        saved = list(csv.DictReader((args.out / "rss.csv").open()))
+        plot(
+            args.out,
+            [(float(r["t_s"]), int(r["pid"]), float(r["rss_mb"])) for r in saved],
+            {int(r["pid"]): r["process"] for r in saved},
+        )
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vg-load-"))
     clip_dir = work / "clips"
@@ -119,6 +131,7 @@ def main() -> int:
         baseline_p50 = float(np.median(unloaded))
 
         rss: list[tuple[float, int, float]] = []
+        roles: dict[int, str] = {}
         stop = threading.Event()
 
         def sample() -> None:
@@ -127,6 +140,8 @@ def main() -> int:
             while not stop.is_set():
                 for proc in [parent, *parent.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
+                        if proc.pid not in roles:
+                            roles[proc.pid] = role(proc, parent.pid, roles)
                         rss.append(
                             (time.monotonic() - began, proc.pid, proc.memory_info().rss / 2**20)
                         )
@@ -151,6 +166,7 @@ def main() -> int:
                 url,
                 "--csv",
                 str(prefix),
+                "--csv-full-history",
                 "--only-summary",
                 "SteadyCaller" if args.rate else "Caller",
             ],
@@ -170,41 +186,90 @@ def main() -> int:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     with (args.out / "rss.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows([("t_s", "pid", "rss_mb"), *rss])
+        csv.writer(handle).writerows(
+            [("t_s", "pid", "process", "rss_mb"), *[(t, p, roles[p], mb) for t, p, mb in rss]]
+        )
     stats = list(csv.DictReader((args.out / "locust_stats.csv").open()))
     print(f"unloaded check (baseline, same run): p50 {baseline_p50 * 1000:.0f} ms")
     for row in stats:
         print(
-            f"{row['Name']:<10} {row['Request Count']:>6} req  {float(row['Requests/s']):6.2f}/s  "
+            f"{row['Name']:<22} {row['Request Count']:>6} req  {float(row['Requests/s']):6.2f}/s  "
             f"p50 {row['50%']} ms  p95 {row['95%']} ms  p99 {row['99%']} ms  "
             f"failures {row['Failure Count']}"
         )
     total = next(r for r in stats if r["Name"] == "Aggregated")
     print(f"p99 under load / unloaded p50: {float(total['99%']) / 1000 / baseline_p50:.1f}x")
+    for row in csv.DictReader((args.out / "locust_failures.csv").open()):
+        if "shed" not in row["Name"]:
+            print(f"failure: {row['Name']} x{row['Occurrences']}: {row['Error']}")
     by_pid: dict[int, list[float]] = {}
     for _, pid, mb in rss:
         by_pid.setdefault(pid, []).append(mb)
     for pid, values in by_pid.items():
         print(
-            f"pid {pid}: RSS first {values[0]:.0f} MB, last {values[-1]:.0f} MB, "
-            f"max {max(values):.0f} MB"
+            f"{roles[pid]} (pid {pid}): RSS first {values[0]:.0f} MB, "
+            f"last {values[-1]:.0f} MB, max {max(values):.0f} MB"
         )
+    plot(args.out, rss, roles)
+    return 0
+
+
+def role(proc: psutil.Process, supervisor: int, known: dict[int, str]) -> str:
+    """What a server process is: the supervisor, multiprocessing's resource tracker, or the
+    n-th API worker."""
+    if proc.pid == supervisor:
+        return "supervisor"
+    if any("resource_tracker" in part for part in proc.cmdline()):
+        return "resource tracker"
+    return f"API worker {sum(r.startswith('API worker') for r in known.values()) + 1}"
+
+
+def plot(out: Path, rss: list[tuple[float, int, float]], roles: dict[int, str]) -> None:
+    """``load.png``: served and shed requests per second, the latency percentiles over the
+    last seconds (Locust's current window) and every server process's RSS, on one time axis;
+    ``rss.png``: the RSS alone."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        for pid in by_pid:
-            points = [(t, mb) for t, p, mb in rss if p == pid]
-            plt.plot([t for t, _ in points], [mb for _, mb in points], label=f"pid {pid}")
-        plt.xlabel("seconds")
-        plt.ylabel("RSS (MB)")
-        plt.legend()
-        plt.savefig(args.out / "rss.png", dpi=100)
     except ImportError:
-        pass
-    return 0
+        return
+    rows = list(csv.DictReader((out / "locust_stats_history.csv").open()))
+    history = [r for r in rows if r["Name"] == "Aggregated" and r["50%"] not in ("N/A", "0")]
+    # Latency of the checks the server accepted (shed ones have their own row).
+    checks = [r for r in rows if r["Name"] == "check" and r["50%"] not in ("N/A", "0")]
+    start = float(history[0]["Timestamp"]) if history else 0.0
+    seconds = [float(r["Timestamp"]) - start for r in history]
+    figure, (rate, latency, memory) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    served = [float(r["Requests/s"]) - float(r["Failures/s"]) for r in history]
+    rate.plot(seconds, served, label="answered (not shed)")
+    rate.plot(seconds, [float(r["Failures/s"]) for r in history], label="shed (503) or failed")
+    rate.set_ylabel("requests/s, all kinds")
+    rate.legend(loc="upper right")
+    check_s = [float(r["Timestamp"]) - start for r in checks]
+    for column in ("50%", "95%", "99%"):
+        latency.plot(check_s, [float(r[column]) for r in checks], label=f"p{column[:-1]}")
+    latency.set_ylabel("accepted checks: latency (ms)")
+    latency.legend(loc="upper right")
+    for pid, name in roles.items():
+        points = [(t, mb) for t, p, mb in rss if p == pid]
+        memory.plot([t for t, _ in points], [mb for _, mb in points], label=name)
+    memory.set_ylabel("RSS (MB)")
+    memory.set_xlabel("seconds since the load started")
+    memory.legend(loc="center right")
+    figure.tight_layout()
+    figure.savefig(out / "load.png", dpi=90)
+    plt.close(figure)
+    plt.figure(figsize=(9, 3.5))
+    for pid, name in roles.items():
+        points = [(t, mb) for t, p, mb in rss if p == pid]
+        plt.plot([t for t, _ in points], [mb for _, mb in points], label=name)
+    plt.xlabel("seconds")
+    plt.ylabel("RSS (MB)")
+    plt.legend()
+    plt.tight_layout()
+    plt.savefig(out / "rss.png", dpi=90)
 
 
 if __name__ == "__main__":
