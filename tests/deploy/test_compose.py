@@ -34,9 +34,10 @@ def _compose_command() -> list[str]:
     pytest.skip("Docker Compose is not installed (neither `docker compose` nor docker-compose)")
 
 
-def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], env: dict[str, str], *extra: Path) -> subprocess.CompletedProcess[str]:
+    files = [arg for path in (COMPOSE, *extra) for arg in ("-f", str(path))]
     return subprocess.run(
-        [*command, "-f", str(COMPOSE), "config", "-q"],
+        [*command, *files, "config", "-q"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -56,6 +57,19 @@ def test_docker_compose_accepts_the_file() -> None:
     if not (COMPOSE.parent / ".env").exists():
         refused = _run(command, base)
         assert refused.returncode != 0 and "deploy/.env" in refused.stderr, refused.stderr
+
+
+def test_the_offline_override_swaps_only_the_third_party_images() -> None:
+    offline = COMPOSE.parent / "compose.offline.yaml"
+    command = _compose_command()
+    base = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    checked = _run(command, base | SECRETS, offline)
+    assert checked.returncode == 0, checked.stderr
+    yaml = pytest.importorskip("yaml")
+    swapped = yaml.safe_load(offline.read_text())["services"]
+    assert set(swapped) == {"postgres", "redis", "proxy"}
+    assert all(set(service) == {"image"} for service in swapped.values())
+    assert all(s["image"].startswith("voxguard-base/") for s in swapped.values())
 
 
 def _services() -> dict[str, Any]:
