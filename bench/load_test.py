@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -225,9 +226,9 @@ def role(proc: psutil.Process, supervisor: int, known: dict[int, str]) -> str:
 
 
 def plot(out: Path, rss: list[tuple[float, int, float]], roles: dict[int, str]) -> None:
-    """``load.png``: served and shed requests per second, the latency percentiles over the
-    last seconds (Locust's current window) and every server process's RSS, on one time axis;
-    ``rss.png``: the RSS alone."""
+    """``load.png``: served and shed requests per second, the accepted checks' latency
+    percentiles over the last seconds (Locust's current window) and every server process's
+    RSS, on one time axis; ``rss.png``: the RSS alone."""
     try:
         import matplotlib
 
@@ -252,24 +253,27 @@ def plot(out: Path, rss: list[tuple[float, int, float]], roles: dict[int, str]) 
         latency.plot(check_s, [float(r[column]) for r in checks], label=f"p{column[:-1]}")
     latency.set_ylabel("accepted checks: latency (ms)")
     latency.legend(loc="upper right")
-    for pid, name in roles.items():
-        points = [(t, mb) for t, p, mb in rss if p == pid]
-        memory.plot([t for t, _ in points], [mb for _, mb in points], label=name)
-    memory.set_ylabel("RSS (MB)")
+    rss_lines(memory, rss, roles)
     memory.set_xlabel("seconds since the load started")
     memory.legend(loc="center right")
     figure.tight_layout()
     figure.savefig(out / "load.png", dpi=90)
     plt.close(figure)
-    plt.figure(figsize=(9, 3.5))
+    figure, memory = plt.subplots(figsize=(9, 3.5))
+    rss_lines(memory, rss, roles)
+    memory.set_xlabel("seconds")
+    memory.legend()
+    figure.tight_layout()
+    figure.savefig(out / "rss.png", dpi=90)
+    plt.close(figure)
+
+
+def rss_lines(axis: Any, rss: list[tuple[float, int, float]], roles: dict[int, str]) -> None:
+    """One RSS line per server process, labelled by its role."""
     for pid, name in roles.items():
         points = [(t, mb) for t, p, mb in rss if p == pid]
-        plt.plot([t for t, _ in points], [mb for _, mb in points], label=name)
-    plt.xlabel("seconds")
-    plt.ylabel("RSS (MB)")
-    plt.legend()
-    plt.tight_layout()
-    plt.savefig(out / "rss.png", dpi=90)
+        axis.plot([t for t, _ in points], [mb for _, mb in points], label=name)
+    axis.set_ylabel("RSS (MB)")
 
 
 if __name__ == "__main__":
