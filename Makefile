@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols diar-set diar-eval other-readers overlap-model speaker-count-model
+.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols classical-head diar-set diar-eval other-readers overlap-model speaker-count-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -165,7 +165,31 @@ spoof-realworld-protocols: artifacts/cache_all.npz
 
 # The whole spoof pipeline in one command: regenerate the corpus, retrain and export the
 # bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
-spoof-all: corpus spoof-model spoof-reproduce
+spoof-all: corpus spoof-model classical-head spoof-reproduce
+
+# The classical-TTS head (docs/models/experiments/2026-12-06-classical-tts-head.md): a
+# logistic read-out of the window statistics that catches espeak-ng, Flite, Festival, Pico and
+# RHVoice, fused so that it can only raise P(synthetic). Its corpus (LibriSpeech units and the
+# five engines, seed 4242; the diarization set's espeak-ng voices and its human readers kept
+# out), the features through the serving path and channel copies (guarded), leave one engine
+# out, then the head fitted on all of them and added to the bundled sidecar. `make
+# spoof-model` rewrites the sidecar without it: run this after it. About 15 min on 2 cores.
+CLASSICAL := artifacts/classical-head
+CLASSICAL_OUT ?= src/voxguard/models/spoof
+CLASSICAL_RUN = OMP_NUM_THREADS=1 nice -n 10 $(PY) -m voxguard.training.detector.classical_head
+classical-head: install
+	@for tool in espeak-ng flite text2wave pico2wave RHVoice-test; do command -v $$tool >/dev/null || \
+		{ echo "$$tool missing: run scripts/setup-generators.sh as root"; exit 2; }; done
+	test -f $(DIAR_SET)/tts/labels.csv || nice -n 10 $(PY) -m voxguard.evaluation.conversations \
+		--out $(DIAR_SET) --seed $(SEED) --per-condition $(PER_CONDITION) --conditions tts
+	nice -n 10 $(PY) -m voxguard.training.corpus build --out $(CLASSICAL)/corpus --seed 4242 \
+		--generators librispeech,espeak-ng,flite,festival,pico,rhvoice --per-generator 150 \
+		--no-augmented-copies
+	$(CLASSICAL_RUN) featurise --corpus $(CLASSICAL)/corpus --work $(CLASSICAL) \
+		--diar-labels $(DIAR_SET)/tts/labels.csv --jobs 2
+	$(CLASSICAL_RUN) loeo --work $(CLASSICAL)
+	$(CLASSICAL_RUN) fit --work $(CLASSICAL) --loeo $(CLASSICAL)/loeo.json \
+		--model-dir src/voxguard/models/spoof --out $(CLASSICAL_OUT)
 
 # Diarization evaluation set (src/voxguard/evaluation/conversations): synthetic conversations
 # of LibriSpeech readers with reference RTTM, in clean, phone, babble and tts conditions;

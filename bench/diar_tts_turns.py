@@ -7,6 +7,9 @@ reader talking with an espeak-ng voice), each conversation goes through the same
 ``POST /v1/analyze`` (``AnalysisService``). Each hypothesised turn is matched to the
 reference speaker it overlaps most; the report is the share of each voice's turn time
 flagged synthetic, for the detector's verdicts per turn and per speaker.
+``--without-classical-head`` scores with the main spoof model alone (its sidecar's
+classical-TTS head left out), the baseline of a before/after comparison on the same set;
+``--model-dir`` scores with another exported spoof model (default: the bundled one).
 """
 
 from __future__ import annotations
@@ -34,19 +37,27 @@ def _owner(turn: Turn, reference: list[Turn]) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", type=Path, default=Path("artifacts/diar/tts"))
+    parser.add_argument("--without-classical-head", action="store_true")
+    parser.add_argument("--model-dir", type=Path, help="an exported spoof model folder")
     args = parser.parse_args()
     os.environ.setdefault("VOXGUARD_DATA_DIR", tempfile.mkdtemp(prefix="vg-bench-"))
     from voxguard.config import get_settings
     from voxguard.services.analysis import AnalysisService
     from voxguard.services.audio_input import AudioInput
+    from voxguard.services.engines import Loaded, SpoofAdapter
     from voxguard.services.runtime import build_runtime
+    from voxguard.spoof import SpoofDetector
     from voxguard.store.db import unit_of_work
 
     synthetic = {
         (row["uri"], row["speaker"]): row["synthetic"] == "1"
         for row in csv.DictReader((args.set / "labels.csv").open())
     }
-    runtime = build_runtime(get_settings())
+    spoof = None
+    if args.without_classical_head or args.model_dir is not None:
+        detector = SpoofDetector(args.model_dir, classical_head=not args.without_classical_head)
+        spoof = Loaded(SpoofAdapter(detector))
+    runtime = build_runtime(get_settings(), spoof=spoof)
     flagged: dict[str, float] = defaultdict(float)
     total: dict[str, float] = defaultdict(float)
     speaker_right = speakers = 0

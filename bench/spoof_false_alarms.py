@@ -18,8 +18,14 @@ compressed uploads: ``mp3-32k`` and ``mp3-64k`` (16 kHz, 32 and 64 kbit/s), ``op
 WebRTC call) and ``aac-64k`` (a codec the training augmentation leaves out), and wideband
 limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
 
+When the model has a classical-TTS head, each source also reports the share flagged by the
+main model alone (``flagged_share_without_head``: the same run's probabilities before the
+head is fused in, which is what a sidecar without the head gives). ``--exclude-readers FILE``
+leaves out the LibriSpeech readers listed in FILE (one id a line), e.g. those the head was
+fitted on.
+
     OMP_NUM_THREADS=1 python bench/spoof_false_alarms.py [--model-dir DIR] [--fsdd-step 10] \
-        [--channels clean,amr-nb,g711,g723]
+        [--channels clean,amr-nb,g711,g723] [--exclude-readers FILE]
 """
 
 from __future__ import annotations
@@ -59,13 +65,23 @@ def main() -> None:
         help="also write one JSON line per scored file (source, file, probability, channel, "
         "short_speech, threshold, flagged): any other thresholds can be applied to them later",
     )
+    ap.add_argument(
+        "--exclude-readers",
+        type=Path,
+        help="a file of LibriSpeech reader ids (one a line) whose recordings are not scored",
+    )
     args = ap.parse_args()
+    excluded = set(args.exclude_readers.read_text().split()) if args.exclude_readers else set()
     channels = [c for c in args.channels.split(",") if c]
     unknown = set(channels) - {"clean", *TEST_CHANNELS}
     if unknown:
         ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(TEST_CHANNELS)}")
     detector = SpoofDetector(model_dir=args.model_dir)
-    librispeech = sorted((SHARED / "librispeech").glob("*.flac"))
+    librispeech = [
+        path
+        for path in sorted((SHARED / "librispeech").glob("*.flac"))
+        if path.name.split("-")[0] not in excluded
+    ]
     sources: dict[str, tuple[list[Path], Callable[[FloatArray], FloatArray] | None]] = {}
     if "clean" in channels:
         sources["librispeech"] = (librispeech, None)
@@ -77,10 +93,11 @@ def main() -> None:
         "model": detector.sidecar.version,
         "threshold": detector.sidecar.threshold,
         "block_thresholds": detector.sidecar.thresholds,
+        "readers_excluded": len(excluded),
     }
     lines: list[dict[str, object]] = []
     for name, (paths, channel) in sources.items():
-        probabilities, flagged, refused, short = [], [], 0, 0
+        probabilities, flagged, main_flagged, refused, short = [], [], [], 0, 0
         routed = {"narrowband": 0, "band_limited": 0}
         for path in paths:
             try:
@@ -93,6 +110,10 @@ def main() -> None:
                 continue
             probabilities.append(result.probability)
             flagged.append(result.is_spoof)
+            main = (
+                result.probability if result.main_probability is None else result.main_probability
+            )
+            main_flagged.append(main >= result.threshold)
             lines.append(
                 {
                     "source": name,
@@ -112,7 +133,13 @@ def main() -> None:
             "scored": int(p.size),
             "refused": refused,
             # the detector's verdicts: each clip judged by its calibration block's threshold
+            "flagged": int(np.sum(flagged)),
+            "flagged_without_head": int(np.sum(main_flagged)),
             "flagged_share": round(float(np.mean(flagged)), 3) if p.size else None,
+            # the main model alone, in the same run (a sidecar without the classical-TTS head)
+            "flagged_share_without_head": round(float(np.mean(main_flagged)), 3)
+            if p.size
+            else None,
             "median_probability": round(float(np.median(p)), 3) if p.size else None,
             # the same at other VOXGUARD_SPOOF_THRESHOLD settings (the model card's table)
             "flagged_share_at": {

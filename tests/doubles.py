@@ -99,8 +99,10 @@ class FixedSpoofDetector:
         threshold: float = 0.5,
         channel: Channel = "wideband",
         short_speech: bool = False,
+        classical_tts_probability: float | None = None,
     ) -> None:
         self.probability = probability
+        self.classical_tts_probability = classical_tts_probability
         self.threshold = threshold
         self.channel = channel
         self.short_speech = short_speech
@@ -115,4 +117,5 @@ class FixedSpoofDetector:
             windows=[window],
             channel=self.channel,
             short_speech=self.short_speech,
+            classical_tts_probability=self.classical_tts_probability,
         )

@@ -16,14 +16,20 @@ from voxguard.services.engines import Loaded, SpoofAdapter
 
 
 def _api(
-    tmp_path: Path, probability: float, channel: Channel = "wideband", short_speech: bool = False
+    tmp_path: Path,
+    probability: float,
+    channel: Channel = "wideband",
+    short_speech: bool = False,
+    classical_tts_probability: float | None = None,
 ) -> Iterator[Api]:
     with database_url("sqlite", tmp_path) as url:
-        spoof = Loaded(
-            SpoofAdapter(
-                FixedSpoofDetector(probability, channel=channel, short_speech=short_speech)
-            )
+        detector = FixedSpoofDetector(
+            probability,
+            channel=channel,
+            short_speech=short_speech,
+            classical_tts_probability=classical_tts_probability,
         )
+        spoof = Loaded(SpoofAdapter(detector))
         yield from open_api(make_settings(tmp_path, url), spoof=spoof)
 
 
@@ -94,6 +100,16 @@ def test_detect_says_when_the_phone_line_calibration_was_used(tmp_path: Path) ->
         ).json()["spoof"]
         assert (spoof["channel"], spoof["is_synthetic"]) == ("narrowband", False)
         assert spoof["short_speech"] is False
+        assert spoof["classical_tts_probability"] is None  # a model without the head
+
+
+def test_detect_reports_the_classical_tts_heads_share(tmp_path: Path) -> None:
+    for api in _api(tmp_path, 0.97, classical_tts_probability=0.95):
+        audio, _ = speaker_halves(0)
+        spoof = api.client.post(
+            "/v1/detect", files={"file": ("robot.wav", audio, "audio/wav")}, headers=api.headers()
+        ).json()["spoof"]
+        assert (spoof["classical_tts_probability"], spoof["is_synthetic"]) == (0.95, True)
 
 
 def test_detect_says_when_the_band_limited_calibration_was_used(tmp_path: Path) -> None:

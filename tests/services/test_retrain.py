@@ -94,6 +94,8 @@ def test_a_retrain_job_registers_a_candidate_that_can_be_served(tmp_path: Path) 
         served = SpoofDetector(model_dir=folder_out, settings=runtime.settings)
         assert served.sidecar.version == version
         assert served.sidecar.raw["parent"] == SpoofDetector().sidecar.version
+        # A classical-TTS head of the parent carries over, file and block (and loads).
+        assert (served.classical_head is None) == (SpoofDetector().classical_head is None)
 
         # The exported graph computes the fitted read-out: the same window logits.
         recording = next(folder.glob("*.flac"))

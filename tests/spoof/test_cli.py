@@ -215,3 +215,18 @@ def test_plot_legends_name_model_folders_by_their_shortest_distinct_suffix() -> 
 
     assert short_names(["runs/fold-a/fusion", "runs/fold-a/baseline"]) == ["fusion", "baseline"]
     assert short_names(["a/fusion", "b/fusion"]) == ["a/fusion", "b/fusion"]
+
+
+def test_detect_shows_the_classical_tts_heads_share(tmp_path: Path) -> None:
+    from tests.spoof.models import OPEN_GATES, with_classical_head
+
+    model_dir = with_classical_head(tmp_path, np.zeros(892), 3.0, OPEN_GATES)
+    path = str(shared_data("librispeech", "103-1240-0000.flac"))
+    result = runner.invoke(app, ["detect", "--json", "--model-dir", str(model_dir), path])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    head = 1 / (1 + np.exp(-3.0))
+    assert record["classical_tts_probability"] == round(head, 4)
+    assert record["probability_spoof"] >= record["probability_main_model"]
+    text = runner.invoke(app, ["detect", "--model-dir", str(model_dir), path])
+    assert f"classical TTS: {head:.3f}" in text.stdout

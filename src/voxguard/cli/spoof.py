@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from voxguard.audio import AUDIO_FILE_SUFFIXES, audio_files_in
 from voxguard.cli.errors import handle_errors
 from voxguard.cli.evaluate import eval_app, progress_bar
 from voxguard.errors import VoxGuardError
+
+if TYPE_CHECKING:
+    from voxguard.spoof.detector import SpoofResult
 
 console = Console()
 err_console = Console(stderr=True)
@@ -86,6 +89,7 @@ def detect(
             "used_vad": result.used_vad,
             "channel": result.channel,
             "short_speech": result.short_speech,
+            **_head_fields(result),
             "windows": [
                 {
                     "start_s": w.start_s,
@@ -105,7 +109,8 @@ def detect(
             f"P(spoof)={result.probability:.3f} (threshold {result.threshold:g}, "
             f"{_scored_audio(result.speech_s, result.used_vad)}"
             f"{_CHANNEL_NOTES.get(result.channel, '')}"
-            f"{', short speech' if result.short_speech else ''})",
+            f"{', short speech' if result.short_speech else ''}"
+            f"{_head_note(result)})",
             highlight=False,
         )
         table = Table("window (s into the file)", "logit", "P(spoof)", box=None)
@@ -238,3 +243,19 @@ def eval_cm(
             *(f"{100 * r.per_system[system]:.1f}" for r in reports),
         )
     console.print(table)
+
+
+def _head_fields(result: SpoofResult) -> dict[str, float]:
+    """The classical-TTS head's share of the verdict, when the model has one."""
+    if result.classical_tts_probability is None or result.main_probability is None:
+        return {}
+    return {
+        "probability_main_model": round(result.main_probability, 4),
+        "classical_tts_probability": round(result.classical_tts_probability, 4),
+    }
+
+
+def _head_note(result: SpoofResult) -> str:
+    if not result.classical_tts_probability:
+        return ""
+    return f", classical TTS: {result.classical_tts_probability:.3f}"

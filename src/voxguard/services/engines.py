@@ -55,6 +55,9 @@ class SpoofVerdict:
     # a low-pass); each calibrated as such.
     channel: Channel = "wideband"
     short_speech: bool = False  # too little speech for the usual calibration: a flatter one
+    # The model's classical-TTS head, fused into ``probability``: its gated probability (0
+    # when the head stayed below its gate); None when the model has no such head.
+    classical_tts_probability: float | None = None
 
 
 class SpoofDetectorLike(Protocol):
@@ -130,7 +133,12 @@ class SpoofAdapter:
             ],
             channel=result.channel,
             short_speech=bool(result.short_speech),
+            classical_tts_probability=_rounded(getattr(result, "classical_tts_probability", None)),
         )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
 
 
 if TYPE_CHECKING:  # the real engine must keep fitting the protocol the service codes against

@@ -313,6 +313,7 @@ def spoof_check(runtime: Runtime, analyzed: AnalyzedAudio, strict: bool = False)
         windows=verdict.windows,
         channel=verdict.channel,
         short_speech=verdict.short_speech,
+        classical_tts_probability=verdict.classical_tts_probability,
         model_version=detector.model_version,
     )
 

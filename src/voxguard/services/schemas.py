@@ -153,6 +153,10 @@ class SpoofOut(BaseModel):
     # True when the speech was shorter than the model's short-speech limit and that flatter
     # calibration (short clips carry less evidence) gave the probability.
     short_speech: bool | None = None
+    # The model's classical-TTS head (espeak-ng, Flite, Festival, Pico, RHVoice), already
+    # fused into spoof_probability, which it can only raise: its probability, 0 when it
+    # stayed below its gate; null when the model has no such head.
+    classical_tts_probability: float | None = None
     model_version: str | None = None
     reason: str | None = None
 

@@ -4,7 +4,9 @@ probability for the whole file.
 Aggregation: the file's score is the mean of its window logits; the calibrated probability
 is ``sigmoid(scale * score + offset)`` with the logistic calibration stored in the sidecar,
 and the verdict is ``spoof`` when that probability reaches the threshold of the calibration
-block that scored it (``SpoofDetector.threshold_for``).
+block that scored it (``SpoofDetector.threshold_for``). When the sidecar has a classical-TTS
+head (``voxguard.spoof.classical_head``), its gated probability is fused into each window's
+and the file's probability, which it can only raise.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadFrames, VadPar
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
 from voxguard.models import bundled_model_path, cpu_session
+from voxguard.spoof.classical_head import ClassicalTtsHead, fuse
 from voxguard.spoof.features import (
     high_band_db,
     log_spectrogram,
@@ -52,6 +55,9 @@ class WindowScore:
     end_s: float
     logit: float
     probability: float
+    # The classical-TTS head's gated probability for this window (None without a head); it is
+    # already fused into ``probability``.
+    classical_tts_probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class SpoofResult:
     # True when the speech was shorter than the model's short-speech limit and its
     # short-speech calibration gave the probability (it takes precedence over the channel's).
     short_speech: bool = False
+    # The main model's calibrated probability alone, before the classical-TTS head is fused
+    # in (equal to ``probability`` without a head), and the head's gated probability for the
+    # file (None without a head).
+    main_probability: float | None = None
+    classical_tts_probability: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -122,7 +133,10 @@ class SpoofDetector:
         model_dir: Path | None = None,
         settings: Settings | None = None,
         vad: SpeechDetector | None = None,
+        classical_head: bool = True,
     ) -> None:
+        """``classical_head``: use the sidecar's classical-TTS head when it has one (False
+        scores with the main model alone, as benchmarks do for their baseline)."""
         self.settings = settings or get_settings()
         directory = model_dir or bundled_model_path("spoof")
         if model_dir is not None and not (model_dir / SIDECAR_NAME).is_file():
@@ -143,6 +157,12 @@ class SpoofDetector:
         if any(i.kind == "summary_features" for i in self.sidecar.inputs):
             require_librosa()
         self._vad = vad or SpeechDetector(threads=self.settings.inference_threads)
+        spec = self.sidecar.classical_head
+        self.classical_head = (
+            ClassicalTtsHead(spec, directory, self.settings.inference_threads)
+            if classical_head and spec is not None
+            else None
+        )
         self.params = self.sidecar.features
         # The default decision threshold (short speech, and blocks without their own).
         self.threshold = self.settings.spoof_threshold_for(self.sidecar.threshold)
@@ -162,8 +182,23 @@ class SpoofDetector:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
         if not windows:
             return np.zeros(0, np.float32)
-        (out,) = self._session.run([self.sidecar.output_name], self.feeds(windows))
+        return self.main_logits(self.feeds(windows))
+
+    def main_logits(self, feeds: dict[str, FloatArray]) -> FloatArray:
+        """The main model's window logits for inputs made by ``feeds``."""
+        (out,) = self._session.run([self.sidecar.output_name], feeds)
         return np.asarray(out, dtype=np.float32).reshape(-1)
+
+    def window_statistics(
+        self, windows: list[FloatArray], feeds: dict[str, FloatArray]
+    ) -> FloatArray:
+        """The spectral statistics of each window: the main model's own input when it takes
+        them (computed once), else computed here."""
+        for model_input in self.sidecar.inputs:
+            if model_input.kind == "spectral_statistics":
+                return feeds[model_input.name]
+        specs = [log_spectrogram(w, self.params) for w in windows]
+        return np.stack([spectral_statistics(s) for s in specs]).astype(np.float32)
 
     def feeds(self, windows: list[FloatArray]) -> dict[str, FloatArray]:
         """The model's inputs, by graph input name, for fixed-length windows (retraining
@@ -237,13 +272,26 @@ class SpoofDetector:
                 f"speech; the recording has {found_s:.2f} s",
                 speech_s=round(found_s, 3),
             )
-        logits = self.window_logits([w for _, w in windows])
+        samples = [w for _, w in windows]
+        feeds = self.feeds(samples)
+        logits = self.main_logits(feeds)
         score = float(np.mean(logits))
         channel = self.channel_of(speech)
         speech_s = speech.size / self.params.sample_rate
         short = self.is_short(speech_s)
-        probability = float(self.calibrate(score, channel, short))
+        main_probability = float(self.calibrate(score, channel, short))
         win_probs = self.calibrate(logits, channel, short)
+        probability, head_probability = main_probability, None
+        win_heads: list[float | None] = [None] * len(windows)
+        if self.classical_head is not None:
+            head_logits = self.classical_head.logits(self.window_statistics(samples, feeds))
+            head_probability = float(
+                self.classical_head.probability(float(np.mean(head_logits)), channel)
+            )
+            probability = float(fuse(main_probability, head_probability))
+            win_head_probs = self.classical_head.probability(head_logits, channel)
+            win_probs = fuse(win_probs, win_head_probs)
+            win_heads = [float(p) for p in win_head_probs]
         threshold = self.threshold_for(channel, short)
         return SpoofResult(
             probability=probability,
@@ -254,15 +302,22 @@ class SpoofDetector:
             used_vad=used_vad,
             channel=channel,
             short_speech=short,
+            main_probability=main_probability,
+            classical_tts_probability=head_probability,
             windows=[
                 WindowScore(
                     start_s=round(span[0], 3),
                     end_s=round(span[1], 3),
                     logit=float(lg),
                     probability=float(p),
+                    classical_tts_probability=head,
                 )
-                for span, lg, p in zip(
-                    self._spans(windows, speech.size, timeline), logits, win_probs, strict=True
+                for span, lg, p, head in zip(
+                    self._spans(windows, speech.size, timeline),
+                    logits,
+                    win_probs,
+                    win_heads,
+                    strict=True,
                 )
             ],
         )

@@ -10,6 +10,7 @@ from typing import Any, get_args
 
 from voxguard.audio.types import Channel
 from voxguard.errors import ModelMismatch, ModelUnavailable
+from voxguard.spoof.classical_head import HEAD_KEY, ClassicalHeadSpec, parse_head
 from voxguard.spoof.features import FeatureParams
 
 SIDECAR_FORMAT = "voxguard-spoof-detector/2"
@@ -100,6 +101,9 @@ class Sidecar:
     # "band_limited", "narrowband"), set from a false-alarm target on genuine speech heard
     # through that block's channels; a block without one (and short speech) uses ``threshold``.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # The optional classical-TTS head (``voxguard.spoof.classical_head``); None: the main
+    # model alone, as before the head existed.
+    classical_head: ClassicalHeadSpec | None = None
 
 
 def _require(data: dict[str, Any], key: str, path: Path) -> Any:
@@ -168,6 +172,7 @@ def load_sidecar(path: Path) -> Sidecar:
         raw=data,
         operating_points=_operating_points(data.get("metrics", {}), path),
         thresholds=_thresholds(data.get("thresholds", {}), path),
+        classical_head=parse_head(data.get(HEAD_KEY), path),
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from voxguard.spoof.classical_head import HEAD_KEY
 from voxguard.spoof.detector import SIDECAR_NAME, SpoofDetector
 from voxguard.training.readout.fit import FitResult, det_plot
 
@@ -47,6 +49,11 @@ def write_candidate(
         "metrics": {"protocol": "held-out uploaded recordings", **fit.metrics},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    head = base.sidecar.raw.get(HEAD_KEY)
+    if head is not None:  # the classical-TTS head reads the same statistics: it carries over
+        head_file = str(head["model_file"])
+        shutil.copyfile(base.model_path.parent / head_file, out_dir / head_file)
+        sidecar[HEAD_KEY] = head
     path = out_dir / SIDECAR_NAME
     path.write_text(json.dumps(sidecar, indent=1) + "\n")
     scores = {"candidate": fit.held_out_scores["candidate"], "base": fit.held_out_scores["base"]}
