@@ -172,10 +172,12 @@ spoof-all: corpus spoof-model classical-head spoof-reproduce
 # RHVoice, fused so that it can only raise P(synthetic). Its corpus (LibriSpeech units and the
 # five engines, seed 4242; the diarization set's espeak-ng voices and its human readers kept
 # out), the features through the serving path and channel copies (guarded), leave one engine
-# out, then the head fitted on all of them and added to the bundled sidecar. `make
-# spoof-model` rewrites the sidecar without it: run this after it. About 15 min on 2 cores.
+# out, then the head fitted on all of them, written with a copy of the bundled model into
+# CLASSICAL_OUT (a candidate: the head failed its ship rule, so the bundled sidecar has none;
+# CLASSICAL_OUT=src/voxguard/models/spoof adds it there, after `make spoof-model`, which
+# writes a sidecar without it). About 10 min on 2 cores.
 CLASSICAL := artifacts/classical-head
-CLASSICAL_OUT ?= src/voxguard/models/spoof
+CLASSICAL_OUT ?= $(CLASSICAL)/model
 CLASSICAL_RUN = OMP_NUM_THREADS=1 nice -n 10 $(PY) -m voxguard.training.detector.classical_head
 classical-head: install
 	@for tool in espeak-ng flite text2wave pico2wave RHVoice-test; do command -v $$tool >/dev/null || \
