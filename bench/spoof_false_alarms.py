@@ -17,6 +17,9 @@ a phone line are genuine; a detector that flags them is unusable on calls. It al
 compressed uploads: ``mp3-32k`` and ``mp3-64k`` (16 kHz, 32 and 64 kbit/s), ``opus-24k`` (a
 WebRTC call) and ``aac-64k`` (a codec the training augmentation leaves out), and wideband
 limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
+``gsm-fr`` is a GSM full-rate call (GSM 06.10, 13 kbit/s, through SoX, which must be
+installed: this FFmpeg has no GSM encoder): the phone line of the issue's hidden set, never
+used in training or calibration.
 
 When the model has a classical-TTS head, each source also reports the share flagged by the
 main model alone (``flagged_share_without_head``: the same run's probabilities before the
@@ -33,19 +36,49 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
+import subprocess
+import tempfile
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 from voxguard.audio import load_audio
-from voxguard.audio.types import FloatArray
+from voxguard.audio.codec import fit_length
+from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
+from voxguard.audio.wav import wav_bytes
 from voxguard.errors import VoxGuardError
+from voxguard.speaker.augment import band_pass
 from voxguard.spoof import SpoofDetector
 from voxguard.training.detector.augment import TEST_CHANNELS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OPERATING_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def gsm_full_rate(samples: FloatArray) -> FloatArray:
+    """16 kHz in and out through a GSM 06.10 call: the 300-3400 Hz band and 8 kHz of
+    ``phone_channel``, SoX's GSM encoder and decoder instead of FFmpeg's."""
+    narrow = signal.resample_poly(band_pass(samples, *PHONE_BAND_HZ), 1, 2).astype(np.float32)
+    with tempfile.TemporaryDirectory() as work:
+        plain, coded, decoded = (Path(work) / n for n in ("in.wav", "call.gsm", "out.wav"))
+        plain.write_bytes(wav_bytes(narrow, 8000))
+        subprocess.run(["sox", str(plain), str(coded)], check=True)
+        subprocess.run(["sox", str(coded), "-b", "16", str(decoded)], check=True)
+        with wave.open(str(decoded)) as handle:
+            pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+        back = fit_length((pcm / np.float32(32768)).astype(np.float32), narrow.size)
+    wide = signal.resample_poly(back, 2, 1).astype(np.float32)
+    return fit_length(wide, samples.size)
+
+
+CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {
+    **TEST_CHANNELS,
+    "gsm-fr": gsm_full_rate,
+}
 
 
 def main() -> None:
@@ -57,7 +90,7 @@ def main() -> None:
     ap.add_argument(
         "--channels",
         default="clean",
-        help=f"comma-separated: clean and/or LibriSpeech through {', '.join(TEST_CHANNELS)}",
+        help=f"comma-separated: clean and/or LibriSpeech through {', '.join(CHANNELS)}",
     )
     ap.add_argument(
         "--scores",
@@ -73,9 +106,11 @@ def main() -> None:
     args = ap.parse_args()
     excluded = set(args.exclude_readers.read_text().split()) if args.exclude_readers else set()
     channels = [c for c in args.channels.split(",") if c]
-    unknown = set(channels) - {"clean", *TEST_CHANNELS}
+    unknown = set(channels) - {"clean", *CHANNELS}
     if unknown:
-        ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(TEST_CHANNELS)}")
+        ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(CHANNELS)}")
+    if "gsm-fr" in channels and shutil.which("sox") is None:
+        ap.error("gsm-fr needs SoX (apt install sox)")
     detector = SpoofDetector(model_dir=args.model_dir)
     librispeech = [
         path
@@ -88,7 +123,7 @@ def main() -> None:
         sources["fsdd"] = (sorted((SHARED / "fsdd").glob("*.wav"))[:: args.fsdd_step], None)
     for channel in channels:
         if channel != "clean":
-            sources[f"librispeech+{channel}"] = (librispeech, TEST_CHANNELS[channel])
+            sources[f"librispeech+{channel}"] = (librispeech, CHANNELS[channel])
     report: dict[str, object] = {
         "model": detector.sidecar.version,
         "threshold": detector.sidecar.threshold,
