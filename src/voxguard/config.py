@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # Threads of numpy's BLAS in a process that loads the models (voxguard.blas); 0 leaves
     # the library's own choice (one per core, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS).
     blas_threads: int = Field(default=1, ge=0)
+    # Seconds between malloc_trim(0) calls in API and job workers (voxguard.malloc), which
+    # give the pages that finished requests freed back to the system; 0 = never. Off by
+    # default: it did not lower a worker's peak under load (docs/performance-history).
+    malloc_trim_s: float = Field(default=0.0, ge=0)
 
     # --- service (issue 4): storage, API, auth, risk -----------------------------------------
     # Unset: a SQLite file ``voxguard.db`` in ``data_dir``. PostgreSQL:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,23 @@ def test_raw_audio_is_not_kept_by_default(sqlite_api: Api) -> None:
         assert session.query(CheckEvent).one().raw_audio is None
     cors = sqlite_api.client.get("/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in cors.headers
+
+
+def _trim_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "malloc-trim" and t.is_alive()]
+
+
+def test_workers_trim_malloc_only_when_asked(tmp_path: Path) -> None:
+    before = len(_trim_threads())
+    with database_url("sqlite", tmp_path) as url:
+        for _api in open_api(make_settings(tmp_path, url)):
+            assert len(_trim_threads()) == before  # off by default
+    (tmp_path / "on").mkdir()
+    with database_url("sqlite", tmp_path / "on") as url:
+        for api in open_api(make_settings(tmp_path / "on", url, malloc_trim_s=0.01)):
+            assert api.client.get("/health").status_code == 200
+            assert len(_trim_threads()) == before + 1
+    deadline = time.monotonic() + 5
+    while len(_trim_threads()) > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_trim_threads()) == before  # stopped with the app

@@ -31,7 +31,7 @@ from voxguard.api.security import SecurityHeadersMiddleware
 from voxguard.api.shedding import LoadShedMiddleware
 from voxguard.api.webui import install_web_ui
 from voxguard.config import Settings, get_settings
-from voxguard.malloc import limit_arenas
+from voxguard.malloc import limit_arenas, trim_periodically
 from voxguard.services.auth import bootstrap_admin_key
 from voxguard.services.job_queue import JobQueue
 from voxguard.services.runtime import Runtime, build_runtime
@@ -51,6 +51,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_arenas()  # before the request threads start
+        trimming = trim_periodically(settings.malloc_trim_s)
         runtime = runtime_factory(settings)
         try:
             bootstrap_admin_key(runtime.store, runtime.settings)
@@ -68,6 +69,8 @@ def create_app(
         finally:
             app.state.jobs.close()
             runtime.close()
+            if trimming is not None:
+                trimming.set()
 
     app = FastAPI(
         title="VoxGuard",

@@ -25,7 +25,7 @@ from huey.consumer import Consumer
 
 from voxguard.config import Settings
 from voxguard.logs import configure_logging
-from voxguard.malloc import limit_arenas
+from voxguard.malloc import limit_arenas, trim_periodically
 from voxguard.services.job_queue import JobQueue, describe
 from voxguard.services.job_runner import LIVE_WORKERS, JobContext, recover, run_job
 from voxguard.services.runtime import Runtime, build_runtime
@@ -75,6 +75,7 @@ def run_worker(settings: Settings, workers: int, parent: int | None = None) -> N
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     limit_arenas()  # before the worker threads start
+    trim_periodically(settings.malloc_trim_s)
     # The models load with the first job that needs them: an idle worker holds none.
     runtime = build_runtime(settings, lazy=True)
     queue = JobQueue(settings)
