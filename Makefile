@@ -165,7 +165,7 @@ spoof-realworld-protocols: artifacts/cache_all.npz
 
 # The whole spoof pipeline in one command: regenerate the corpus, retrain and export the
 # bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
-spoof-all: corpus spoof-model classical-head spoof-reproduce
+spoof-all: corpus spoof-model spoof-reproduce
 
 # The classical-TTS head (docs/models/experiments/2026-12-06-classical-tts-head.md): a
 # logistic read-out of the window statistics that catches espeak-ng, Flite, Festival, Pico and
