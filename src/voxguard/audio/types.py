@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,8 @@ PHONE_BAND_HZ = (300.0, 3400.0)
 # low-pass near 7 kHz), "wideband" = anything else. The spoof detector calibrates each its
 # own way.
 Channel = Literal["wideband", "narrowband", "band_limited"]
+# Every channel, in that order: the spoof detector's calibration blocks.
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,28 @@ def read_model_files(
     return sidecar, onnx_path.read_bytes()
 
 
+def read_checked(
+    model_path: Path,
+    sha256: str,
+    what: str,
+    named_by: str = "sidecar",
+    fix: str = "reinstall voxguard.",
+) -> bytes:
+    """The bytes of ``model_path``, read once: ``ModelUnavailable`` (``fix`` says what to do)
+    when it is absent, ``ModelMismatch`` unless they hash to the ``sha256`` that ``named_by``
+    records (``what`` names the model in both messages)."""
+    if not model_path.is_file():
+        raise ModelUnavailable(f"{what} missing at {model_path}; {fix}")
+    model_bytes = model_path.read_bytes()
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    if digest != sha256:
+        raise ModelMismatch(
+            f"{what} {model_path} does not match its {named_by} (sha256 {digest[:12]}..., "
+            f"{named_by} says {sha256[:12]}...)"
+        )
+    return model_bytes
+
+
 def check_sha256(model_bytes: bytes, expected: str, onnx_path: Path) -> None:
     """``ModelMismatch`` unless ``model_bytes`` hash to the sidecar's ``expected`` sha256."""
     if hashlib.sha256(model_bytes).hexdigest() != expected:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voxguard.audio.analysis import AnalyzedAudio
-from voxguard.audio.types import Channel
+from voxguard.audio.types import CHANNELS, Channel
 from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.speaker.frames import FrameAnalysis
@@ -103,7 +103,7 @@ class SpoofAdapter:
         threshold_for = getattr(self.detector, "threshold_for", None)
         if threshold_for is None:
             return {}
-        return {block: float(threshold_for(block)) for block in get_args(Channel)}
+        return {block: float(threshold_for(block)) for block in CHANNELS}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:

@@ -12,21 +12,20 @@ stays silent on honest callers and speaks only when it is sure. The head is desc
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
-from voxguard.audio.types import Channel, FloatArray
-from voxguard.errors import ModelMismatch, ModelUnavailable
-from voxguard.models import cpu_session
+from voxguard.audio.types import CHANNELS, Channel, FloatArray
+from voxguard.errors import ModelMismatch
+from voxguard.models import cpu_session, read_checked
 
 HEAD_KEY = "classical_tts_head"
 FUSION = "noisy_or"
 INPUT_KIND = "spectral_statistics"
-BLOCKS: tuple[Channel, ...] = get_args(Channel)
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ def parse_head(entry: Any, path: Path) -> ClassicalHeadSpec | None:
     try:
         if model_input["kind"] != INPUT_KIND:
             raise ValueError(f"input kind {model_input['kind']!r}, accepted: {INPUT_KIND}")
-        if not isinstance(gates, dict) or set(gates) != set(BLOCKS):
-            raise ValueError(f"gates must name exactly the blocks {', '.join(BLOCKS)}")
+        if not isinstance(gates, dict) or set(gates) != set(CHANNELS):
+            raise ValueError(f"gates must name exactly the blocks {', '.join(CHANNELS)}")
         return ClassicalHeadSpec(
             model_file=str(_field(entry, "model_file", path)),
             sha256=str(_field(entry, "sha256", path)),
@@ -102,7 +101,7 @@ def gated_probability(
 ) -> np.ndarray:
     """The head's calibrated probability where its logit reaches the block's gate, else 0."""
     values = np.asarray(logits, dtype=np.float64)
-    calibrated = 1.0 / (1.0 + np.exp(-(spec.scale * values + spec.offset)))
+    calibrated = expit(spec.scale * values + spec.offset)
     return np.asarray(np.where(values >= spec.gates[channel], calibrated, 0.0))
 
 
@@ -112,18 +111,15 @@ class ClassicalTtsHead:
     def __init__(self, spec: ClassicalHeadSpec, directory: Path, threads: int = 1) -> None:
         self.spec = spec
         path = directory / spec.model_file
-        if not path.is_file():
-            raise ModelUnavailable(
-                f"classical-TTS head missing at {path}: the spoof sidecar names it "
-                f"({HEAD_KEY}.model_file); reinstall voxguard or drop the block"
-            )
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != spec.sha256:
-            raise ModelMismatch(
-                f"classical-TTS head {path} does not match its sidecar block (sha256 "
-                f"{digest[:12]}..., sidecar says {spec.sha256[:12]}...)"
-            )
-        self._session = cpu_session(path, threads)
+        model_bytes = read_checked(
+            path,
+            spec.sha256,
+            what="classical-TTS head",
+            named_by="sidecar block",
+            fix=f"the spoof sidecar names it ({HEAD_KEY}.model_file): reinstall voxguard or "
+            "drop the block",
+        )
+        self._session = cpu_session(model_bytes, threads)
         inputs = [(i.name, i.shape[-1]) for i in self._session.get_inputs()]
         if inputs != [(spec.input_name, spec.input_dims)]:
             raise ModelMismatch(

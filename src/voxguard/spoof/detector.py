@@ -21,7 +21,7 @@ from voxguard.audio.types import Channel, FloatArray
 from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadFrames, VadParams
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
-from voxguard.models import bundled_model_path, cpu_session
+from voxguard.models import bundled_model_path, cpu_session, read_checked
 from voxguard.spoof.classical_head import ClassicalTtsHead, fuse
 from voxguard.spoof.features import (
     high_band_db,
@@ -40,7 +40,6 @@ from voxguard.spoof.sidecar import (
     NarrowbandCalibration,
     ShortSpeechCalibration,
     Sidecar,
-    check_model_file,
     load_sidecar,
 )
 
@@ -148,8 +147,8 @@ class SpoofDetector:
         self.sidecar: Sidecar = load_sidecar(directory / SIDECAR_NAME)
         model_path = directory / self.sidecar.model_file
         self.model_path = model_path
-        check_model_file(self.sidecar, model_path)
-        self._session = cpu_session(model_path, self.settings.inference_threads)
+        model_bytes = read_checked(model_path, self.sidecar.sha256, "spoof model")
+        self._session = cpu_session(model_bytes, self.settings.inference_threads)
         graph_inputs = sorted(i.name for i in self._session.get_inputs())
         named = sorted(i.name for i in self.sidecar.inputs)
         if graph_inputs != named:

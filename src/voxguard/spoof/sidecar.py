@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from voxguard.audio.types import Channel
+from voxguard.audio.types import CHANNELS, Channel
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.spoof.classical_head import HEAD_KEY, ClassicalHeadSpec, parse_head
 from voxguard.spoof.features import FeatureParams
@@ -177,7 +176,7 @@ def load_sidecar(path: Path) -> Sidecar:
 
 
 # The calibration blocks that may carry their own threshold: every channel the detector routes to.
-THRESHOLD_BLOCKS: tuple[Channel, ...] = get_args(Channel)
+THRESHOLD_BLOCKS: tuple[Channel, ...] = CHANNELS
 
 
 def _thresholds(entries: Any, path: Path) -> dict[str, float]:
@@ -262,14 +261,3 @@ def _numbers(
             f"{', '.join(names[:-1])} and {names[-1]} ({exc!r})",
             field=f"calibration.{block}",
         ) from exc
-
-
-def check_model_file(sidecar: Sidecar, model_path: Path) -> None:
-    if not model_path.is_file():
-        raise ModelUnavailable(f"spoof model missing at {model_path}; reinstall voxguard.")
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    if digest != sidecar.sha256:
-        raise ModelMismatch(
-            f"spoof model {model_path} does not match its sidecar (sha256 {digest[:12]}..., "
-            f"sidecar says {sidecar.sha256[:12]}...)"
-        )

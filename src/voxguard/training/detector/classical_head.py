@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from voxguard.audio.types import Channel
+from voxguard.audio.types import CHANNELS, Channel
 from voxguard.spoof.classical_head import (
-    BLOCKS,
     ClassicalHeadSpec,
     fuse,
     gated_probability,
@@ -137,7 +136,7 @@ def _gates(
     copy = np.char.replace(features.view_copy[view_of].astype(str), "aug2", "aug1")
     gates: dict[str, float] = {}
     table: dict[str, dict[str, Any]] = {}
-    for name in BLOCKS:
+    for name in CHANNELS:
         mine = genuine & (block == name)
         candidates = {"pooled": mine}
         candidates |= {str(c): mine & (copy == c) for c in np.unique(copy[mine])}
