@@ -133,7 +133,7 @@ class SpoofAdapter:
             ],
             channel=result.channel,
             short_speech=bool(result.short_speech),
-            classical_tts_probability=_rounded(getattr(result, "classical_tts_probability", None)),
+            classical_tts_probability=_rounded(result.classical_tts_probability),
         )
 
 
