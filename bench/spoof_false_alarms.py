@@ -44,14 +44,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 from voxguard.audio import load_audio
-from voxguard.audio.codec import fit_length
-from voxguard.audio.types import PHONE_BAND_HZ, FloatArray
+from voxguard.audio.types import FloatArray
 from voxguard.audio.wav import wav_bytes
 from voxguard.errors import VoxGuardError
-from voxguard.speaker.augment import band_pass
+from voxguard.speaker.augment import narrowband_call
 from voxguard.spoof import SpoofDetector
 from voxguard.training.detector.augment import TEST_CHANNELS
 
@@ -59,10 +57,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OPERATING_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def gsm_full_rate(samples: FloatArray) -> FloatArray:
-    """16 kHz in and out through a GSM 06.10 call: the 300-3400 Hz band and 8 kHz of
-    ``phone_channel``, SoX's GSM encoder and decoder instead of FFmpeg's."""
-    narrow = signal.resample_poly(band_pass(samples, *PHONE_BAND_HZ), 1, 2).astype(np.float32)
+def sox_gsm(narrow: FloatArray) -> FloatArray:
+    """8 kHz audio through SoX's GSM 06.10 encoder and decoder."""
     with tempfile.TemporaryDirectory() as work:
         plain, coded, decoded = (Path(work) / n for n in ("in.wav", "call.gsm", "out.wav"))
         plain.write_bytes(wav_bytes(narrow, 8000))
@@ -70,9 +66,13 @@ def gsm_full_rate(samples: FloatArray) -> FloatArray:
         subprocess.run(["sox", str(coded), "-b", "16", str(decoded)], check=True)
         with wave.open(str(decoded)) as handle:
             pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-        back = fit_length((pcm / np.float32(32768)).astype(np.float32), narrow.size)
-    wide = signal.resample_poly(back, 2, 1).astype(np.float32)
-    return fit_length(wide, samples.size)
+    return (pcm / np.float32(32768)).astype(np.float32)
+
+
+def gsm_full_rate(samples: FloatArray) -> FloatArray:
+    """16 kHz in and out through a GSM 06.10 call: ``phone_channel``'s band and rates, SoX's
+    GSM codec instead of FFmpeg's."""
+    return narrowband_call(samples, sox_gsm)
 
 
 CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import signal
 
@@ -42,12 +44,20 @@ def phone_channel(
         bit_rate = bit_rate or _AMR_BITRATE
         if bit_rate not in AMR_NB_BITRATES:
             raise ValueError(f"AMR-NB bit rate {bit_rate} is not one of {AMR_NB_BITRATES}")
+    container = "amr" if "amr" in codec else "wav"
+    return narrowband_call(
+        samples, lambda narrow: encode_decode(narrow, 8000, codec, container, bit_rate)
+    )
+
+
+def narrowband_call(samples: FloatArray, code: Callable[[FloatArray], FloatArray]) -> FloatArray:
+    """16 kHz in and out: the 300-3400 Hz band at 8 kHz, through ``code`` (8 kHz float audio
+    through a speech codec and back), then 16 kHz again."""
     limited = band_pass(samples, *PHONE_BAND_HZ)
     narrow = signal.resample_poly(limited, 1, 2).astype(np.float32)
-    container = "amr" if "amr" in codec else "wav"
     # A codec may return a few samples more or fewer than it was given (frame padding, encoder
     # delay): fit both legs to length so that the output keeps the input's timeline.
-    coded = fit_length(encode_decode(narrow, 8000, codec, container, bit_rate), narrow.size)
+    coded = fit_length(code(narrow), narrow.size)
     wide = signal.resample_poly(coded, 2, 1).astype(np.float32)
     return fit_length(wide, samples.size)
 
