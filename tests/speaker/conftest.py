@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 
 from voxguard.audio.types import AudioClip, AudioMetadata
+from voxguard.blas import limit_blas_threads
 from voxguard.speaker.engine import SpeakerEngine
 
 
 @pytest.fixture(scope="session")
 def engine() -> SpeakerEngine:
+    # As in every serving process (build_runtime): numpy's BLAS on one thread. With the
+    # library's default, a gallery changed in place and one built afresh differed by 1e-4 in
+    # normalised score when this file ran alone on two cores.
+    limit_blas_threads(1)
     return SpeakerEngine()
 
 
