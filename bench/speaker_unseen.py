@@ -76,7 +76,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
 FOLDS = 5
 NARROWBAND_BELOW_HZ = 4500.0
-CONDITIONS = ("clean", "cut2", "phone", "babble")
+CONDITIONS = ("clean", "cut2", "phone", "babble", "babble_both", "babble_enroll")
+# Conditions whose enrollment is not the clean first half: babble (3 unseen talkers at 5 dB)
+# on the enrollment too, with a babbled or a clean test.
+ENROLL_VIEW = {"babble_both": "enroll_babble", "babble_enroll": "enroll_babble"}
+TEST_VIEW = {"babble_both": "test_babble", "babble_enroll": "test_clean"}
 Arr = npt.NDArray[np.float32]
 
 
@@ -117,6 +121,13 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
         routed(name, babble_mix(test_half, readers, own_pool, n, snr, rng))
 
     enroll_half, _ = split_halves(readers[speaker])
+    erng = np.random.default_rng([seed, int(speaker), 3])
+    enroll_babble = babble_mix(enroll_half, readers, test_pool, BABBLE_TALKERS, BABBLE_SNR_DB, erng)
+    routed("enroll_babble", enroll_babble)
+    routed(
+        "fit_enroll_babble",
+        babble_mix(enroll_half, readers, own_pool, BABBLE_TALKERS, BABBLE_SNR_DB, erng),
+    )
     full = embedder.speech(readers[speaker])
     enroll = embedder.speech(enroll_half)
     srng = np.random.default_rng([seed, int(speaker), 1])
@@ -133,7 +144,10 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
         ("test_short_phone", phone(test_short)),
     ):
         partials[name] = encoder.partial_embeddings(samples)
-    base = {"enroll": reference.embed_utterance(preprocess(enroll_half))}
+    base = {
+        "enroll": reference.embed_utterance(preprocess(enroll_half)),
+        "enroll_babble": reference.embed_utterance(preprocess(enroll_babble)),
+    }
     for name, samples in views.items():
         base[f"test_{name}"] = reference.embed_utterance(preprocess(samples))
     return partials, quality, base
@@ -281,6 +295,8 @@ class Recipe:
         }
     )
     noisy_below_snr_db: float = NOISY_BELOW_SNR_DB
+    # route a clean long test to the noisy path when the enrollment itself is noisy
+    pair_noisy: bool = False
 
 
 MC_VIEWS = (*WCCN_VIEWS, *EXTRA_BABBLE_VIEWS)
@@ -341,6 +357,27 @@ RECIPES: dict[str, Recipe] = {
         paths={**SHIPPED.paths, "noisy": ("long", "mixed")},
     ),
 }
+# Noisy enrollments (issue 20, docs/speaker-experiments/2026-12-06-babble-enrollment.md): a
+# pair goes to the noisy path when either side is noisy, and that path is calibrated on
+# babbled enrollments too; then also with babbled enrollments in its WCCN and its cohort.
+_SHIPPED_NOW = RECIPES["shipped"]
+_PAIR_DEV = {
+    **_SHIPPED_NOW.dev,
+    "babble_both": ("enroll_babble", "noisy"),
+    "babble_enroll": ("enroll_babble", "noisy"),
+}
+RECIPES["pair_noisy"] = replace(_SHIPPED_NOW, name="pair_noisy", pair_noisy=True, dev=_PAIR_DEV)
+RECIPES["pair_noisy_wccn"] = replace(
+    RECIPES["pair_noisy"],
+    name="pair_noisy_wccn",
+    wccns={**_SHIPPED_NOW.wccns, "noisy": (*NOISY_WCCN_VIEWS, "enroll_babble")},
+)
+RECIPES["pair_noisy_wccn_cohort"] = replace(
+    RECIPES["pair_noisy_wccn"],
+    name="pair_noisy_wccn_cohort",
+    cohorts={**_SHIPPED_NOW.cohorts, "mixed": ("full", "enroll_babble")},
+    paths={**_SHIPPED_NOW.paths, "noisy": ("noisy", "mixed")},
+)
 for _pool in ("trim75", "trim50", "w4", "w8"):
     RECIPES[f"pool_{_pool}"] = replace(SHIPPED, name=f"pool_{_pool}", pool=_pool)
 
@@ -362,7 +399,16 @@ class Backend:
 
 def _fit_table(table: Table, fit: Sequence[str]) -> Table:
     """Fitting readers' views, with their own-fold babble standing in for the test babble."""
-    return {s: {**table[s], "test_babble": table[s]["fit_babble"]} for s in fit}
+    return {
+        s: {
+            **table[s],
+            "test_babble": table[s]["fit_babble"],
+            "enroll_babble": table[s]["fit_enroll_babble"],
+            "test_babble_both": table[s]["fit_babble"],
+            "test_babble_enroll": table[s]["test_clean"],
+        }
+        for s in fit
+    }
 
 
 def fit_core(recipe: Recipe, table: Table, fit: Sequence[str]) -> Backend:
@@ -416,14 +462,24 @@ def fit_backend(recipe: Recipe, table: Table, fit: Sequence[str], seed: int) -> 
     return Backend(core.wccns, core.asnorms, calibrations)
 
 
-def path_of(recipe: Recipe, quality: Arr) -> str:
+def condition_of(recipe: Recipe, quality: Arr) -> str:
+    snr, bandwidth, _ = (float(x) for x in quality)
+    if bandwidth < NARROWBAND_BELOW_HZ:
+        return "phone"
+    return "noisy" if snr < recipe.noisy_below_snr_db else "clean"
+
+
+def path_of(recipe: Recipe, quality: Arr, enroll_quality: Arr | None = None) -> str:
     """The engine's routing (SpeakerBackend.condition_of + path_for)."""
-    snr, bandwidth, speech_s = (float(x) for x in quality)
-    condition = (
-        "phone"
-        if bandwidth < NARROWBAND_BELOW_HZ
-        else ("noisy" if snr < recipe.noisy_below_snr_db else "clean")
-    )
+    speech_s = float(quality[2])
+    condition = condition_of(recipe, quality)
+    if (
+        recipe.pair_noisy
+        and enroll_quality is not None
+        and condition == "clean"
+        and condition_of(recipe, enroll_quality) == "noisy"
+    ):
+        condition = "noisy"
     if speech_s < SHORT_BELOW_S:
         return "short_phone" if condition == "phone" else "short"
     if condition == "phone":
@@ -433,7 +489,14 @@ def path_of(recipe: Recipe, quality: Arr) -> str:
     return "noisy" if condition == "noisy" else "clean"
 
 
-FIXED_PATH = {"clean": "clean", "cut2": "mid", "phone": "phone", "babble": "noisy"}
+FIXED_PATH = {
+    "clean": "clean",
+    "cut2": "mid",
+    "phone": "phone",
+    "babble": "noisy",
+    "babble_both": "noisy",
+    "babble_enroll": "clean",
+}
 
 
 def score_rotation(run: Run, table: Table, recipe: Recipe, rotation: int) -> dict[str, tuple]:  # type: ignore[type-arg]
@@ -444,25 +507,28 @@ def score_rotation(run: Run, table: Table, recipe: Recipe, rotation: int) -> dic
     labels = np.eye(len(test), dtype=bool)
     out: dict[str, tuple] = {}  # type: ignore[type-arg]
     for condition in CONDITIONS:
-        view = f"test_{condition}"
+        view = TEST_VIEW.get(condition, f"test_{condition}")
+        enroll_view = ENROLL_VIEW.get(condition, "enroll")
         tests = np.stack([table[s][view] for s in test])
         routed = np.zeros((len(test), len(test)))
-        paths = [path_of(recipe, run.quality[s][view]) for s in test]
-        for path in set(paths):
-            cols = [j for j, p in enumerate(paths) if p == path]
-            variant = "enroll_phone" if path in ("phone", "short_phone") else "enroll"
-            enroll = np.stack([table[s][variant] for s in test])
-            scores = score_matrix(backend, recipe, path, enroll, tests[cols])
-            routed[:, cols] = backend.calibrations[path].scale * scores
-            routed[:, cols] += backend.calibrations[path].offset
+        for i, enrolled in enumerate(test):
+            # the pair's path can depend on the enrollment: one row of trials at a time
+            enroll_quality = run.quality[enrolled].get(enroll_view)
+            paths = [path_of(recipe, run.quality[s][view], enroll_quality) for s in test]
+            for path in set(paths):
+                cols = [j for j, p in enumerate(paths) if p == path]
+                phone = path in ("phone", "short_phone") and enroll_view == "enroll"
+                enroll = table[enrolled]["enroll_phone" if phone else enroll_view][None, :]
+                scores = score_matrix(backend, recipe, path, enroll, tests[cols])[0]
+                calibration = backend.calibrations[path]
+                routed[i, cols] = calibration.scale * scores + calibration.offset
         fixed_path = FIXED_PATH[condition]
-        enroll = np.stack(
-            [table[s]["enroll_phone" if condition == "phone" else "enroll"] for s in test]
-        )
+        fixed_view = "enroll_phone" if condition == "phone" else enroll_view
+        enroll = np.stack([table[s][fixed_view] for s in test])
         fixed = score_matrix(backend, recipe, fixed_path, enroll, tests)
-        b_e = unit_rows(np.stack([run.base[s]["enroll"] for s in test]))
+        b_e = unit_rows(np.stack([run.base[s][enroll_view] for s in test]))
         b_t = unit_rows(np.stack([run.base[s][view] for s in test]))
-        raw = unit_rows(np.stack([table[s]["enroll"] for s in test])) @ unit_rows(tests).T
+        raw = unit_rows(np.stack([table[s][enroll_view] for s in test])) @ unit_rows(tests).T
         out[condition] = (b_e @ b_t.T, raw, fixed, routed, labels, paths)
     return out
 
