@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from voxguard.audio.analysis import AudioFrontEnd
 from voxguard.audio.types import AudioClip, AudioMetadata
 from voxguard.evaluation.metrics import eer
 from voxguard.speaker.augment import phone_channel
@@ -121,6 +122,7 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
         routed(name, babble_mix(test_half, readers, own_pool, n, snr, rng))
 
     enroll_half, _ = split_halves(readers[speaker])
+    quality["enroll"] = enrollment_quality(front, enroll_half)
     erng = np.random.default_rng([seed, int(speaker), 3])
     enroll_babble = babble_mix(enroll_half, readers, test_pool, BABBLE_TALKERS, BABBLE_SNR_DB, erng)
     routed("enroll_babble", enroll_babble)
@@ -151,6 +153,27 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
     for name, samples in views.items():
         base[f"test_{name}"] = reference.embed_utterance(preprocess(samples))
     return partials, quality, base
+
+
+def enrollment_quality(front: AudioFrontEnd, samples: Arr) -> Arr:
+    """(SNR, bandwidth, speech s) of an enrollment recording, as the engine measures it."""
+    meta = AudioMetadata("array", "pcm", 16000, 1, samples.size / 16000, 0)
+    analyzed = front.analyze_clip(AudioClip(samples, 16000, meta))
+    q = analyzed.quality
+    return np.array([q.snr_db, q.bandwidth_hz, analyzed.speech.size / 16000], np.float32)
+
+
+def add_enrollment_quality(path: Path, data: Path) -> None:
+    """Caches built before the enrollment's own quality was kept: add it (a few seconds)."""
+    with np.load(path) as arrays:
+        flat = {k: arrays[k] for k in arrays.files}
+    speakers = [k.split("/")[1] for k in flat if k.startswith("fold/")]
+    if all(f"q/{s}/enroll" in flat for s in speakers):
+        return
+    readers, front = load_readers(data), AudioFrontEnd()
+    for speaker in speakers:
+        flat[f"q/{speaker}/enroll"] = enrollment_quality(front, split_halves(readers[speaker])[0])
+    np.savez(path, **flat)
 
 
 def build_cache(path: Path, data: Path, seed: int, limit: int) -> None:
@@ -297,6 +320,10 @@ class Recipe:
     noisy_below_snr_db: float = NOISY_BELOW_SNR_DB
     # route a clean long test to the noisy path when the enrollment itself is noisy
     pair_noisy: bool = False
+    # route a long clean test against a noisy enrollment to "noisy_enrolled", and with
+    # pair_both a long noisy one to "noisy_both"
+    pair_path: bool = False
+    pair_both: bool = False
 
 
 MC_VIEWS = (*WCCN_VIEWS, *EXTRA_BABBLE_VIEWS)
@@ -304,7 +331,7 @@ MC_VIEWS = (*WCCN_VIEWS, *EXTRA_BABBLE_VIEWS)
 SHIPPED = Recipe("backend2")
 RECIPES: dict[str, Recipe] = {
     "backend2": SHIPPED,
-    # what scripts/fit_speaker_backend.py fits now (ge2e-backend-3)
+    # ge2e-backend-3 (until 2026-12-06); ge2e-backend-4 is pair_path below
     "shipped": replace(
         SHIPPED,
         name="shipped",
@@ -377,6 +404,24 @@ RECIPES["pair_noisy_wccn_cohort"] = replace(
     name="pair_noisy_wccn_cohort",
     cohorts={**_SHIPPED_NOW.cohorts, "mixed": ("full", "enroll_babble")},
     paths={**_SHIPPED_NOW.paths, "noisy": ("noisy", "mixed")},
+)
+# Calibrations of their own instead of the noisy path's: for a long clean test against a
+# noisy enrollment ("noisy_enrolled", what ships as ge2e-backend-4), and also for a long
+# noisy test against one ("noisy_both"); the noisy path's calibration and thresholds for
+# clean enrollments stay as they were.
+RECIPES["pair_path"] = replace(
+    _SHIPPED_NOW,
+    name="pair_path",
+    pair_path=True,
+    paths={**_SHIPPED_NOW.paths, "noisy_enrolled": ("noisy", "clean")},
+    dev={**_SHIPPED_NOW.dev, "babble_enroll": ("enroll_babble", "noisy_enrolled")},
+)
+RECIPES["pair_path_both"] = replace(
+    RECIPES["pair_path"],
+    name="pair_path_both",
+    pair_both=True,
+    paths={**RECIPES["pair_path"].paths, "noisy_both": ("noisy", "clean")},
+    dev={**RECIPES["pair_path"].dev, "babble_both": ("enroll_babble", "noisy_both")},
 )
 for _pool in ("trim75", "trim50", "w4", "w8"):
     RECIPES[f"pool_{_pool}"] = replace(SHIPPED, name=f"pool_{_pool}", pool=_pool)
@@ -473,6 +518,12 @@ def path_of(recipe: Recipe, quality: Arr, enroll_quality: Arr | None = None) -> 
     """The engine's routing (SpeakerBackend.condition_of + path_for)."""
     speech_s = float(quality[2])
     condition = condition_of(recipe, quality)
+    enrolled_noisy = enroll_quality is not None and condition_of(recipe, enroll_quality) == "noisy"
+    long_enough = speech_s >= MID_BELOW_S  # not the short or 2 s paths
+    if recipe.pair_path and enrolled_noisy and condition == "clean" and long_enough:
+        return "noisy_enrolled"
+    if recipe.pair_both and enrolled_noisy and condition == "noisy" and long_enough:
+        return "noisy_both"
     if (
         recipe.pair_noisy
         and enroll_quality is not None
@@ -580,6 +631,7 @@ def main() -> None:
         cache = ROOT / "artifacts" / f"speaker_unseen_seed{seed}{suffix}.npz"
         if not cache.is_file():
             build_cache(cache, args.data, seed, args.limit)
+        add_enrollment_quality(cache, args.data)
         runs.append(load_run(cache, seed))
     results = {}
     groups = [("pooled", runs)] + ([(f"seed {r.seed}", [r]) for r in runs] if args.per_seed else [])

@@ -29,11 +29,11 @@ from voxguard.speaker.backend import BACKEND_FORMAT
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.training.backend_fit import (
     ASNORM_TOP_K,
+    DEV_CONDITIONS,
     MID_BELOW_S,
     NOISY_BELOW_SNR_DB,
     PATHS,
     SHORT_BELOW_S,
-    TEST_CONDITIONS,
     WCCN_SHRINK,
     eer_percent,
     fit_backend,
@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
 OUT = ROOT / "src" / "voxguard" / "models" / "ge2e"
 CACHE = ROOT / "artifacts" / "backend_views.npz"
-VERSION = "ge2e-backend-3"
+VERSION = "ge2e-backend-4"
 SEED = 2026
 
 
@@ -94,11 +94,11 @@ def main() -> None:
         )
     speakers = sorted(table)
 
-    scores = two_fold_scores(table, speakers, seed=args.seed)
+    scores = two_fold_scores(table, speakers, seed=args.seed, conditions=tuple(DEV_CONDITIONS))
     calibrations = fit_calibrations(scores)
     metrics = {}
     for condition, result in scores.items():
-        group = TEST_CONDITIONS[condition][1]
+        group = DEV_CONDITIONS[condition][1]
         llrs = np.array([calibrations[group].llr(s) for s in result.scores])
         metrics[condition] = {
             "eer_percent": round(eer_percent(result), 3),
@@ -159,7 +159,9 @@ def main() -> None:
                 "enroll = first half of each reader's utterance, test = second half: clean, "
                 "2 s cut, phone (300-3400 Hz, 8 kHz, GSM 06.10 via sox), babble of 3 other readers "
                 "at 5 dB SNR, and short tests (0.4-1.2 s of speech, clean and phone) for the "
-                "short path; all-against-all trials; scores from two folds of readers "
+                "short path; for the noisy path also the enrollment half babbled the same way "
+                "against the babbled and the clean test (babble_both, babble_enroll); "
+                "all-against-all trials; scores from two folds of readers "
                 "(back end fitted on the other fold)"
             ),
             "metrics": metrics,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from tests.conftest import shared_data
 from tests.speaker.conftest import as_clip
 from voxguard.audio import load_audio
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
+from voxguard.speaker.backend import NOISY_ENROLLED
 from voxguard.speaker.engine import SpeakerEngine
 
 READERS = ("103-1240-0000", "1034-121119-0000", "1040-133433-0000")
@@ -105,5 +108,18 @@ def test_paths_follow_condition_and_duration(engine: SpeakerEngine) -> None:
     assert backend.path_for("phone", 10.0) == "phone"
     assert backend.path_for("clean", 2.0) == "mid"
     assert backend.path_for("phone", 0.5) == "short_phone"
+    # against a voiceprint enrolled in noise, a long clean test has a path of its own
+    assert backend.path_for("clean", 10.0, enrolled_in_noise=True) == NOISY_ENROLLED
+    for condition, speech_s, path in (
+        ("noisy", 10.0, "noisy"),
+        ("phone", 10.0, "phone"),
+        ("clean", 2.0, "mid"),
+        ("clean", 0.5, "short"),
+    ):
+        assert backend.path_for(condition, speech_s, enrolled_in_noise=True) == path
+    # a back end without it (before ge2e-backend-4) scores them as before
+    older = replace(backend, paths={k: v for k, v in backend.paths.items() if k != NOISY_ENROLLED})
+    assert older.path_for("clean", 10.0, enrolled_in_noise=True) == "clean"
+    assert older.path_for("noisy", 10.0, enrolled_in_noise=True) == "noisy"
     assert backend.condition_of(3800.0, 40.0) == "phone"
     assert backend.condition_of(8000.0, 10.0) == "noisy"

@@ -4,11 +4,14 @@ Loaded from ``models/ge2e/backend.json`` (versioned, human-readable: calibration
 protocol, measured metrics) and ``backend.npz`` (WCCN transform and cohort embeddings), both
 written by ``scripts/fit_speaker_backend.py`` and checked against each other and the model.
 
-Scoring a trial: the test's channel condition (clean, noisy, phone) and speech duration pick
-a scoring path. Both embeddings go through WCCN, a within-speaker whitening learned on clean,
-shortened, phone and babble copies of LibriSpeech readers (a "short" one adds sub-second
-pieces); on degraded paths the cosine is AS-normalised against the cohort of the matching
-channel; each path's logistic calibration turns the score into an LLR.
+Scoring a trial: the test's channel condition (clean, noisy, phone) and speech duration pick a
+scoring path; a long clean test against a voiceprint enrolled in noise takes ``noisy_enrolled``
+where the back end has it: the noisy path's WCCN and cohort with a calibration of its own,
+fitted on babbled enrollments against clean tests. Both embeddings go through
+WCCN, a within-speaker whitening learned on clean, shortened, phone and babble copies of
+LibriSpeech readers (a "short" one adds sub-second pieces); on degraded paths the cosine is
+AS-normalised against the cohort of the matching channel; each path's logistic calibration
+turns the score into an LLR.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from voxguard.speaker.types import Vector
 
 Matrix = npt.NDArray[np.float32]
 BACKEND_FORMAT = 2
+# The path of long clean tests against a voiceprint enrolled in noise (back ends from
+# ge2e-backend-4 on; an older back end scores them on the clean path). A noisy test takes the
+# noisy path whatever the enrollment.
+NOISY_ENROLLED = "noisy_enrolled"
 
 
 @dataclass(frozen=True)
@@ -73,15 +80,20 @@ class SpeakerBackend:
             return "phone"
         return "noisy" if snr_db < self.noisy_below_snr_db else "clean"
 
-    def path_for(self, condition: str, speech_s: float) -> str:
-        """The scoring path of a test with this condition and this much speech."""
+    def path_for(self, condition: str, speech_s: float, enrolled_in_noise: bool = False) -> str:
+        """The scoring path of a test with this condition and this much speech, against a
+        voiceprint enrolled in noise or not (``enrollment.enrolled_in_noise``)."""
         if speech_s < self.short_below_s:
             return "short_phone" if condition == "phone" else "short"
         if condition == "phone":
             return "phone"
         if speech_s < self.mid_below_s:
             return "mid"
-        return "noisy" if condition == "noisy" else "clean"
+        if condition == "noisy":
+            return "noisy"
+        if enrolled_in_noise and NOISY_ENROLLED in self.paths:
+            return NOISY_ENROLLED
+        return "clean"
 
     def path(self, name: str) -> ScoringPath:
         return self.paths[name]

@@ -17,7 +17,7 @@ from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
 from voxguard.speaker.augment import phone_channel
 from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair, variant_for
 from voxguard.speaker.encoder import Ge2eEncoder
-from voxguard.speaker.enrollment import enroll, voiceprint_variant
+from voxguard.speaker.enrollment import enroll, enrolled_in_noise, voiceprint_variant
 from voxguard.speaker.frames import FrameAnalysis
 from voxguard.speaker.gallery import GallerySnapshot, SpeakerGallery
 from voxguard.speaker.index import INDEX_THRESHOLD
@@ -159,7 +159,9 @@ class SpeakerEngine:
     def verify(self, voiceprint: Voiceprint, embedding: Embedding) -> VerificationResult:
         self._check_version(voiceprint.model_version)
         self._check_version(embedding.model_version)
-        name = self.backend.path_for(embedding.condition, embedding.speech_s)
+        name = self.backend.path_for(
+            embedding.condition, embedding.speech_s, enrolled_in_noise(voiceprint)
+        )
         path = self.backend.path(name)
         enrolled = voiceprint_variant(voiceprint, variant_for(name))
         raw, normalized = score_pair(path, enrolled, embedding.vector)
@@ -217,18 +219,28 @@ class SpeakerEngine:
             gallery = self.gallery(gallery)
         top_k = top_k or self.settings.identify_top_k
         name = self.backend.path_for(embedding.condition, embedding.speech_s)
-        calibration = self.backend.path(name).calibration
-        candidates = []
-        for speaker_id, raw, normalized in gallery.rank(embedding.vector, name, top_k):
-            llr = calibration.llr(normalized)
-            candidates.append(
-                Candidate(
+        noisy_name = self.backend.path_for(embedding.condition, embedding.speech_s, True)
+        searches: list[tuple[str, bool | None]] = [(name, None)]
+        if noisy_name != name and gallery.has_noisy_enrollments:
+            # voiceprints enrolled in noise are scored on their own path, as verify does
+            searches = [(name, False), (noisy_name, True)]
+        scored = []
+        for path_name, in_noise in searches:
+            calibration = self.backend.path(path_name).calibration
+            threshold = self.threshold(path_name, comparisons=len(gallery))
+            for speaker_id, raw, normalized in gallery.rank(
+                embedding.vector, path_name, top_k, enrolled_in_noise=in_noise
+            ):
+                llr = calibration.llr(normalized)
+                candidate = Candidate(
                     speaker_id=speaker_id,
                     score=round(raw, 6),
                     normalized_score=round(normalized, 6),
                     probability=round(calibration.probability(llr), 6),
                 )
-            )
-        threshold = self.threshold(name, comparisons=len(gallery))
-        best = candidates[0] if candidates and candidates[0].normalized_score >= threshold else None
+                scored.append((llr, candidate, normalized >= threshold))
+        # one path: the order of its normalised scores (the LLR is monotonic in it); two: LLRs
+        scored.sort(key=lambda item: -item[0])
+        candidates = [candidate for _, candidate, _ in scored[:top_k]]
+        best = candidates[0] if scored and scored[0][2] else None
         return IdentificationResult(best=best, candidates=candidates)

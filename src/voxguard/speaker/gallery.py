@@ -6,7 +6,9 @@ one WCCN; paths that share both share one search index (a group). The gallery ho
 and, for each AS-normalised path, every voiceprint's cohort statistics. Speakers are added,
 replaced and removed in place (``upsert``, ``remove``); ``snapshot`` and ``from_snapshot``
 take the whole state out as arrays and put it back, which is how it is persisted. Searches
-and changes take one lock, so a gallery can be shared by a process's threads.
+and changes take one lock, so a gallery can be shared by a process's threads. The gallery also
+knows which voiceprints were enrolled in noise, so a search can rank those on another path
+(``rank(..., enrolled_in_noise=...)``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy.typing as npt
 
 from voxguard.errors import ModelMismatch
 from voxguard.speaker.backend import ScoringPath, SpeakerBackend, variant_for
-from voxguard.speaker.enrollment import voiceprint_variant
+from voxguard.speaker.enrollment import enrolled_in_noise, voiceprint_variant
 from voxguard.speaker.index import INDEX_THRESHOLD, Labels, Matrix, VectorIndex
 from voxguard.speaker.types import Vector, Voiceprint
 
@@ -56,6 +58,7 @@ class SpeakerGallery:
         self._group_of = {name: _group_name(backend, name) for name in backend.paths}
         self._groups: dict[str, VectorIndex] = {}
         self._stats: dict[str, npt.NDArray[np.float32]] = {}  # path -> (labels, [mean, std])
+        self._noisy: set[int] = set()  # labels of voiceprints enrolled in noise
         if voiceprints:
             self.upsert(voiceprints)
 
@@ -70,15 +73,17 @@ class SpeakerGallery:
         gallery = cls({}, backend, index_threshold)
         ids: list[str] = []
         seen: set[str] = set()
+        noisy: set[str] = set()
         parts: dict[str, list[Matrix]] = {group: [] for group in gallery._group_names()}
         for batch in batches:
             fresh = {i: v for i, v in batch.items() if i not in seen}  # a repeat counts once
             ids.extend(fresh)
             seen.update(fresh)
+            noisy.update(i for i, v in fresh.items() if enrolled_in_noise(v))
             for group, matrices in parts.items():
                 matrices.append(gallery._group_matrix(group, list(fresh.values())))
         with gallery._lock:
-            gallery._insert(ids, parts)
+            gallery._insert(ids, parts, noisy)
         return gallery
 
     def __len__(self) -> int:
@@ -108,10 +113,11 @@ class SpeakerGallery:
         parts = {
             g: [self._group_matrix(g, list(voiceprints.values()))] for g in self._group_names()
         }
+        noisy = {i for i, v in voiceprints.items() if enrolled_in_noise(v)}
         with self._lock:
             present = [self._labels[i] for i in ids if i in self._labels]
             self._remove_labels(np.array(present, dtype=np.int64), settle=False)
-            self._insert(ids, parts)
+            self._insert(ids, parts, noisy)
 
     def remove(self, speaker_ids: Iterable[str]) -> None:
         """Take these speakers out (ids not in the gallery are ignored)."""
@@ -119,13 +125,30 @@ class SpeakerGallery:
             labels = [self._labels.pop(i) for i in speaker_ids if i in self._labels]
             for label in labels:
                 self._ids[label] = None
+            self._noisy.difference_update(labels)
             self._free.extend(labels)
             self._remove_labels(np.array(labels, dtype=np.int64))
 
     # --- search -------------------------------------------------------------------------
 
-    def rank(self, vector: Vector, path_name: str, top_k: int) -> list[tuple[str, float, float]]:
-        """(speaker id, cosine, normalised score) of the best ``top_k``, best first."""
+    @property
+    def has_noisy_enrollments(self) -> bool:
+        with self._lock:
+            return bool(self._noisy)
+
+    def rank(
+        self,
+        vector: Vector,
+        path_name: str,
+        top_k: int,
+        enrolled_in_noise: bool | None = None,
+    ) -> list[tuple[str, float, float]]:
+        """(speaker id, cosine, normalised score) of the best ``top_k``, best first.
+
+        ``enrolled_in_noise`` True / False keeps only the voiceprints enrolled in noise / not;
+        they are taken from the same candidate pool (``top_k`` x 4 nearest by cosine, the
+        pool AS-norm re-ranks), so a filtered list can be shorter than ``top_k``.
+        """
         path = self.backend.path(path_name)
         test = path.wccn.apply_one(vector) if path.wccn is not None else vector
         with self._lock:
@@ -133,9 +156,17 @@ class SpeakerGallery:
             if index is None or not self._labels:
                 return []
             stats = self._stats.get(path_name)
+            filtered = enrolled_in_noise is not None and bool(self._noisy)
+            pool = top_k * _POOL_FACTOR if (filtered or path.cohort is not None) else top_k
+            hits = index.search(test, pool)
+            if enrolled_in_noise is not None:
+                hits = [
+                    (label, raw)
+                    for label, raw in hits
+                    if (label in self._noisy) is enrolled_in_noise
+                ]
             if path.cohort is None or stats is None:
-                return [(self._id(label), raw, raw) for label, raw in index.search(test, top_k)]
-            hits = index.search(test, top_k * _POOL_FACTOR)
+                return [(self._id(label), raw, raw) for label, raw in hits[:top_k]]
             ranked = [(self._id(label), raw, stats[label]) for label, raw in hits]
         test_stats = path.cohort.stats(test)
         scored = [
@@ -159,6 +190,7 @@ class SpeakerGallery:
                 arrays[f"group/{group}"] = index.to_bytes()
             for path, stats in self._stats.items():
                 arrays[f"stats/{path}"] = stats[: len(self._ids)]
+            arrays["noisy"] = np.array(sorted(self._noisy), dtype=np.int64)
             header = {
                 "format": SNAPSHOT_FORMAT,
                 "model_version": self.backend.model_version,
@@ -195,6 +227,8 @@ class SpeakerGallery:
             gallery._groups[group] = index
         for name in gallery._stats_paths():
             gallery._stats[name] = np.array(arrays[f"stats/{name}"], dtype=np.float32)
+        if "noisy" in arrays:  # snapshots made before it was kept: every voiceprint clean
+            gallery._noisy = {int(label) for label in arrays["noisy"].tolist()}
         return gallery
 
     # --- internals ----------------------------------------------------------------------
@@ -223,12 +257,18 @@ class SpeakerGallery:
         raw = np.stack([voiceprint_variant(v, variant) for v in voiceprints]).astype(np.float32)
         return path.wccn.apply(raw) if path.wccn is not None else raw
 
-    def _insert(self, ids: list[str], parts: dict[str, list[Matrix]]) -> None:
-        """Add speakers not in the gallery; ``parts``: each group's rows, in ``ids`` order.
-        Each group's list is emptied as it goes, so its rows are freed once indexed."""
+    def _insert(self, ids: list[str], parts: dict[str, list[Matrix]], noisy: set[str]) -> None:
+        """Add speakers not in the gallery; ``parts``: each group's rows, in ``ids`` order;
+        ``noisy``: the ids enrolled in noise. Each group's list is emptied as it goes, so its
+        rows are freed once indexed."""
         if not ids:
             return
         labels = np.array([self._allocate(i) for i in ids], dtype=np.int64)
+        for speaker_id, label in zip(ids, labels.tolist(), strict=True):
+            if speaker_id in noisy:
+                self._noisy.add(label)
+            else:
+                self._noisy.discard(label)
         self._grow_stats(len(self._ids))
         for group, matrices in parts.items():
             matrix = np.concatenate(matrices) if len(matrices) != 1 else matrices[0]

@@ -23,7 +23,7 @@ class Embedding:
     speech_s: float
     model_version: str
     quality: float = 1.0
-    # Channel condition detected on the recording: "clean" or "phone" (narrowband).
+    # Channel condition detected on the recording: "clean", "noisy" or "phone" (narrowband).
     condition: str = "clean"
     # Embeddings of simulated copies of the same speech (condition -> vector), made for
     # enrollment so a voiceprint can be matched to a test in the same channel condition.

@@ -41,6 +41,9 @@ PATHS: dict[str, tuple[str, str | None]] = {
     "mid": ("short", "clean"),
     "short": ("short", None),
     "short_phone": ("short", None),
+    # long clean tests against a voiceprint enrolled in noise: the noisy path's WCCN and
+    # cohort, a calibration of its own (NOISY_ENROLLMENT_CONDITIONS)
+    "noisy_enrolled": ("noisy", "clean"),
 }
 # Development conditions: the enrollment view each is scored against and its path.
 TEST_CONDITIONS: dict[str, tuple[str, str]] = {
@@ -51,6 +54,16 @@ TEST_CONDITIONS: dict[str, tuple[str, str]] = {
     "short": ("enroll", "short"),
     "short_phone": ("enroll_phone", "short_phone"),
 }
+# Long clean tests against voiceprints enrolled in noise take a path of their own
+# (``SpeakerBackend.path_for``), calibrated on babbled enrollments against clean tests
+# (docs/speaker-experiments/2026-12-06-babble-enrollment.md): condition -> (enrollment view,
+# path), and the test view of each. Babbled enrollments against babbled tests are scored on
+# the noisy path (and reported in the dev metrics, not calibrated on).
+NOISY_ENROLLMENT_CONDITIONS: dict[str, tuple[str, str]] = {
+    "babble_enroll": ("enroll_babble", "noisy_enrolled"),
+}
+NOISY_ENROLLMENT_TESTS = {"babble_enroll": "test_clean"}
+DEV_CONDITIONS = {**TEST_CONDITIONS, **NOISY_ENROLLMENT_CONDITIONS}
 # The conditions reported against the raw GE2E baseline (the hidden evaluation's four).
 BENCH_CONDITIONS = ("clean", "cut2", "phone", "babble")
 SHORT_BELOW_S = 1.0
@@ -147,10 +160,11 @@ def score_conditions(
     labels = np.eye(n, dtype=bool).reshape(-1)
     asnorms = {w: fitted.asnorms(w) for w in fitted.wccns} if fitted is not None else {}
     for condition in conditions:
-        enroll_view, path = TEST_CONDITIONS[condition]
+        enroll_view, path = DEV_CONDITIONS[condition]
+        test_view = NOISY_ENROLLMENT_TESTS.get(condition, f"test_{condition}")
         wccn_name, cohort_name = PATHS[path]
         enroll = np.stack([table[s][enroll_view] for s in trial_speakers]).astype(np.float32)
-        test = np.stack([table[s][f"test_{condition}"] for s in trial_speakers]).astype(np.float32)
+        test = np.stack([table[s][test_view] for s in trial_speakers]).astype(np.float32)
         cohort = None
         if fitted is None:
             enroll, test = unit_rows(enroll), unit_rows(test)
@@ -181,14 +195,17 @@ def speaker_folds(speakers: Sequence[str], seed: int) -> list[list[str]]:
 
 
 def two_fold_scores(
-    table: EmbeddingTable, speakers: Sequence[str], seed: int = 0
+    table: EmbeddingTable,
+    speakers: Sequence[str],
+    seed: int = 0,
+    conditions: Sequence[str] = tuple(TEST_CONDITIONS),
 ) -> dict[str, ConditionScores]:
     """Scores of every speaker's trials with a back end fitted on the other half only."""
     halves = speaker_folds(speakers, seed)
-    pooled: dict[str, list[ConditionScores]] = {c: [] for c in TEST_CONDITIONS}
+    pooled: dict[str, list[ConditionScores]] = {c: [] for c in conditions}
     for fold in (0, 1):
         fitted = fit_backend(table, halves[1 - fold])
-        scores = score_conditions(table, halves[fold], fitted)
+        scores = score_conditions(table, halves[fold], fitted, conditions)
         for condition, result in scores.items():
             pooled[condition].append(result)
     return {
@@ -202,7 +219,7 @@ def two_fold_scores(
 def fit_calibrations(scores: Mapping[str, ConditionScores]) -> dict[str, LinearCalibration]:
     groups: dict[str, list[ConditionScores]] = {}
     for condition, result in scores.items():
-        groups.setdefault(TEST_CONDITIONS[condition][1], []).append(result)
+        groups.setdefault(DEV_CONDITIONS[condition][1], []).append(result)
     return {
         group: fit_calibration(
             np.concatenate([r.scores for r in parts]), np.concatenate([r.labels for r in parts])

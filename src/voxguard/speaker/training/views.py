@@ -171,7 +171,9 @@ def embed_views(
     """Every view the back-end recipe needs, as raw GE2E embeddings.
 
     With ``babble_pool``, also the ``EXTRA_BABBLE_VIEWS`` of the test half (talkers drawn from
-    the pool, never the speaker) for the noisy path's WCCN.
+    the pool, never the speaker) for the noisy path's WCCN, and ``enroll_babble``, the
+    enrollment half with babble of ``BABBLE_TALKERS`` at ``BABBLE_SNR_DB``, for the noisy
+    path's calibration on voiceprints enrolled in noise.
     """
     rng = np.random.default_rng([seed, int(speaker), 1])
     encode = embedder.encoder.embed
@@ -198,4 +200,8 @@ def embed_views(
         for (snr, talkers), name in zip(EXTRA_BABBLE, EXTRA_BABBLE_VIEWS, strict=True):
             mixed = babble_mix(test_half, readers, others, talkers, snr, babble_rng)
             out[name] = embedder(mixed)
+        enroll_rng = np.random.default_rng([seed, int(speaker), 3])
+        out["enroll_babble"] = embedder(
+            babble_mix(enroll_half, readers, others, BABBLE_TALKERS, BABBLE_SNR_DB, enroll_rng)
+        )
     return out
