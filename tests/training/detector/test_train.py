@@ -73,6 +73,20 @@ def test_a_few_cnn_steps_reduce_the_loss_and_export(tmp_path: Path) -> None:
     assert onnx_logits.shape == (1,)
 
 
+def test_cnn_draws_windows_by_their_weights() -> None:
+    specs, labels = _toy_windows(32)
+    # the same windows again with their labels flipped, at weight zero: never drawn
+    both = np.concatenate([specs, specs])
+    flipped = np.concatenate([labels, 1 - labels])
+    weights = np.r_[np.ones(32), np.zeros(32)]
+    model, report = fit_cnn(
+        both, flipped, batch_size=16, lr=3e-3, max_steps=40, sample_weight=weights
+    )
+    assert np.mean(report.losses[-4:]) < np.mean(report.losses[:4])
+    logits = predict_cnn(model, specs)
+    assert np.mean((logits > np.median(logits)) == labels.astype(bool)) >= 0.9
+
+
 def test_stats_model_exports_and_matches_numpy(tmp_path: Path) -> None:
     specs, labels = _toy_windows(16)
     stats = np.stack([spectral_statistics(s) for s in specs])

@@ -102,8 +102,14 @@ def fit_cnn(
     lr: float = 2e-3,
     seed: int = 0,
     max_steps: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[SpecCNN, TrainReport]:
-    """Train on (windows, bands, frames) float16/32 specs with 0/1 labels (1 = spoof)."""
+    """Train on (windows, bands, frames) float16/32 specs with 0/1 labels (1 = spoof).
+
+    Classes are balanced by the loss's positive weight; with ``sample_weight`` (for example
+    ``source_balanced_weights``) each epoch instead draws as many windows as there are, with
+    replacement, in proportion to their weights, and the loss is unweighted.
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     x_all = torch.as_tensor(specs.astype(np.float32))
@@ -111,8 +117,9 @@ def fit_cnn(
     mean = x_all.mean(dim=(0, 2)).numpy()
     std = x_all.std(dim=(0, 2)).clamp_min(1.0).numpy()
     model = SpecCNN(specs.shape[1], mean, std)
+    draw = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float64)
     pos = float(y_all.sum())
-    pos_weight = torch.tensor((len(y_all) - pos) / max(pos, 1.0))
+    pos_weight = torch.tensor((len(y_all) - pos) / max(pos, 1.0) if draw is None else 1.0)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     steps_per_epoch = int(np.ceil(len(y_all) / batch_size))
@@ -123,7 +130,10 @@ def fit_cnn(
     step = 0
     model.train()
     while step < total:
-        order = torch.randperm(len(y_all), generator=gen)
+        if draw is None:
+            order = torch.randperm(len(y_all), generator=gen)
+        else:
+            order = torch.multinomial(draw, len(y_all), replacement=True, generator=gen)
         for k in range(0, len(order), batch_size):
             idx = order[k : k + batch_size]
             xb = _mask_batch(x_all[idx], gen, floor)
