@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from voxguard.audio import TARGET_SAMPLE_RATE
 from voxguard.diarization import parse_rttm
 from voxguard.evaluation.conversations import ComposeParams, SetOptions, build_set, compose
 from voxguard.evaluation.conversations.timeline import coverage
-from voxguard.evaluation.conversations.voices import Voice
+from voxguard.evaluation.conversations.voices import PiperVoice, Voice
 
 RATE = TARGET_SAMPLE_RATE
 
@@ -187,3 +188,72 @@ def test_guard_drops_are_never_used(conversation_set: Path, tmp_path: Path) -> N
     label = "ls" + first.split("-")[0]
     assert label not in (out / "clean" / "conv000.rttm").read_text()
     assert label not in {r["speaker"] for r in _rows(out / "speakers.csv")}
+
+
+def _fake_piper(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A stand-in for the piper command: it writes a piece of a LibriSpeech reading as its
+    "speech" and logs its arguments and the text it was given."""
+    from voxguard.audio import load_audio
+    from voxguard.audio.wav import write_wav
+
+    reading = load_audio(sorted(shared_data("librispeech").glob("*.flac"))[-1]).samples
+    speech = tmp_path / "speech.wav"
+    write_wav(speech, reading[: 3 * RATE], RATE)
+    log = tmp_path / "calls.log"
+    command = tmp_path / "piper"
+    command.write_text(
+        f"#!{sys.executable}\n"
+        "import shutil, sys\n"
+        "args = sys.argv[1:]\n"
+        f"with open({str(log)!r}, 'a') as log:\n"
+        "    log.write(' '.join(args) + ' | ' + sys.stdin.read().strip() + '\\n')\n"
+        f"shutil.copy({str(speech)!r}, args[args.index('--output_file') + 1])\n"
+    )
+    command.chmod(0o755)
+    model = tmp_path / "en_US-test-medium.onnx"
+    model.write_bytes(b"not read by the stand-in")
+    return command, model, log
+
+
+def test_the_tts_voice_can_be_a_piper_voice(tmp_path: Path) -> None:
+    command, model, log = _fake_piper(tmp_path)
+    out = tmp_path / "set"
+    options = SetOptions(
+        out=out,
+        per_condition=1,
+        conditions=("tts",),
+        librispeech=shared_data("librispeech"),
+        piper=PiperVoice(command, model),
+    )
+    summary = build_set(options)
+    assert set(summary["conditions"]) == {"tts"}
+    labels = _rows(out / "tts" / "labels.csv")
+    (synthetic,) = [r for r in labels if r["synthetic"] == "1"]
+    assert synthetic["speaker"] == "tts-piper-en_US-test-medium"
+    assert synthetic["source"].startswith("piper en_US-test-medium length ")
+    rttm = (out / "tts" / "tts000.rttm").read_text()
+    assert synthetic["speaker"] in {line.split()[7] for line in rttm.splitlines()}
+    calls = log.read_text().splitlines()
+    assert calls and all(f"--model {model}" in c and "--length-scale" in c for c in calls)
+    assert all(c.split(" | ")[1] for c in calls)  # every call was given a sentence
+
+
+def test_a_missing_piper_voice_is_named(tmp_path: Path) -> None:
+    command, _, _ = _fake_piper(tmp_path)
+    missing = tmp_path / "nowhere.onnx"
+    options = SetOptions(
+        out=tmp_path / "set",
+        per_condition=1,
+        conditions=("tts",),
+        librispeech=shared_data("librispeech"),
+        piper=PiperVoice(command, missing),
+    )
+    with pytest.raises(FileNotFoundError, match=r"Piper voice not found: .*nowhere\.onnx"):
+        build_set(options)
+    from voxguard.evaluation.conversations.__main__ import main
+
+    args = ["--out", str(tmp_path / "x"), "--conditions", "tts", "--piper", str(command)]
+    assert main([*args, "--piper-voice", str(missing)]) == 2  # the error above, as exit 2
+    with pytest.raises(SystemExit) as exit_info:  # a voice without the command, or vice versa
+        main(args)
+    assert exit_info.value.code == 2

@@ -1,4 +1,5 @@
-"""``python -m voxguard.evaluation.conversations --out DIR [--seed 0] [--per-condition 20]``."""
+"""``python -m voxguard.evaluation.conversations --out DIR [--seed 0] [--per-condition 20]
+[--piper COMMAND --piper-voice MODEL.onnx]``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from voxguard.evaluation.conversations.build import (
     SetOptions,
     build_set,
 )
+from voxguard.evaluation.conversations.voices import PiperVoice
 from voxguard.training.demopages.guarding import DEFAULT_GUARD_DIR, GuardUnavailable
 
 
@@ -41,7 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--guard", type=Path, default=DEFAULT_GUARD_DIR, help="The holdout guard's folder."
     )
+    parser.add_argument(
+        "--piper",
+        type=Path,
+        help="The piper command: the tts condition's synthetic voice is then a Piper (neural "
+        "VITS) voice instead of espeak-ng; needs --piper-voice.",
+    )
+    parser.add_argument("--piper-voice", type=Path, help="The Piper voice model (.onnx).")
     args = parser.parse_args(argv)
+    if (args.piper is None) != (args.piper_voice is None):
+        parser.error("--piper and --piper-voice go together")
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
     if args.per_condition < 1:
         parser.error("--per-condition must be at least 1")
@@ -55,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         librispeech=args.librispeech,
         guard_dir=args.guard,
         min_talker_s=args.min_talker_s,
+        piper=PiperVoice(args.piper, args.piper_voice) if args.piper else None,
     )
     try:
         summary = build_set(options, log=lambda line: print(line, file=sys.stderr))

