@@ -100,14 +100,8 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
     quality: dict[str, Arr] = {}
 
     def routed(name: str, samples: Arr) -> None:
-        meta = AudioMetadata("array", "pcm", 16000, 1, samples.size / 16000, 0)
-        analyzed = front.analyze_clip(AudioClip(samples, 16000, meta))
-        speech = analyzed.speech
-        if speech.size < 16000 // 2:  # strict=False: the whole clip (as `voxguard eval sv`)
-            speech = samples
+        speech, quality[name] = analyze(front, samples)
         partials[name] = encoder.partial_embeddings(speech)
-        q = analyzed.quality
-        quality[name] = np.array([q.snr_db, q.bandwidth_hz, speech.size / 16000], np.float32)
 
     test_pool = folds[(fold + 1) % FOLDS]
     own_pool = [s for s in folds[fold] if s != speaker]
@@ -122,7 +116,7 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
         routed(name, babble_mix(test_half, readers, own_pool, n, snr, rng))
 
     enroll_half, _ = split_halves(readers[speaker])
-    quality["enroll"] = enrollment_quality(front, enroll_half)
+    quality["enroll"] = analyze(front, enroll_half)[1]
     erng = np.random.default_rng([seed, int(speaker), 3])
     enroll_babble = babble_mix(enroll_half, readers, test_pool, BABBLE_TALKERS, BABBLE_SNR_DB, erng)
     routed("enroll_babble", enroll_babble)
@@ -155,12 +149,16 @@ def embed_reader(speaker, fold, folds, readers, seed, embedder, phone, reference
     return partials, quality, base
 
 
-def enrollment_quality(front: AudioFrontEnd, samples: Arr) -> Arr:
-    """(SNR, bandwidth, speech s) of an enrollment recording, as the engine measures it."""
+def analyze(front: AudioFrontEnd, samples: Arr) -> tuple[Arr, Arr]:
+    """A recording's VAD speech (the whole clip under 0.5 s of speech, as `voxguard eval sv`)
+    and its (SNR, bandwidth, speech s), as the engine measures them to route it."""
     meta = AudioMetadata("array", "pcm", 16000, 1, samples.size / 16000, 0)
     analyzed = front.analyze_clip(AudioClip(samples, 16000, meta))
+    speech = analyzed.speech
+    if speech.size < 16000 // 2:  # strict=False
+        speech = samples
     q = analyzed.quality
-    return np.array([q.snr_db, q.bandwidth_hz, analyzed.speech.size / 16000], np.float32)
+    return speech, np.array([q.snr_db, q.bandwidth_hz, speech.size / 16000], np.float32)
 
 
 def add_enrollment_quality(path: Path, data: Path) -> None:
@@ -172,7 +170,7 @@ def add_enrollment_quality(path: Path, data: Path) -> None:
         return
     readers, front = load_readers(data), AudioFrontEnd()
     for speaker in speakers:
-        flat[f"q/{speaker}/enroll"] = enrollment_quality(front, split_halves(readers[speaker])[0])
+        flat[f"q/{speaker}/enroll"] = analyze(front, split_halves(readers[speaker])[0])[1]
     np.savez(path, **flat)
 
 

@@ -57,8 +57,8 @@ TEST_CONDITIONS: dict[str, tuple[str, str]] = {
 # Long clean tests against voiceprints enrolled in noise take a path of their own
 # (``SpeakerBackend.path_for``), calibrated on babbled enrollments against clean tests
 # (docs/speaker-experiments/2026-12-06-babble-enrollment.md): condition -> (enrollment view,
-# path), and the test view of each. Babbled enrollments against babbled tests are scored on
-# the noisy path (and reported in the dev metrics, not calibrated on).
+# path), and the test view of each. Babbled enrollments against babbled tests stay on the
+# noisy path and are not part of its calibration.
 NOISY_ENROLLMENT_CONDITIONS: dict[str, tuple[str, str]] = {
     "babble_enroll": ("enroll_babble", "noisy_enrolled"),
 }

@@ -172,8 +172,8 @@ def embed_views(
 
     With ``babble_pool``, also the ``EXTRA_BABBLE_VIEWS`` of the test half (talkers drawn from
     the pool, never the speaker) for the noisy path's WCCN, and ``enroll_babble``, the
-    enrollment half with babble of ``BABBLE_TALKERS`` at ``BABBLE_SNR_DB``, for the noisy
-    path's calibration on voiceprints enrolled in noise.
+    enrollment half with babble of ``BABBLE_TALKERS`` at ``BABBLE_SNR_DB``, for the calibration
+    of the ``noisy_enrolled`` path (voiceprints enrolled in noise).
     """
     rng = np.random.default_rng([seed, int(speaker), 1])
     encode = embedder.encoder.embed
