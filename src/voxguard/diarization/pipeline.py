@@ -112,6 +112,14 @@ class DiarizationParams:
     # pooled (docs/diarization-eval.md, Round 11); over a crowd or a phone line two talkers
     # can reach LLR 6, which is why the threshold is high.
     same_speaker_llr: float | None = 10.0
+    # When set, the windows are clustered after the speaker back end's within-speaker
+    # whitening (WCCN, fitted on LibriSpeech readers in clean, short, phone and babble
+    # copies): a back end path's name ("short", "clean", "noisy") takes that path's WCCN for
+    # every recording; "channel" takes the noisy path's except on a phone line (the quality
+    # report's condition), where the raw embeddings are kept. Only the partition changes: the
+    # speaker scores per frame, the centroids and every later step stay on the raw GE2E
+    # embeddings. None: the raw embeddings.
+    cluster_wccn: str | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -259,7 +267,7 @@ class Diarizer:
         if self.params.background_threshold is not None:
             self.background_detector = background_detector or BackgroundDetector(threads=threads)
         self.speaker_backend: SpeakerBackend | None = None
-        if self.params.same_speaker_llr is not None:
+        if self.params.same_speaker_llr is not None or self.params.cluster_wccn is not None:
             self.speaker_backend = speaker_backend or load_backend()
         if self.params.clustering.speaker_count == "learned":
             load_count_model(self.params.clustering.count_model)  # read and checked at start-up
@@ -356,7 +364,8 @@ class Diarizer:
         self, windows: Windows, num_speakers: int | None = None
     ) -> tuple[FrameGrid, FloatArray]:
         """Cluster the windows: each frame's score per speaker, and the speakers' centroids."""
-        labels = cluster_embeddings(windows.embeddings, num_speakers, self.params.clustering)
+        space = self._clustering_space(windows)
+        labels = cluster_embeddings(space, num_speakers, self.params.clustering)
         grid, centroids = self._grid(windows, labels)
         if num_speakers is not None:
             return grid, centroids
@@ -370,6 +379,21 @@ class Diarizer:
         if merged.max() < labels.max():
             grid, centroids = self._grid(windows, merged)
         return grid, centroids
+
+    def _clustering_space(self, windows: Windows) -> FloatArray:
+        """The window embeddings the clustering sees (``cluster_wccn``)."""
+        backend, name = self.speaker_backend, self.params.cluster_wccn
+        if backend is None or name is None:
+            return windows.embeddings
+        if name == "channel":
+            quality = windows.quality
+            if quality is None:
+                return windows.embeddings
+            if backend.condition_of(quality.bandwidth_hz, quality.snr_db) == "phone":
+                return windows.embeddings
+            name = "noisy"
+        wccn = backend.path(name).wccn
+        return windows.embeddings if wccn is None else wccn.apply(windows.embeddings)
 
     def _same_speaker_merged(self, windows: Windows, labels: np.ndarray) -> np.ndarray:
         """``labels`` with the clusters the speaker back end takes for one voice merged

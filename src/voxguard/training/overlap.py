@@ -32,6 +32,7 @@ and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -60,6 +61,7 @@ from voxguard.evaluation.diarization import (
     ManifestRow,
     read_manifest,
 )
+from voxguard.speaker.backend import load_backend
 
 CONDITIONS = ("clean", "phone", "babble")
 CHANNELS = 32
@@ -507,9 +509,12 @@ def _value(name: str, text: str) -> float | str | None:
     if text == "off":
         return None
     default: object = DiarizationParams()
+    owner: object = default
     for part in name.split("."):
-        default = getattr(default, part)
-    if isinstance(default, str):
+        owner, default = default, getattr(default, part)
+    fields = {f.name: f for f in dataclasses.fields(owner)}  # type: ignore[arg-type]
+    annotation = str(fields[name.rpartition(".")[2]].type)
+    if isinstance(default, str) or annotation.startswith("str"):
         return text
     return int(text) if isinstance(default, int) and not isinstance(default, bool) else float(text)
 
@@ -586,6 +591,7 @@ def tune(args: argparse.Namespace) -> int:
             if args.background_model
             else BackgroundDetector()
         )
+    backend = load_backend(args.backend) if args.backend else None
     variants = [
         Diarizer(
             encoder=base.encoder,
@@ -593,6 +599,7 @@ def tune(args: argparse.Namespace) -> int:
             params=_params(setting),
             overlap_detector=overlap,
             background_detector=background,
+            speaker_backend=backend,
         )
         for setting in settings
     ]
@@ -668,6 +675,12 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("--model", type=Path, default=None, help="Model folder (bundled).")
     search.add_argument(
         "--background-model", type=Path, default=None, help="Background model folder (bundled)."
+    )
+    search.add_argument(
+        "--backend",
+        type=Path,
+        default=None,
+        help="Speaker back end folder (backend.json, backend.npz) for every setting (bundled).",
     )
     search.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
     search.add_argument(
