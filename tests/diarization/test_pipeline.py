@@ -15,7 +15,7 @@ from voxguard.audio.vad import SpeechSegment
 from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
-from voxguard.speaker.backend import ScoringPath, SpeakerBackend
+from voxguard.speaker.backend import ScoringPath, SpeakerBackend, Wccn
 from voxguard.speaker.calibration import LinearCalibration
 
 
@@ -281,6 +281,55 @@ def test_the_same_speaker_merge_is_on_by_default_with_the_bundled_back_end(
     # The windows keep the recording's quality report: its channel picks the scoring path.
     analyzed = diarizer.front_end.analyze(wav(readers(2).samples))
     assert diarizer.windows(analyzed).quality is analyzed.quality
+
+
+def _nuisance_backend(axis: int) -> SpeakerBackend:
+    """``_backend()`` whose noisy path's WCCN takes out one axis (a within-speaker nuisance)."""
+    base = _backend()
+    transform = np.eye(256, dtype=np.float32)
+    transform[axis, axis] = 0.0
+    wccn = Wccn(np.zeros(256, np.float32), transform)
+    noisy = replace(base.paths["noisy"], wccn=wccn)
+    return replace(base, paths={**base.paths, "noisy": noisy})
+
+
+@pytest.mark.parametrize(
+    ("space", "bandwidth_hz", "speakers"),
+    [(None, 8000.0, 3), ("noisy", 8000.0, 2), ("channel", 8000.0, 2), ("channel", 3400.0, 3)],
+)
+def test_the_partition_can_be_made_after_the_back_ends_whitening(
+    diarizer: Diarizer, space: str | None, bandwidth_hz: float, speakers: int
+) -> None:
+    # Speaker A's second half leans along axis 3, which the noisy WCCN takes out: after it
+    # the halves are one voice. "channel" keeps the raw embeddings on a phone line.
+    params = replace(
+        DiarizationParams(),
+        overlap_threshold=None,
+        background_threshold=None,
+        crowd_threshold=None,
+        same_speaker_llr=None,
+        cluster_wccn=space,
+    )
+    whitening = Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=params,
+        speaker_backend=_nuisance_backend(3),
+    )
+    windows = _split_voice_windows(bandwidth_hz)
+    result = whitening.segment(windows)
+    assert len(result.speakers) == speakers
+    # The centroids (identification's input) stay raw GE2E directions: A's still holds axis 3.
+    if speakers == 2:
+        a = next(c for c in result.centroids.values() if np.argmax(c) == 0)
+        assert a[3] > 0.2
+    # Off, no back end is loaded for it.
+    plain = replace(params, cluster_wccn=None)
+    assert Diarizer(encoder=diarizer.encoder, params=plain).speaker_backend is None
+
+
+def test_the_clustering_sees_the_raw_embeddings_by_default() -> None:
+    assert DiarizationParams().cluster_wccn is None
 
 
 class _Overlaps:

@@ -156,6 +156,17 @@ def test_tune_passes_a_text_field_as_text() -> None:
     assert _params(settings[1]).clustering.speaker_count == "learned"
 
 
+def test_tune_passes_an_optional_text_field_as_text() -> None:
+    # Round 14: cluster_wccn defaults to None and takes a back end path's name.
+    settings = _settings(_tune_args(["cluster_wccn=noisy,channel,off"]))
+    assert settings[1:] == [
+        {"cluster_wccn": "noisy"},
+        {"cluster_wccn": "channel"},
+        {"cluster_wccn": None},
+    ]
+    assert _params(settings[1]).cluster_wccn == "noisy"
+
+
 def test_tune_reaches_the_pause_bridge() -> None:
     # Round 8: min_gap_s is an optional float ('off' is None), reached by --param.
     settings = _settings(_tune_args(["min_gap_s=off,0.2,0.3"]))
