@@ -288,6 +288,8 @@ class Recipe:
         default_factory=lambda: {"long": WCCN_VIEWS, "short": SHORT_WCCN_VIEWS}
     )
     shrink: float = WCCN_SHRINK
+    # WCCN name -> dimensions kept by LDA before its whitening (none: plain WCCN)
+    lda: Mapping[str, int] = field(default_factory=dict)
     # cohort name -> views of each fitting reader that enter it
     cohorts: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {"clean": ("full",), "phone": ("full_phone",)}
@@ -421,6 +423,11 @@ RECIPES["pair_path_both"] = replace(
     paths={**RECIPES["pair_path"].paths, "noisy_both": ("noisy", "clean")},
     dev={**RECIPES["pair_path"].dev, "babble_both": ("enroll_babble", "noisy_both")},
 )
+# LDA before the noisy path's whitening (docs/speaker-experiments/2026-12-06-lda-noisy-path.md)
+for _dims in (32, 48, 64, 100):
+    RECIPES[f"pair_path_lda{_dims}"] = replace(
+        RECIPES["pair_path"], name=f"pair_path_lda{_dims}", lda={"noisy": _dims}
+    )
 for _pool in ("trim75", "trim50", "w4", "w8"):
     RECIPES[f"pool_{_pool}"] = replace(SHIPPED, name=f"pool_{_pool}", pool=_pool)
 
@@ -456,7 +463,8 @@ def _fit_table(table: Table, fit: Sequence[str]) -> Table:
 
 def fit_core(recipe: Recipe, table: Table, fit: Sequence[str]) -> Backend:
     wccns = {
-        name: fit_wccn(table, fit, views, recipe.shrink) for name, views in recipe.wccns.items()
+        name: fit_wccn(table, fit, views, recipe.shrink, recipe.lda.get(name))
+        for name, views in recipe.wccns.items()
     }
     asnorms = {}
     for wccn, cohort in {p for p in recipe.paths.values() if p[1] is not None}:

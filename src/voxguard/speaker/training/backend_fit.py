@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 
 from voxguard.evaluation.metrics import eer
 from voxguard.speaker.backend import Wccn
@@ -89,8 +90,13 @@ def fit_wccn(
     speakers: Sequence[str],
     views: Sequence[str] = WCCN_VIEWS,
     shrink: float = WCCN_SHRINK,
+    dims: int | None = None,
 ) -> Wccn:
-    """Within-class covariance normalisation with shrinkage towards a scaled identity."""
+    """Within-class covariance normalisation with shrinkage towards a scaled identity.
+
+    With ``dims``, linear discriminant analysis first: only the ``dims`` directions with the
+    most between-speaker variance per unit of (shrunk) within-speaker variance are kept, each
+    scaled to unit within-speaker variance (a ``dims``-column transform)."""
     rows, labels = [], []
     for index, speaker in enumerate(speakers):
         for view in views:
@@ -108,6 +114,17 @@ def fit_wccn(
     within /= x.shape[0]
     dim = within.shape[0]
     within = (1 - shrink) * within + shrink * np.trace(within) / dim * np.eye(dim)
+    if dims is not None:
+        between = np.zeros_like(within)
+        for label in np.unique(y):
+            member = y == label
+            offset = centred[member].mean(axis=0)
+            between += member.sum() * np.outer(offset, offset)
+        between /= x.shape[0]
+        # Generalised eigenvectors come out with unit within-speaker variance (V' W V = I).
+        _, directions = scipy.linalg.eigh(between, within)
+        transform = directions[:, ::-1][:, :dims]
+        return Wccn(mean.astype(np.float32), np.ascontiguousarray(transform, dtype=np.float32))
     values, vectors = np.linalg.eigh(within)
     transform = vectors @ np.diag(values**-0.5) @ vectors.T
     return Wccn(mean.astype(np.float32), transform.astype(np.float32))
