@@ -36,7 +36,11 @@ def detector() -> OverlapDetector:
 
 @pytest.fixture(scope="module")
 def diarizer(detector: OverlapDetector) -> Diarizer:
-    params = replace(DiarizationParams(), overlap_threshold=THRESHOLD)
+    # The overlap detector on a two-voice partition: the clustering is pinned to the raw
+    # embeddings. With the default whitened clustering (cluster_wccn="noisy", Round 14b) this
+    # mix's first voice is split in two, a known limitation (docs/diarization-eval.md, Round
+    # 14b, "What is left"; the expected failure below tracks it).
+    params = replace(DiarizationParams(), overlap_threshold=THRESHOLD, cluster_wccn=None)
     return Diarizer(params=params, overlap_detector=detector)
 
 
@@ -133,6 +137,21 @@ def test_overlap_is_found_in_a_mix_of_two_voices_and_not_in_one(
     alone = probability[speech]
     assert np.mean(both >= THRESHOLD) > 0.6
     assert np.mean(alone >= THRESHOLD) < 0.05
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation (docs/diarization-eval.md, Round 14b): after the back end's "
+    "whitening the eigengap counts four voices in this two-voice mix, and three remain",
+)
+def test_the_default_clustering_finds_the_two_voices_of_the_mix(
+    detector: OverlapDetector, mix: Mix
+) -> None:
+    default = Diarizer(
+        params=replace(DiarizationParams(), overlap_threshold=THRESHOLD),
+        overlap_detector=detector,
+    )
+    assert len(default.diarize(wav(mix.samples)).speakers) == 2
 
 
 def test_the_second_speaker_is_attributed_in_the_overlap(diarizer: Diarizer, mix: Mix) -> None:

@@ -275,7 +275,7 @@ def test_the_same_speaker_merge_is_on_by_default_with_the_bundled_back_end(
     assert DiarizationParams().same_speaker_llr == 10.0
     assert diarizer.speaker_backend is not None
     assert set(diarizer.speaker_backend.paths) >= {"clean", "noisy", "phone"}
-    params = replace(DiarizationParams(), same_speaker_llr=None)
+    params = replace(DiarizationParams(), same_speaker_llr=None, cluster_wccn=None)
     plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
     assert plain.speaker_backend is None
     # The windows keep the recording's quality report: its channel picks the scoring path.
@@ -328,8 +328,11 @@ def test_the_partition_can_be_made_after_the_back_ends_whitening(
     assert Diarizer(encoder=diarizer.encoder, params=plain).speaker_backend is None
 
 
-def test_the_clustering_sees_the_raw_embeddings_by_default() -> None:
-    assert DiarizationParams().cluster_wccn is None
+def test_the_clustering_sees_the_noisy_paths_whitening_by_default(diarizer: Diarizer) -> None:
+    # docs/diarization-eval.md, Round 14b.
+    assert DiarizationParams().cluster_wccn == "noisy"
+    assert diarizer.speaker_backend is not None
+    assert diarizer.speaker_backend.path("noisy").wccn is not None
 
 
 class _Overlaps:

@@ -1,7 +1,8 @@
 """``Diarizer``: who spoke when in a recording.
 
 decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
-clustering with the number of speakers estimated (``clustering``), a cluster that the
+clustering with the number of speakers estimated (``clustering``), on the embeddings after
+the speaker back end's noisy-path whitening (``cluster_wccn``), a cluster that the
 background detector takes for a crowd given to the other speakers (and, when
 ``same_speaker_llr`` is set, clusters the speaker back end takes for one voice merged) ->
 a speaker score per 10 ms frame from the windows covering it, smoothed -> overlapping speech
@@ -118,8 +119,9 @@ class DiarizationParams:
     # every recording; "channel" takes the noisy path's except on a phone line (the quality
     # report's condition), where the raw embeddings are kept. Only the partition changes: the
     # speaker scores per frame, the centroids and every later step stay on the raw GE2E
-    # embeddings. None: the raw embeddings.
-    cluster_wccn: str | None = None
+    # embeddings. None: the raw embeddings. "noisy": chosen on development seeds 7-12 with a
+    # back end that never heard their readers (docs/diarization-eval.md, Rounds 14 and 14b).
+    cluster_wccn: str | None = "noisy"
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
