@@ -236,6 +236,23 @@ def _split_voice_windows(bandwidth_hz: float) -> Windows:
     return replace(_windows(stretches, 6000), quality=_quality(bandwidth_hz))
 
 
+def _without_detectors(diarizer: Diarizer, backend: SpeakerBackend, **changes: object) -> Diarizer:
+    """The diarizer on stand-in windows: no overlap, background or crowd step; ``backend``."""
+    params = replace(
+        DiarizationParams(),
+        overlap_threshold=None,
+        background_threshold=None,
+        crowd_threshold=None,
+        **changes,  # type: ignore[arg-type]
+    )
+    return Diarizer(
+        encoder=diarizer.encoder,
+        front_end=diarizer.front_end,
+        params=params,
+        speaker_backend=backend,
+    )
+
+
 @pytest.mark.parametrize(
     ("llr", "bandwidth_hz", "speakers"),
     [(None, 8000.0, 3), (1.0, 8000.0, 2), (3.0, 8000.0, 3), (1.0, 3400.0, 3)],
@@ -243,19 +260,7 @@ def _split_voice_windows(bandwidth_hz: float) -> Windows:
 def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
     diarizer: Diarizer, llr: float | None, bandwidth_hz: float, speakers: int
 ) -> None:
-    params = replace(
-        DiarizationParams(),
-        overlap_threshold=None,
-        background_threshold=None,
-        crowd_threshold=None,
-        same_speaker_llr=llr,
-    )
-    merging = Diarizer(
-        encoder=diarizer.encoder,
-        front_end=diarizer.front_end,
-        params=params,
-        speaker_backend=_backend(),
-    )
+    merging = _without_detectors(diarizer, _backend(), same_speaker_llr=llr)
     windows = _split_voice_windows(bandwidth_hz)
     # The halves score LLR 10 * 0.71 - 5 = 2.1 on the clean path: merged at 1, not at 3; on a
     # phone line (narrowband) the phone path's 10 * 0.71 - 8 = -0.9 keeps them apart.
@@ -302,19 +307,8 @@ def test_the_partition_can_be_made_after_the_back_ends_whitening(
 ) -> None:
     # Speaker A's second half leans along axis 3, which the noisy WCCN takes out: after it
     # the halves are one voice. "channel" keeps the raw embeddings on a phone line.
-    params = replace(
-        DiarizationParams(),
-        overlap_threshold=None,
-        background_threshold=None,
-        crowd_threshold=None,
-        same_speaker_llr=None,
-        cluster_wccn=space,
-    )
-    whitening = Diarizer(
-        encoder=diarizer.encoder,
-        front_end=diarizer.front_end,
-        params=params,
-        speaker_backend=_nuisance_backend(3),
+    whitening = _without_detectors(
+        diarizer, _nuisance_backend(3), same_speaker_llr=None, cluster_wccn=space
     )
     windows = _split_voice_windows(bandwidth_hz)
     result = whitening.segment(windows)
@@ -324,7 +318,7 @@ def test_the_partition_can_be_made_after_the_back_ends_whitening(
         a = next(c for c in result.centroids.values() if np.argmax(c) == 0)
         assert a[3] > 0.2
     # Off, no back end is loaded for it.
-    plain = replace(params, cluster_wccn=None)
+    plain = replace(whitening.params, cluster_wccn=None)
     assert Diarizer(encoder=diarizer.encoder, params=plain).speaker_backend is None
 
 
