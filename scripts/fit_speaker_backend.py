@@ -78,6 +78,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--cache", type=Path, default=CACHE, help="embedding cache (npz)")
+    parser.add_argument(
+        "--cache-only",
+        action="store_true",
+        help="write the embedding cache and stop (the bundled back end is left as it is)",
+    )
     args = parser.parse_args()
 
     if args.cache.is_file():
@@ -92,6 +97,9 @@ def main() -> None:
         np.savez(
             args.cache, **{f"{s}/{v}": e for s, views in table.items() for v, e in views.items()}
         )
+    if args.cache_only:
+        print(f"embedding cache: {args.cache}")
+        return
     speakers = sorted(table)
 
     scores = two_fold_scores(table, speakers, seed=args.seed, conditions=tuple(DEV_CONDITIONS))
