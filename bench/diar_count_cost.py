@@ -1,12 +1,13 @@
-"""What the speaker-count steps of Rounds 10-11 add to the diarizer's run time.
+"""What the speaker-count steps of Rounds 10-11 and the whitened clustering of Round 14b add to
+the diarizer's run time.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/diar_count_cost.py [--set artifacts/diar/babble] \
         [--files 5]
 
 Each conversation is diarized with the defaults (``clustering.silhouette_share``,
-``crowd_threshold`` and ``same_speaker_llr`` on) and, as the named baseline in the same run,
-with those three off (the defaults before Round 10, docs/diarization-eval.md). Best of three
-per file, the two interleaved; prints the seconds of each and their ratio.
+``crowd_threshold``, ``same_speaker_llr`` and ``cluster_wccn`` on) and, as the named baseline
+in the same run, with those four off (the defaults before Round 10, docs/diarization-eval.md).
+Best of three per file, the two interleaved; prints the seconds of each and their ratio.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main() -> None:
         clustering=dataclasses.replace(defaults.clustering, silhouette_share=None),
         crowd_threshold=None,
         same_speaker_llr=None,
+        cluster_wccn=None,
     )
     now, baseline = Diarizer(params=defaults), Diarizer(params=before)
     ratios = []
