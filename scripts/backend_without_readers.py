@@ -17,14 +17,11 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import json
 from pathlib import Path
 
-import numpy as np
-
 from voxguard.models import bundled_model_path
-from voxguard.speaker.training.backend_fit import fit_backend
+from voxguard.speaker.training.backend_fit import fit_backend, read_view_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "artifacts" / "backend_views.npz"
@@ -44,21 +41,10 @@ def main() -> None:
     args = parser.parse_args()
     if not args.cache.is_file():
         raise SystemExit(f"{args.cache} missing: run scripts/fit_speaker_backend.py --cache-only")
-    table: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in np.load(args.cache).items():
-        speaker, view = key.split("/", 1)
-        table.setdefault(speaker, {})[view] = value
+    table = read_view_cache(args.cache)
     excluded = set().union(*(readers_of(d) for d in args.exclude))
     speakers = sorted(s for s in table if s not in excluded)
-    fitted = fit_backend(table, speakers)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        **{f"wccn_{name}_mean": w.mean for name, w in fitted.wccns.items()},
-        **{f"wccn_{name}_transform": w.transform for name, w in fitted.wccns.items()},
-        **{f"cohort_{c}": m.astype(np.float32) for c, m in fitted.cohorts.items()},
-    )
-    raw = buffer.getvalue()
+    raw = fit_backend(table, speakers).npz_bytes()
     meta = json.loads((bundled_model_path("ge2e") / "backend.json").read_text())
     meta["npz_sha256"] = hashlib.sha256(raw).hexdigest()
     meta["refitted_without"] = sorted(excluded)

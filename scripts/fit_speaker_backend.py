@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import time
 from pathlib import Path
@@ -38,7 +37,9 @@ from voxguard.speaker.training.backend_fit import (
     eer_percent,
     fit_backend,
     fit_calibrations,
+    read_view_cache,
     two_fold_scores,
+    write_view_cache,
 )
 from voxguard.speaker.training.views import (
     MIN_TRIAL_SECONDS,
@@ -86,17 +87,10 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.cache.is_file():
-        flat = dict(np.load(args.cache))
-        table: dict[str, dict[str, np.ndarray]] = {}
-        for key, value in flat.items():
-            speaker, view = key.split("/", 1)
-            table.setdefault(speaker, {})[view] = value
+        table = read_view_cache(args.cache)
     else:
         table = build_table(args.data, args.seed)
-        args.cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            args.cache, **{f"{s}/{v}": e for s, views in table.items() for v, e in views.items()}
-        )
+        write_view_cache(args.cache, table)
     if args.cache_only:
         print(f"embedding cache: {args.cache}")
         return
@@ -119,14 +113,7 @@ def main() -> None:
         print(f"{condition:7s} two-fold dev: {metrics[condition]}")
 
     fitted = fit_backend(table, speakers)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        **{f"wccn_{name}_mean": w.mean for name, w in fitted.wccns.items()},
-        **{f"wccn_{name}_transform": w.transform for name, w in fitted.wccns.items()},
-        **{f"cohort_{c}": m.astype(np.float32) for c, m in fitted.cohorts.items()},
-    )
-    npz_bytes = buffer.getvalue()
+    npz_bytes = fitted.npz_bytes()
     (OUT / "backend.npz").write_bytes(npz_bytes)
     model_version = Ge2eEncoder().model_version
     meta = {

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 
 from voxguard.speaker.scoring import unit_rows
-from voxguard.speaker.training.backend_fit import fit_wccn
+from voxguard.speaker.training.backend_fit import (
+    FittedBackend,
+    fit_wccn,
+    read_view_cache,
+    write_view_cache,
+)
 
 DIM = 16
 
@@ -67,3 +75,27 @@ def test_lda_keeps_the_speaker_directions_with_unit_within_speaker_variance() ->
     # And the speakers stand further apart than with all dimensions whitened.
     _, whitened, _ = _fit(None)
     assert _same_minus_other(projected, labels) > _same_minus_other(whitened, labels)
+
+
+def test_the_view_cache_reads_back_what_was_written(tmp_path: Path) -> None:
+    table = _table(speakers=3, views=2)
+    path = tmp_path / "cache" / "views.npz"
+    write_view_cache(path, table)
+    back = read_view_cache(path)
+    assert back.keys() == table.keys()
+    for speaker, views in table.items():
+        assert back[speaker].keys() == views.keys()
+        for view, vector in views.items():
+            assert np.array_equal(back[speaker][view], vector)
+
+
+def test_the_fitted_back_end_writes_the_arrays_the_loader_reads() -> None:
+    table = _table()
+    fitted = FittedBackend(
+        wccns={"long": fit_wccn(table, sorted(table), [f"v{v}" for v in range(6)])},
+        cohorts={"clean": np.ones((4, DIM), np.float64)},
+    )
+    with np.load(io.BytesIO(fitted.npz_bytes())) as arrays:
+        assert set(arrays.files) == {"wccn_long_mean", "wccn_long_transform", "cohort_clean"}
+        assert np.array_equal(arrays["wccn_long_transform"], fitted.wccns["long"].transform)
+        assert arrays["cohort_clean"].dtype == np.float32

@@ -9,8 +9,11 @@ other) for honest numbers.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +150,34 @@ class FittedBackend:
 
     def asnorms(self, wccn: str, top_k: int = ASNORM_TOP_K) -> dict[str, AsNorm]:
         return {c: AsNorm(self.wccns[wccn].apply(m), top_k) for c, m in self.cohorts.items()}
+
+    def npz_bytes(self) -> bytes:
+        """The arrays of ``backend.npz`` (``load_backend`` reads them), compressed."""
+        arrays: dict[str, Any] = {
+            **{f"wccn_{name}_mean": w.mean for name, w in self.wccns.items()},
+            **{f"wccn_{name}_transform": w.transform for name, w in self.wccns.items()},
+            **{f"cohort_{c}": m.astype(np.float32) for c, m in self.cohorts.items()},
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
+
+
+def write_view_cache(path: Path, table: EmbeddingTable) -> None:
+    """The embedding table as one npz, keyed ``speaker/view``."""
+    arrays: dict[str, Any] = {f"{s}/{v}": e for s, views in table.items() for v, e in views.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+
+
+def read_view_cache(path: Path) -> dict[str, dict[str, npt.NDArray[np.float32]]]:
+    """The embedding table ``write_view_cache`` wrote."""
+    table: dict[str, dict[str, npt.NDArray[np.float32]]] = {}
+    with np.load(path) as arrays:
+        for key in arrays.files:
+            speaker, view = key.split("/", 1)
+            table.setdefault(speaker, {})[view] = arrays[key]
+    return table
 
 
 def fit_backend(table: EmbeddingTable, speakers: Sequence[str]) -> FittedBackend:
