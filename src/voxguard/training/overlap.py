@@ -591,7 +591,7 @@ def tune(args: argparse.Namespace) -> int:
             if args.background_model
             else BackgroundDetector()
         )
-    backend = load_backend(args.backend) if args.backend else None
+    backend = load_backend(args.backend)  # None: the bundled one, read once for every setting
     variants = [
         Diarizer(
             encoder=base.encoder,
