@@ -17,6 +17,10 @@ a phone line are genuine; a detector that flags them is unusable on calls. It al
 compressed uploads: ``mp3-32k`` and ``mp3-64k`` (16 kHz, 32 and 64 kbit/s), ``opus-24k`` (a
 WebRTC call) and ``aac-64k`` (a codec the training augmentation leaves out), and wideband
 limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
+``--excerpt-s LOW,HIGH`` cuts each LibriSpeech file to one stretch of audio LOW-HIGH s long
+(length and start drawn from a generator seeded by the file name, the same on every channel
+and every run) before its channel: short utterances of unseen readers, which the detector
+scores with its short-speech calibration when they hold under its limit of speech.
 ``gsm-fr`` is a GSM full-rate call (GSM 06.10, 13 kbit/s, through SoX, which must be
 installed: this FFmpeg has no GSM encoder): the phone line of the issue's hidden set, never
 used in training or calibration.
@@ -40,6 +44,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,6 +80,27 @@ def gsm_full_rate(samples: FloatArray) -> FloatArray:
     return narrowband_call(samples, sox_gsm)
 
 
+def excerpt(
+    samples: FloatArray, sample_rate: int, name: str, span_s: tuple[float, float]
+) -> FloatArray:
+    """One stretch of ``span_s`` seconds (length and start seeded by ``name``)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    length = min(samples.size, int(rng.uniform(*span_s) * sample_rate))
+    start = int(rng.integers(0, samples.size - length + 1))
+    return samples[start : start + length]
+
+
+def parse_span(text: str) -> tuple[float, float]:
+    """'LOW,HIGH' seconds, 0 < LOW <= HIGH."""
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH in seconds, got {text!r}") from None
+    if not 0.0 < low <= high:
+        raise argparse.ArgumentTypeError(f"need 0 < LOW <= HIGH, got {text!r}")
+    return low, high
+
+
 CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {
     **TEST_CHANNELS,
     "gsm-fr": gsm_full_rate,
@@ -103,6 +129,11 @@ def main() -> None:
         type=Path,
         help="a file of LibriSpeech reader ids (one a line) whose recordings are not scored",
     )
+    ap.add_argument(
+        "--excerpt-s",
+        type=parse_span,
+        help="LOW,HIGH: score one LOW-HIGH s stretch of each LibriSpeech file, not all of it",
+    )
     args = ap.parse_args()
     excluded = set(args.exclude_readers.read_text().split()) if args.exclude_readers else set()
     channels = [c for c in args.channels.split(",") if c]
@@ -129,6 +160,7 @@ def main() -> None:
         "threshold": detector.sidecar.threshold,
         "block_thresholds": detector.sidecar.thresholds,
         "readers_excluded": len(excluded),
+        "librispeech_excerpt_s": args.excerpt_s,
     }
     lines: list[dict[str, object]] = []
     for name, (paths, channel) in sources.items():
@@ -137,6 +169,9 @@ def main() -> None:
         for path in paths:
             try:
                 clip = load_audio(path)
+                if args.excerpt_s is not None and name.startswith("librispeech"):
+                    cut = excerpt(clip.samples, clip.sample_rate, path.name, args.excerpt_s)
+                    clip = dataclasses.replace(clip, samples=cut)
                 if channel is not None:
                     clip = dataclasses.replace(clip, samples=channel(clip.samples))
                 result = detector.detect_clip(clip)
