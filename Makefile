@@ -97,6 +97,7 @@ spoof-model: artifacts/cache_all.npz
 		--cache artifacts/cache_all.npz --model-dir src/voxguard/models/spoof \
 		--work artifacts/realworld_channels --out src/voxguard/models/spoof || exit 1; done
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.block_thresholds \
+		--blocks wideband,band_limited,narrowband \
 		--approach $(SPOOF_APPROACH) --cache artifacts/cache_all.npz \
 		--model-dir src/voxguard/models/spoof --work artifacts/realworld_channels \
 		--out src/voxguard/models/spoof

@@ -192,15 +192,44 @@ def test_each_block_judges_by_its_own_threshold_unless_one_is_configured(
     assert limited.threshold == pytest.approx(max(p_mp3 - 1e-3, 1e-4))
     assert limited.verdict == "spoof"
     assert detector.threshold_for("narrowband") == detector.sidecar.threshold  # none of its own
+    # Short speech has its own block: none in this sidecar, so the default.
     assert detector.threshold_for("band_limited", short_speech=True) == detector.threshold
     # VOXGUARD_SPOOF_THRESHOLD overrides every block.
     configured = SpoofDetector(model_dir=model_dir, settings=Settings(spoof_threshold=0.999))
     assert configured.detect_clip(mp3).threshold == 0.999
 
 
+def test_short_speech_on_any_channel_is_judged_by_the_short_speech_threshold(
+    tmp_path: Path,
+) -> None:
+    model_dir = _copy_model(tmp_path)
+    samples = wide_samples(shared_data("librispeech", "103-1240-0000.flac"))
+    short = _clip(samples[16000 * 2 : int(16000 * 3.5)])  # 1.5 s of continuous reading
+    p_short = SpoofDetector(model_dir=model_dir).detect_clip(short).probability
+    # The short clip's own threshold just below its probability, the wideband one far above.
+    _edit_sidecar(
+        model_dir, thresholds={"wideband": 0.999, "short_speech": max(p_short - 1e-3, 1e-4)}
+    )
+    detector = SpoofDetector(model_dir=model_dir)
+    result = detector.detect_clip(short)
+    assert (result.channel, result.short_speech) == ("wideband", True)
+    assert result.threshold == pytest.approx(max(p_short - 1e-3, 1e-4))
+    assert result.verdict == "spoof"
+    assert detector.threshold_for("narrowband", short_speech=True) == result.threshold
+    long = detector.detect_clip(_clip(samples))
+    assert (long.short_speech, long.threshold) == (False, 0.999)
+
+
+def test_a_threshold_for_an_unknown_block_is_named(tmp_path: Path) -> None:
+    model_dir = _copy_model(tmp_path)
+    _edit_sidecar(model_dir, thresholds={"short": 0.7})
+    with pytest.raises(ModelMismatch, match=r"unknown threshold block 'short'.*short_speech"):
+        SpoofDetector(model_dir=model_dir)
+
+
 def test_the_bundled_sidecars_block_thresholds_are_valid_probabilities() -> None:
     thresholds = SpoofDetector().sidecar.thresholds
-    assert set(thresholds) <= {"wideband", "band_limited", "narrowband"}
+    assert set(thresholds) <= {"wideband", "band_limited", "narrowband", "short_speech"}
     assert all(0.0 < t < 1.0 for t in thresholds.values())
 
 

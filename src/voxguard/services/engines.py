@@ -99,11 +99,13 @@ class SpoofAdapter:
     @property
     def channel_thresholds(self) -> dict[str, float]:
         """The verdict threshold of each calibration block, as the detector applies it (the
-        block's own, else the default; VOXGUARD_SPOOF_THRESHOLD overrides all)."""
+        block's own, else the default; VOXGUARD_SPOOF_THRESHOLD overrides all), and of short
+        speech on any channel (``short_speech``)."""
         threshold_for = getattr(self.detector, "threshold_for", None)
         if threshold_for is None:
             return {}
-        return {block: float(threshold_for(block)) for block in CHANNELS}
+        by_channel = {block: float(threshold_for(block)) for block in CHANNELS}
+        return by_channel | {"short_speech": float(threshold_for("wideband", short_speech=True))}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from voxguard.spoof.features import (
 from voxguard.spoof.sidecar import (
     BandLimitedCalibration,
     Calibration,
+    SHORT_SPEECH_BLOCK,
     NarrowbandCalibration,
     ShortSpeechCalibration,
     Sidecar,
@@ -163,18 +164,16 @@ class SpoofDetector:
             else None
         )
         self.params = self.sidecar.features
-        # The default decision threshold (short speech, and blocks without their own).
+        # The default decision threshold (blocks without their own).
         self.threshold = self.settings.spoof_threshold_for(self.sidecar.threshold)
 
     def threshold_for(self, channel: Channel, short_speech: bool = False) -> float:
         """The decision threshold for a clip scored by this channel's block:
         VOXGUARD_SPOOF_THRESHOLD when it is set, else the block's own threshold from the
         sidecar (set from a false-alarm target on genuine speech through its channels), else
-        the sidecar's ``threshold``. Short speech always uses the latter: its block has
-        none."""
-        if short_speech:
-            return self.threshold
-        own = self.sidecar.thresholds.get(channel)
+        the sidecar's ``threshold``. Short speech, on any channel, has a block of its own
+        (``short_speech``)."""
+        own = self.sidecar.thresholds.get(SHORT_SPEECH_BLOCK if short_speech else channel)
         return self.threshold if own is None else self.settings.spoof_threshold_for(own)
 
     def window_logits(self, windows: list[FloatArray]) -> FloatArray:

@@ -175,8 +175,11 @@ def load_sidecar(path: Path) -> Sidecar:
     )
 
 
-# The calibration blocks that may carry their own threshold: every channel the detector routes to.
-THRESHOLD_BLOCKS: tuple[Channel, ...] = CHANNELS
+# The threshold of clips scored by the short-speech calibration (on any channel).
+SHORT_SPEECH_BLOCK = "short_speech"
+# The calibration blocks that may carry their own threshold: every channel the detector routes
+# to, and short speech.
+THRESHOLD_BLOCKS: tuple[str, ...] = (*CHANNELS, SHORT_SPEECH_BLOCK)
 
 
 def _thresholds(entries: Any, path: Path) -> dict[str, float]:

@@ -93,6 +93,23 @@ def test_written_thresholds_load_and_move_the_version(tmp_path: Path) -> None:
     fitted = {"wideband": {"threshold": 0.71234567}, "narrowband": {"threshold": 0.8}}
     write_thresholds(model_dir, fitted, "a test")
     after = load_sidecar(model_dir / "spoof_detector.json")
-    assert after.thresholds == {"wideband": 0.7123, "narrowband": 0.8}
+    # A block not refitted keeps its threshold, and the note says what each came from.
+    kept = {b: t for b, t in before.thresholds.items() if b not in fitted}
+    assert after.thresholds == kept | {"wideband": 0.7123, "narrowband": 0.8}
     assert after.version.startswith(before.version + ".op")
-    assert json.loads((model_dir / "spoof_detector.json").read_text())["thresholds_fitted_on"]
+    note = json.loads((model_dir / "spoof_detector.json").read_text())["thresholds_fitted_on"]
+    assert note.endswith("; a test") if kept else note == "a test"
+
+
+def test_the_short_speech_block_is_fitted_only_on_the_short_excerpts() -> None:
+    rng = np.random.default_rng(2)
+    rows = _rows(rng)
+    # Short excerpts score genuine speech higher than any whole clip.
+    rows += [("short:clean", "short_speech", 0, float(p)) for p in rng.uniform(0.3, 0.95, 100)]
+    rows += [("short:amr-nb", "short_speech", 0, float(p)) for p in rng.uniform(0.2, 0.8, 100)]
+    fitted = fit_thresholds(rows, 0.05, 0.5, 50, blocks=("short_speech",))
+    assert set(fitted) == {"short_speech"}
+    assert set(fitted["short_speech"]["by_channel"]) == {"short:clean", "short:amr-nb"}
+    clean = np.array([p for c, _, _, p in rows if c == "short:clean"])
+    assert (clean >= fitted["short_speech"]["threshold"]).mean() <= 0.05
+    assert fitted["short_speech"]["threshold"] > 0.8

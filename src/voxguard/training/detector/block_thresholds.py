@@ -17,7 +17,14 @@ block, the lowest threshold that flags at most ``--alpha`` of them; the block's 
 the highest of these, never below the sidecar's own threshold. The spoofs are never used to
 fit: the misses they give at the new thresholds are reported.
 
-Rule and results: docs/models/experiments/2026-12-06-false-alarm-operating-points.md.
+Short speech (under the short-speech calibration's limit, on any channel) gets its block the
+same way, from one 0.5-2 s speech excerpt of each of those clips heard clean and through
+``LINES``, each scored through the short-speech calibration. ``--blocks`` refits only the
+blocks named and keeps the sidecar's other thresholds.
+
+Rules and results: docs/models/experiments/2026-12-06-false-alarm-operating-points.md,
+docs/models/experiments/2026-12-06-short-speech-threshold.md.
+
 ``--out`` gets a copy of the model with the thresholds in its sidecar (``thresholds``).
 """
 
@@ -36,7 +43,12 @@ from scipy.special import expit
 
 from voxguard.audio.types import Channel
 from voxguard.spoof.detector import calibrated_log_odds, channel_of
-from voxguard.spoof.sidecar import THRESHOLD_BLOCKS, Calibration, load_sidecar
+from voxguard.spoof.sidecar import (
+    SHORT_SPEECH_BLOCK,
+    THRESHOLD_BLOCKS,
+    Calibration,
+    load_sidecar,
+)
 from voxguard.training.detector.approaches import fit_approach
 from voxguard.training.detector.channel_calibration import (
     CLEAN,
@@ -52,7 +64,7 @@ from voxguard.training.detector.protocols import (
     split_prefixes,
     training_windows,
 )
-from voxguard.training.detector.train import clip_scores
+from voxguard.training.detector.train import SHORT_SPEECH_EXCERPT_S, clip_scores
 
 SR = 16_000
 # Every test channel of ``augment.TEST_CHANNELS`` but G.723.1 (the phone codec that stays
@@ -68,6 +80,8 @@ LINES = (
     "amr-nb+16bit",
     "g711+16bit",
 )
+# The names of the short-excerpt conditions: this prefix, then the line.
+SHORT = "short:"
 
 
 def sample_clips(clips: list[Clip], genuine: int, spoof: int) -> list[Clip]:
@@ -93,8 +107,9 @@ def routed_block(cache: FeatureCache, clip_id: int, calibration: Calibration) ->
     return channel_of(audio, SR, calibration)
 
 
-# (channel, block, label, P(synthetic)) per scored clip.
-Row = tuple[str, Channel, int, float]
+# (condition, block, label, P(synthetic)) per scored clip; a condition is a line, or SHORT
+# and a line for the short excerpts.
+Row = tuple[str, str, int, float]
 
 
 def out_of_fold_rows(
@@ -107,7 +122,8 @@ def out_of_fold_rows(
     exclude: tuple[str, ...],
 ) -> list[Row]:
     """Each sources-kfold fold model scores, in every channel's cache, the wanted clips of
-    the sources it held out; each score goes through the block the clip is routed to."""
+    the sources it held out; each score goes through the block the clip is routed to (a
+    short excerpt: the short-speech block, whatever its channel)."""
     rows: list[Row] = []
     for name, held in folds_for(train, "sources-kfold"):
         held_groups = {c.group for c, h in zip(train.clips, held, strict=True) if h}
@@ -118,9 +134,11 @@ def out_of_fold_rows(
             if windows.size == 0:
                 continue
             ids, means = clip_scores(cache, model, windows)
+            short = line.startswith(SHORT)
             for i, score in zip(ids, means, strict=True):
-                block = routed_block(cache, int(i), calibration)
-                log_odds = float(calibrated_log_odds(calibration, float(score), block))
+                channel = routed_block(cache, int(i), calibration)
+                block = SHORT_SPEECH_BLOCK if short else channel
+                log_odds = float(calibrated_log_odds(calibration, float(score), channel, short))
                 rows.append((line, block, cache.clips[int(i)].label, float(expit(log_odds))))
         print(f"  fold {name}", file=sys.stderr, flush=True)
     return rows
@@ -136,12 +154,16 @@ def threshold_flagging_at_most(genuine: np.ndarray, alpha: float) -> float:
 
 
 def fit_thresholds(
-    rows: list[Row], alpha: float, floor: float, min_genuine: int
+    rows: list[Row],
+    alpha: float,
+    floor: float,
+    min_genuine: int,
+    blocks: tuple[str, ...] = THRESHOLD_BLOCKS,
 ) -> dict[str, dict[str, Any]]:
     """Per block: the threshold (the highest per-channel one, at least ``floor``) and, per
     channel, its genuine count and own threshold."""
     fitted: dict[str, dict[str, Any]] = {}
-    for block in THRESHOLD_BLOCKS:
+    for block in blocks:
         per_channel: dict[str, dict[str, float]] = {}
         for line in sorted({r[0] for r in rows}):
             genuine = np.array([p for c, b, y, p in rows if c == line and b == block and y == 0])
@@ -183,12 +205,15 @@ def _share(values: np.ndarray) -> float | None:
 
 
 def write_thresholds(model_dir: Path, fitted: dict[str, dict[str, Any]], note: str) -> None:
-    """Put the block thresholds in an exported model's sidecar under a new version."""
+    """Put the block thresholds in an exported model's sidecar under a new version; the
+    thresholds of blocks not in ``fitted`` stay, and so does what they were fitted on."""
     path = model_dir / SIDECAR_FILE
     sidecar = json.loads(path.read_text())
     previous, now = sidecar["version"], datetime.now(UTC)
-    sidecar["thresholds"] = {b: round(v["threshold"], 4) for b, v in fitted.items()}
-    sidecar["thresholds_fitted_on"] = note
+    kept = {b: t for b, t in sidecar.get("thresholds", {}).items() if b not in fitted}
+    sidecar["thresholds"] = kept | {b: round(v["threshold"], 4) for b, v in fitted.items()}
+    earlier = sidecar.get("thresholds_fitted_on") if kept else None
+    sidecar["thresholds_fitted_on"] = f"{earlier}; {note}" if earlier else note
     sidecar["version"] = f"{previous}.op{now:%Y%m%d%H%M}"
     path.write_text(json.dumps(sidecar, indent=1) + "\n")
     load_sidecar(path)  # what the service will read: fail here, not at serving time
@@ -198,18 +223,35 @@ def main(argv: list[str] | None = None) -> None:
     ap = channel_fit_parser(__doc__)
     ap.add_argument("--genuine", type=int, default=15, help="genuine clips per source")
     ap.add_argument("--spoof", type=int, default=4, help="spoof clips per source")
-    ap.add_argument("--alpha", type=float, default=0.03, help="genuine share flagged, at most")
+    # 0.05: the shipped rule (docs/models/experiments/2026-12-06-false-alarm-operating-points.md)
+    ap.add_argument("--alpha", type=float, default=0.05, help="genuine share flagged, at most")
     ap.add_argument("--min-genuine", type=int, default=50)
+    ap.add_argument(
+        "--blocks",
+        default=",".join(THRESHOLD_BLOCKS),
+        help="comma-separated blocks to fit (the sidecar keeps the others' thresholds)",
+    )
     ap.add_argument("--report", type=Path, help="write the fit and the error table here (JSON)")
     ap.add_argument("--out", type=Path, required=True, help="the model's folder, with thresholds")
     args = ap.parse_args(argv)
     if not 0.0 < args.alpha < 1.0:
         ap.error(f"--alpha must lie between 0 and 1, not {args.alpha}")
+    blocks = tuple(b for b in args.blocks.split(",") if b)
+    unknown = sorted(set(blocks) - set(THRESHOLD_BLOCKS))
+    if unknown or not blocks:
+        ap.error(f"--blocks: unknown {unknown or 'none given'}; accepted: {args.blocks}")
     sidecar = load_sidecar(args.model_dir / SIDECAR_FILE)
     train = ensure_features(args.cache, [args.approach])
     clips = sample_clips(train.clips, args.genuine, args.spoof)
     print(f"{len(clips)} clips, clean and through {', '.join(LINES)}", file=sys.stderr)
-    tests = channel_caches(clips, (CLEAN, *LINES), args.work, args.approach)
+    tests: dict[str, FeatureCache] = {}
+    if set(blocks) - {SHORT_SPEECH_BLOCK}:
+        tests |= channel_caches(clips, (CLEAN, *LINES), args.work, args.approach)
+    if SHORT_SPEECH_BLOCK in blocks:
+        short = channel_caches(
+            clips, (CLEAN, *LINES), args.work, args.approach, SHORT_SPEECH_EXCERPT_S
+        )
+        tests |= {f"{SHORT}{line}": cache for line, cache in short.items()}
     rows = out_of_fold_rows(
         train,
         tests,
@@ -219,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         args.epochs,
         split_prefixes(args.exclude),
     )
-    fitted = fit_thresholds(rows, args.alpha, sidecar.threshold, args.min_genuine)
+    fitted = fit_thresholds(rows, args.alpha, sidecar.threshold, args.min_genuine, blocks)
     thresholds = {b: v["threshold"] for b, v in fitted.items()}
     report = {
         "alpha": args.alpha,
@@ -234,11 +276,15 @@ def main(argv: list[str] | None = None) -> None:
         args.report.write_text(json.dumps(report | {"rows": rows}, indent=1))
     if args.out.resolve() != args.model_dir.resolve():
         shutil.copytree(args.model_dir, args.out, dirs_exist_ok=True)
+    heard = f"clean and through {', '.join(LINES)}"
+    if SHORT_SPEECH_BLOCK in fitted:
+        low, high = SHORT_SPEECH_EXCERPT_S
+        heard += f" (short speech: one {low:g}-{high:g} s excerpt of each)"
     note = (
-        f"sources-kfold out-of-fold scores of at most {args.genuine} genuine clips per demo "
-        f"repository and real-world source, clean and through {', '.join(LINES)}, each routed "
-        f"to its block: per channel the lowest threshold flagging at most {args.alpha:g} of "
-        f"them, the block's the highest (at least {sidecar.threshold:g})"
+        f"{', '.join(fitted)}: sources-kfold out-of-fold scores of at most {args.genuine} "
+        f"genuine clips per demo repository and real-world source, {heard}, each "
+        f"routed to its block: per channel the lowest threshold flagging at most "
+        f"{args.alpha:g} of them, the block's the highest (at least {sidecar.threshold:g})"
     )
     write_thresholds(args.out, fitted, note)
 

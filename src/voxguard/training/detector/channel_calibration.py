@@ -74,11 +74,19 @@ def sample_clips(clips: list[Clip], per_class: int) -> list[Clip]:
     return kept
 
 
-def _channel_cache(clips: list[Clip], line: str, path: str, approach: str) -> str:
+def _channel_cache(
+    clips: list[Clip],
+    line: str,
+    path: str,
+    approach: str,
+    excerpt_s: tuple[float, float] | None = None,
+) -> str:
     if not Path(path).exists():
         # "clean": the clips as they are (a compact training cache keeps no window audio).
         channel = None if line == CLEAN else TEST_CHANNELS[line]
-        cache = build_cache(clips, FeatureParams(), augment_copies=0, channel=channel)
+        cache = build_cache(
+            clips, FeatureParams(), augment_copies=0, channel=channel, excerpt_s=excerpt_s
+        )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         cache.save(Path(path))
     ensure_features(Path(path), [approach])
@@ -86,13 +94,22 @@ def _channel_cache(clips: list[Clip], line: str, path: str, approach: str) -> st
 
 
 def channel_caches(
-    clips: list[Clip], lines: tuple[str, ...], work: Path, approach: str
+    clips: list[Clip],
+    lines: tuple[str, ...],
+    work: Path,
+    approach: str,
+    excerpt_s: tuple[float, float] | None = None,
 ) -> dict[str, FeatureCache]:
-    """The clips through each channel (no augmentation), one process per channel, cached."""
+    """The clips through each channel (no augmentation), one process per channel, cached;
+    with ``excerpt_s``, each clip as one short speech excerpt (``build_cache``), cached as
+    ``short-LINE.npz``."""
+    prefix = "" if excerpt_s is None else "short-"
     # One process per core at most: each holds its channel's window audio and features.
     with ProcessPoolExecutor(max_workers=min(len(lines), os.cpu_count() or 1)) as pool:
         paths = {
-            line: pool.submit(_channel_cache, clips, line, str(work / f"{line}.npz"), approach)
+            line: pool.submit(
+                _channel_cache, clips, line, str(work / f"{prefix}{line}.npz"), approach, excerpt_s
+            )
             for line in lines
         }
         return {line: FeatureCache.load(Path(f.result())) for line, f in paths.items()}
