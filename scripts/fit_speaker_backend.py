@@ -9,6 +9,9 @@ babble of three other readers at 5 dB). Writes ``src/voxguard/models/ge2e/backen
 (WCCN transform and cohort embeddings of all readers, clean and phone; no audio) and
 ``backend.json`` (calibration per condition, FAR thresholds, measured dev metrics).
 
+Every file passes the holdout guard first (../shared/holdout-guard): a file it drops stops the
+fit, named, before anything is embedded.
+
 Calibration is fitted on two-fold scores (the WCCN and cohort used to score one half of the
 readers were fitted on the other half), so it sees scores like those of unseen speakers.
 """
@@ -49,6 +52,7 @@ from voxguard.speaker.training.views import (
     make_trial_views,
     test_phone_channel,
 )
+from voxguard.training.detector.data import guard_flagged_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
@@ -58,7 +62,19 @@ VERSION = "ge2e-backend-4"
 SEED = 2026
 
 
+def guard_readers(data: Path) -> None:
+    """Stop unless the holdout guard passes every file of ``data``."""
+    flagged = sorted(guard_flagged_files(data, "*.flac"))
+    if flagged:
+        raise SystemExit(
+            f"the holdout guard drops {len(flagged)} file(s) of {data} (they copy evaluation "
+            f"audio): {', '.join(flagged)}; move them out of the folder and run again"
+        )
+    print(f"holdout guard: {len(list(data.glob('*.flac')))} files checked, none dropped")
+
+
 def build_table(data: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
+    guard_readers(data)
     readers = load_readers(data)
     speakers = sorted(s for s, w in readers.items() if w.size >= MIN_TRIAL_SECONDS * 16000)
     embedder = SpeechEmbedder()
