@@ -1,4 +1,5 @@
-"""Back ends by name: the phase ensemble is fitted and scored from the cache's views."""
+"""Back ends by name: the phase ensemble is fitted and scored from the cache's views; the
+spoof family each clip's weight is balanced over."""
 
 from pathlib import Path
 
@@ -9,8 +10,8 @@ pytest.importorskip("torch")
 
 from tests.training.detector.caches import one_window_cache
 from voxguard.spoof.features import FeatureParams
-from voxguard.training.detector.approaches import fit_approach, window_logits
-from voxguard.training.detector.data import Clip
+from voxguard.training.detector.approaches import fit_approach, spoof_family, window_logits
+from voxguard.training.detector.data import DERIVED_PREFIX, REALWORLD_PREFIX, Clip
 from voxguard.training.detector.export import export
 from voxguard.training.detector.models import PhaseEnsemble
 
@@ -41,3 +42,15 @@ def test_the_phase_ensemble_is_fitted_on_all_three_views_and_is_not_exported(
         window_logits(model, cache, windows)
     with pytest.raises(ValueError, match="no ONNX export"):
         export(model, FeatureParams(), tmp_path, {}, 0.5, {})
+
+
+def test_each_spoof_clip_has_the_family_its_weight_is_balanced_over() -> None:
+    def clip(label: int, system: str, group: str) -> Clip:
+        return Clip(Path("x.wav"), label, system, group)
+
+    assert spoof_family(clip(1, "vocoder/bigvgan", f"{REALWORLD_PREFIX}periodwave/demo")) == (
+        "vocoder"
+    )
+    assert spoof_family(clip(1, "hifigan-universal", f"{DERIVED_PREFIX}demos:x/y")) == "vocoder"
+    assert spoof_family(clip(1, "maskgct", "demos:maskgct/maskgct.github.io")) == "demos"
+    assert spoof_family(clip(0, "human", f"{REALWORLD_PREFIX}periodwave/demo")) == ""

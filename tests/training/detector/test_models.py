@@ -8,6 +8,7 @@ pytest.importorskip("torch")
 from voxguard.audio.types import FloatArray
 from voxguard.training.detector.models import (
     FusionEnsemble,
+    family_balanced_weights,
     fit_fusion,
     fit_stats,
     fit_views_mlp,
@@ -22,6 +23,23 @@ def test_source_balanced_weights_give_each_source_the_same_share_of_its_class() 
     w = source_balanced_weights(groups, labels)
     assert w[:6].sum() == pytest.approx(w[6:8].sum())  # big and small weigh the same
     assert w[labels == 1].sum() == pytest.approx(w[labels == 0].sum())  # so do the classes
+    assert w.sum() == pytest.approx(labels.size)
+
+
+def test_family_balanced_weights_give_each_family_then_each_source_the_same_share() -> None:
+    # Spoofs: vocoder from one source (2 windows); codec from two sources (6 + 2 windows).
+    groups = np.array(["a", "a", "b"] + ["b"] * 5 + ["c", "c"] + ["a", "a", "d", "d", "d", "d"])
+    families = np.array(["vocoder"] * 2 + ["codec"] * 8 + [""] * 6)
+    labels = np.array([1] * 10 + [0] * 6)
+    w = family_balanced_weights(groups, families, labels)
+    vocoder, codec = w[:2].sum(), w[2:10].sum()
+    assert vocoder == pytest.approx(codec)  # one family, one share, whatever its size
+    assert w[2:8].sum() == pytest.approx(w[8:10].sum())  # within codec, sources b and c alike
+    assert w[:2] == pytest.approx(np.full(2, w[0]))
+    # Genuine windows keep their source balance; the classes weigh the same.
+    genuine = labels == 0
+    assert w[genuine] == pytest.approx(source_balanced_weights(groups, labels)[genuine])
+    assert w[labels == 1].sum() == pytest.approx(w[genuine].sum())
     assert w.sum() == pytest.approx(labels.size)
 
 

@@ -11,7 +11,13 @@ import sys
 
 import numpy as np
 
-from voxguard.training.detector.data import FeatureCache, source_group
+from voxguard.training.detector.data import (
+    DERIVED_PREFIX,
+    REALWORLD_PREFIX,
+    Clip,
+    FeatureCache,
+    source_group,
+)
 from voxguard.training.detector.models import (
     BaselineForest,
     Detector,
@@ -21,6 +27,7 @@ from voxguard.training.detector.models import (
     PhaseEnsemble,
     StatsMLP,
     ViewsMLP,
+    family_balanced_weights,
     fit_baseline,
     fit_cnn,
     fit_fusion,
@@ -44,6 +51,10 @@ ARCHITECTURES = {
     "weights as fusion_balanced, 8 epochs",
     "fusion_ensemble": "fusion_balanced and views_mlp, each logit divided by its spread on the "
     "training windows, summed",
+    "family_ensemble": "fusion_ensemble fitted with every spoof family weighted the same, "
+    "within a family every source, genuine windows source-balanced as before (real-world "
+    "families from the corpus manifest; a vocoded copy counts as vocoder, demo-page spoofs, "
+    "which carry no family, as one family of their own)",
     "phase_ensemble": "fusion_ensemble plus a linear head on 128 phase and fine-spectrum "
     "statistics (phase advance and group delay per band, 2048-point long-term spectrum "
     "residual), weighted as a third head of its linear fusion",
@@ -70,16 +81,20 @@ def fit_approach(
             labels,
             sample_weight=_source_weights(cache, windows, labels),
         )
-    if approach in ("views_mlp", "fusion_ensemble", "phase_ensemble"):
+    if approach in ("views_mlp", "fusion_ensemble", "phase_ensemble", "family_ensemble"):
         stats, encoded = cache.stats[windows], _encoded(cache)[windows]
-        weights = _source_weights(cache, windows, labels)
+        weights = (
+            _family_weights(cache, windows, labels)
+            if approach == "family_ensemble"
+            else _source_weights(cache, windows, labels)
+        )
         views = fit_views_mlp(stats, encoded, labels, weights, seed=seed)
         if approach == "views_mlp":
             return views
         linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
         spreads = [float(m.logit(stats, encoded).std()) + 1e-6 for m in (linear, views)]
         ensemble = FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
-        if approach == "fusion_ensemble":
+        if approach in ("fusion_ensemble", "family_ensemble"):
             return ensemble
         return with_phase_head(ensemble, _phase(cache)[windows], labels, weights)
     if approach == "baseline":
@@ -101,6 +116,27 @@ def _source_weights(cache: FeatureCache, windows: np.ndarray, labels: np.ndarray
     """``source_balanced_weights`` of the windows, a vocoded copy counted with its source."""
     groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
     return source_balanced_weights(groups, labels)
+
+
+def spoof_family(clip: Clip) -> str:
+    """The spoof family a clip's weight is balanced over ("" for genuine clips): a real-world
+    clip's from its system ("family/system"), "vocoder" for a vocoded copy, "demos" for a
+    demo-page spoof (the demo manifest names systems, not families)."""
+    if not clip.label:
+        return ""
+    if clip.group.startswith(DERIVED_PREFIX):
+        return "vocoder"
+    if clip.group.startswith(REALWORLD_PREFIX):
+        return clip.system.split("/")[0]
+    return clip.group.split(":")[0]
+
+
+def _family_weights(cache: FeatureCache, windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``family_balanced_weights`` of the windows, a vocoded copy counted with its source."""
+    clips = [cache.clips[i] for i in cache.window_clip[windows]]
+    groups = np.array([source_group(c.group) for c in clips])
+    families = np.array([spoof_family(c) for c in clips])
+    return family_balanced_weights(groups, families, labels)
 
 
 def window_logits(model: Detector, cache: FeatureCache, windows: np.ndarray) -> np.ndarray:

@@ -233,6 +233,28 @@ def source_balanced_weights(groups: np.ndarray, labels: np.ndarray) -> np.ndarra
     return weights
 
 
+def family_balanced_weights(
+    groups: np.ndarray, families: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """Per-window weights: genuine windows as ``source_balanced_weights``; spoof windows so
+    that every spoof family counts the same, within a family every source, and within a
+    source's family every window. Each class sums to half the windows."""
+    weights = source_balanced_weights(groups, labels)
+    spoof = labels == 1
+    if not spoof.any():
+        return weights
+    cells = np.char.add(np.char.add(families[spoof].astype(str), "\x1f"), groups[spoof].astype(str))
+    _, cell_of, cell_windows = np.unique(cells, return_inverse=True, return_counts=True)
+    fams, family_of = np.unique(families[spoof], return_inverse=True)
+    # sources per family: the distinct cells each family holds
+    cell_family = np.zeros(cell_windows.size, dtype=np.int64)
+    cell_family[cell_of] = family_of
+    sources_in = np.bincount(cell_family, minlength=fams.size)
+    w = 1.0 / (fams.size * sources_in[family_of] * cell_windows[cell_of])
+    weights[spoof] = w * (labels.size / 2) / w.sum()
+    return weights
+
+
 # The forest's spoof probability is clipped away from 0 and 1 before it becomes a logit, so a
 # window every tree agrees on still averages with the file's other windows.
 BASELINE_PROBABILITY_CLIP = 1e-3
