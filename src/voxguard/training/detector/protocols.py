@@ -299,7 +299,7 @@ def ensure_features(path: Path, approaches: list[str]) -> FeatureCache:
     """Load a cache and add (and save) the on-demand features the approaches need."""
     cache = refresh_stats(FeatureCache.load(path))
     added = False
-    needs_encoder = ("fusion", "views_mlp", "phase_ensemble")
+    needs_encoder = ("fusion", "views_mlp", "phase_ensemble", "family_ensemble")
     if any(a.startswith(needs_encoder) for a in approaches) and cache.encoded is None:
         cache, added = with_encoder_features(cache, FeatureParams()), True
     if "baseline" in approaches and cache.summary is None:
