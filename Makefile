@@ -79,8 +79,9 @@ clean:
 # Retrain and export the bundled spoof detector (docs/models/spoof-detector.md): features of
 # the real-world corpus, the demos and their HiFi-GAN copies (cached under artifacts/), the
 # source-balanced read-outs, out-of-fold calibrations (wideband, then the band-limited and
-# phone-line blocks refitted on every source), each block's verdict threshold (3% of
-# out-of-fold genuine clips flagged per channel), ONNX + sidecar, then the replay sample.
+# phone-line blocks refitted on every source), each block's verdict threshold and short
+# speech's (at most 5% of out-of-fold genuine clips, or short excerpts of them, flagged per
+# channel), ONNX + sidecar, then the replay sample.
 # `make spoof-model SOURCES=DIR` (DIR: git mirrors of the repositories in ../shared/sources).
 DEMOS ?= $(CURDIR)/../shared/data/demos
 VOCODED := artifacts/vocoded
@@ -97,7 +98,6 @@ spoof-model: artifacts/cache_all.npz
 		--cache artifacts/cache_all.npz --model-dir src/voxguard/models/spoof \
 		--work artifacts/realworld_channels --out src/voxguard/models/spoof || exit 1; done
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.detector.block_thresholds \
-		--blocks wideband,band_limited,narrowband \
 		--approach $(SPOOF_APPROACH) --cache artifacts/cache_all.npz \
 		--model-dir src/voxguard/models/spoof --work artifacts/realworld_channels \
 		--out src/voxguard/models/spoof
