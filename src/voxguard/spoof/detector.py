@@ -35,9 +35,9 @@ from voxguard.spoof.features import (
     top_band_db,
 )
 from voxguard.spoof.sidecar import (
+    SHORT_SPEECH_BLOCK,
     BandLimitedCalibration,
     Calibration,
-    SHORT_SPEECH_BLOCK,
     NarrowbandCalibration,
     ShortSpeechCalibration,
     Sidecar,

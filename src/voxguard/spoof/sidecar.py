@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxguard.audio.types import CHANNELS, Channel
+from voxguard.audio.types import CHANNELS
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.spoof.classical_head import HEAD_KEY, ClassicalHeadSpec, parse_head
 from voxguard.spoof.features import FeatureParams
