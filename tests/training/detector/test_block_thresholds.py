@@ -12,6 +12,7 @@ from voxguard.spoof.sidecar import load_sidecar
 from voxguard.training.detector.block_thresholds import (
     error_table,
     fit_thresholds,
+    main,
     sample_clips,
     threshold_flagging_at_most,
     write_thresholds,
@@ -113,3 +114,14 @@ def test_the_short_speech_block_is_fitted_only_on_the_short_excerpts() -> None:
     clean = np.array([p for c, _, _, p in rows if c == "short:clean"])
     assert (clean >= fitted["short_speech"]["threshold"]).mean() <= 0.05
     assert fitted["short_speech"]["threshold"] > 0.8
+
+
+def test_an_unknown_block_is_refused_with_the_accepted_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--cache", "c.npz", "--model-dir", "m", "--work", "w", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        main([*args, "--blocks", "short_speech,phone"])
+    err = capsys.readouterr().err
+    assert "unknown ['phone']" in err
+    assert "accepted: wideband, narrowband, band_limited, short_speech" in err

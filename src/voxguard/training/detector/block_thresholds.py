@@ -239,7 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     blocks = tuple(b for b in args.blocks.split(",") if b)
     unknown = sorted(set(blocks) - set(THRESHOLD_BLOCKS))
     if unknown or not blocks:
-        ap.error(f"--blocks: unknown {unknown or 'none given'}; accepted: {args.blocks}")
+        accepted = ", ".join(THRESHOLD_BLOCKS)
+        ap.error(f"--blocks: unknown {unknown or 'none given'}; accepted: {accepted}")
     sidecar = load_sidecar(args.model_dir / SIDECAR_FILE)
     train = ensure_features(args.cache, [args.approach])
     clips = sample_clips(train.clips, args.genuine, args.spoof)
