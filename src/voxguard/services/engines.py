@@ -18,6 +18,7 @@ from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.speaker.frames import FrameAnalysis
 from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
+from voxguard.spoof.sidecar import SHORT_SPEECH_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ class SpoofAdapter:
         if threshold_for is None:
             return {}
         by_channel = {block: float(threshold_for(block)) for block in CHANNELS}
-        return by_channel | {"short_speech": float(threshold_for("wideband", short_speech=True))}
+        short = float(threshold_for("wideband", short_speech=True))
+        return by_channel | {SHORT_SPEECH_BLOCK: short}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:
