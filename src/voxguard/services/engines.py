@@ -18,7 +18,6 @@ from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.speaker.frames import FrameAnalysis
 from voxguard.speaker.types import Embedding, IdentificationResult, VerificationResult, Voiceprint
-from voxguard.spoof.sidecar import SHORT_SPEECH_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +105,10 @@ class SpoofAdapter:
         if threshold_for is None:
             return {}
         by_channel = {block: float(threshold_for(block)) for block in CHANNELS}
+        # The sidecar's SHORT_SPEECH_BLOCK, spelled out: importing voxguard.spoof here would
+        # load the detector into the serve supervisor, which must stay free of models.
         short = float(threshold_for("wideband", short_speech=True))
-        return by_channel | {SHORT_SPEECH_BLOCK: short}
+        return by_channel | {"short_speech": short}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:
