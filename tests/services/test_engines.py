@@ -38,8 +38,8 @@ def test_the_adapter_passes_the_analyzed_clips_vad_frames() -> None:
 
 def test_the_adapter_reports_the_detectors_threshold_per_channel() -> None:
     class PerChannel(FixedSpoofDetector):
-        def threshold_for(self, channel: str, short_speech: bool = False) -> float:
-            return 0.9 if short_speech else {"wideband": 0.7, "band_limited": 0.8}.get(channel, 0.5)
+        def thresholds_by_block(self) -> dict[str, float]:
+            return {"wideband": 0.7, "narrowband": 0.5, "band_limited": 0.8, "short_speech": 0.9}
 
     assert SpoofAdapter(PerChannel(0.1)).channel_thresholds == {
         "wideband": 0.7,

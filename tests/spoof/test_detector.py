@@ -216,6 +216,12 @@ def test_short_speech_on_any_channel_is_judged_by_the_short_speech_threshold(
     assert result.threshold == pytest.approx(max(p_short - 1e-3, 1e-4))
     assert result.verdict == "spoof"
     assert detector.threshold_for("narrowband", short_speech=True) == result.threshold
+    assert detector.thresholds_by_block() == {
+        "wideband": 0.999,
+        "narrowband": detector.threshold,
+        "band_limited": detector.threshold,
+        "short_speech": result.threshold,
+    }
     long = detector.detect_clip(_clip(samples))
     assert (long.short_speech, long.threshold) == (False, 0.999)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voxguard.audio.analysis import AnalyzedAudio
-from voxguard.audio.types import CHANNELS, Channel
+from voxguard.audio.types import Channel
 from voxguard.config import Settings
 from voxguard.errors import ModelUnavailable
 from voxguard.speaker.frames import FrameAnalysis
@@ -101,14 +101,10 @@ class SpoofAdapter:
         """The verdict threshold of each calibration block, as the detector applies it (the
         block's own, else the default; VOXGUARD_SPOOF_THRESHOLD overrides all), and of short
         speech on any channel (``short_speech``)."""
-        threshold_for = getattr(self.detector, "threshold_for", None)
-        if threshold_for is None:
+        thresholds_by_block = getattr(self.detector, "thresholds_by_block", None)
+        if thresholds_by_block is None:
             return {}
-        by_channel = {block: float(threshold_for(block)) for block in CHANNELS}
-        # The sidecar's SHORT_SPEECH_BLOCK, spelled out: importing voxguard.spoof here would
-        # load the detector into the serve supervisor, which must stay free of models.
-        short = float(threshold_for("wideband", short_speech=True))
-        return by_channel | {"short_speech": short}
+        return {block: float(t) for block, t in thresholds_by_block().items()}
 
     @property
     def operating_points(self) -> dict[str, Any] | None:

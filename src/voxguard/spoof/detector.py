@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from voxguard.audio import AudioClip, AudioSource, load_audio
-from voxguard.audio.types import Channel, FloatArray
+from voxguard.audio.types import CHANNELS, Channel, FloatArray
 from voxguard.audio.vad import SpeechDetector, SpeechTimeline, VadFrames, VadParams
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, ModelUnavailable, NoSpeechDetected
@@ -175,6 +175,12 @@ class SpoofDetector:
         (``short_speech``)."""
         own = self.sidecar.thresholds.get(SHORT_SPEECH_BLOCK if short_speech else channel)
         return self.threshold if own is None else self.settings.spoof_threshold_for(own)
+
+    def thresholds_by_block(self) -> dict[str, float]:
+        """The verdict threshold ``threshold_for`` applies to each channel's block and to
+        short speech (``short_speech``, on any channel)."""
+        by_channel = {channel: self.threshold_for(channel) for channel in CHANNELS}
+        return by_channel | {SHORT_SPEECH_BLOCK: self.threshold_for("wideband", short_speech=True)}
 
     def window_logits(self, windows: list[FloatArray]) -> FloatArray:
         """Raw model logits for fixed-length windows of 16 kHz audio."""
