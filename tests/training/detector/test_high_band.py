@@ -11,9 +11,11 @@ from voxguard.training.detector.high_band import (
     band_features,
     clip_band,
     decode_at,
+    family_lofo,
     fused_scores,
     metadata_features,
 )
+from voxguard.training.detector.protocols import source_fold
 
 PRESENCE = FEATURE_NAMES.index("presence_db")
 
@@ -65,10 +67,11 @@ def test_fusion_keeps_the_base_score_of_clips_without_the_band_and_uses_an_infor
     x = rng.normal(size=(y.size, 3))
     x[:, 0] += 2.0 * y
     present = np.arange(y.size) % 20 < 16
-    view, fused = fused_scores(x, present, y, groups, base)
+    view, fused, weights = fused_scores(x, present, y, groups, base)
     assert np.array_equal(fused[~present], base[~present])
     assert np.isnan(view[~present]).all()
     assert not np.isnan(view[present]).any()
+    assert all(w > 0 for w in weights)
 
     def separation(s: np.ndarray) -> float:
         return float(s[present & (y == 1)].mean() - s[present & (y == 0)].mean())
@@ -83,3 +86,24 @@ def test_metadata_control_is_one_hot_rate_and_format() -> None:
     assert m.shape == (3, 5 + 2)
     assert m[0, 0] == 1 and m[1, 4] == 1 and m[2, :5].sum() == 0
     assert m[:, 5:].sum(axis=1).tolist() == [1, 1, 1]
+
+
+def test_family_lofo_scores_each_held_out_family_against_the_genuine_pool() -> None:
+    rng = np.random.default_rng(2)
+    groups = np.repeat([f"realworld:page{i}" for i in range(30)], 20)
+    y = np.tile(np.r_[np.zeros(10), np.ones(10)], 30).astype(int)
+    families = np.where(y == 1, np.where(np.arange(y.size) % 2 == 0, "vocoder", "tts"), "")
+    x = rng.normal(size=(y.size, 3))
+    x[:, 0] += 2.0 * y
+    present = np.ones(y.size, dtype=bool)
+    fold = np.array([source_fold(g) for g in groups])
+    pool = (y == 0) & np.isin(fold, (0, 1))
+    base = {
+        fam: {int(i): float(rng.normal()) for i in np.nonzero(pool | (families == fam))[0]}
+        for fam in ("tts", "vocoder")
+    }
+    out = family_lofo(x, present, y, groups, families, base, weight=1.0)
+    assert set(out) == {"tts", "vocoder"}
+    for fam in out:
+        assert 0.35 < out[fam]["base"] < 0.65  # the base is noise
+        assert out[fam]["high_band"] < 0.25  # the view carries the label

@@ -226,8 +226,9 @@ def fused_scores(
     y: np.ndarray,
     groups: np.ndarray,
     base: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold (view logit, fused score) per clip under the sources-kfold folds.
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Out-of-fold (view logit, fused score, each fold's weight) per clip under the
+    sources-kfold folds.
 
     For held-out fold k: the view is fitted on the other folds' clips that have the band;
     its weight is the spread (std) of the base logits over those clips divided by the spread
@@ -237,6 +238,7 @@ def fused_scores(
     fold = np.array([source_fold(g) for g in groups])
     view = np.full(y.size, np.nan)
     fused = base.copy()
+    weights: list[float] = []
     for k in range(SOURCE_FOLDS):
         train = present & (fold != k)
         held = present & (fold == k)
@@ -251,10 +253,41 @@ def fused_scores(
             inner[train & (fold == j)] = _logit(model, x[train & (fold == j)])
         ok = train & ~np.isnan(inner)
         weight = float(np.std(base[ok]) / max(np.std(inner[ok]), 1e-9))
+        weights.append(weight)
         model = _fit(x[train], y[train], groups[train])
         view[held] = _logit(model, x[held])
         fused[held] = base[held] + weight * view[held]
-    return view, fused
+    return view, fused, weights
+
+
+def family_lofo(
+    x: np.ndarray,
+    present: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    families: np.ndarray,
+    base: dict[str, dict[int, float]],
+    weight: float,
+) -> dict[str, dict[str, float]]:
+    """families-lofo (reported, not in the rule): each spoof family held out in turn and
+    scored against the fixed genuine pool of ``protocols`` (sources in folds 0 and 1); the
+    view is fitted on the other families' band clips and the genuine clips outside the pool,
+    and enters with ``weight`` (the sources-kfold folds' mean). ``base``: family -> clip
+    index -> the family fold's base logit."""
+    fold = np.array([source_fold(g) for g in groups])
+    pool = (y == 0) & np.isin(fold, (0, 1))
+    out: dict[str, dict[str, float]] = {}
+    for fam, scored in sorted(base.items()):
+        held_spoof = (y == 1) & (families == fam)
+        train = present & ~pool & ~held_spoof
+        model = _fit(x[train], y[train], groups[train])
+        idx = np.array(sorted(scored))
+        b = np.array([scored[i] for i in idx])
+        f = b.copy()
+        band = present[idx]
+        f[band] = b[band] + weight * _logit(model, x[idx[band]])
+        out[fam] = {"base": eer(b, y[idx]), "high_band": eer(f, y[idx])}
+    return out
 
 
 def metrics(
@@ -290,7 +323,13 @@ def _iter_base(base: dict[str, object], approach: str) -> Iterator[tuple[str, fl
     yield from scores.items()
 
 
-def evaluate(features: Path, corpus: Path, base_report: Path, approach: str) -> dict[str, object]:
+def evaluate(
+    features: Path,
+    corpus: Path,
+    base_report: Path,
+    approach: str,
+    lofo_report: Path | None = None,
+) -> dict[str, object]:
     z = np.load(features)
     rows = {r["path"]: r for r in csv.DictReader((corpus / "manifest.csv").open())}
     base = dict(_iter_base(json.loads(base_report.read_text()), approach))
@@ -308,17 +347,32 @@ def evaluate(features: Path, corpus: Path, base_report: Path, approach: str) -> 
     has = ~np.isnan(x).any(axis=1)
     present = has & (x[:, FEATURE_NAMES.index("presence_db")] > PRESENCE_DB)
     meta = metadata_features(z["native_rate"][keep], z["source_format"][keep])
-    view, fused = fused_scores(np.nan_to_num(x), present, y, groups, b)
-    meta_view, meta_fused = fused_scores(meta, present, y, groups, b)
+    view, fused, weights = fused_scores(np.nan_to_num(x), present, y, groups, b)
+    meta_view, meta_fused, _ = fused_scores(meta, present, y, groups, b)
     counts = {
         f"{name}_{cls}": int((sel & (y == c)).sum())
         for name, sel in (("clips", np.ones_like(present)), ("band", present))
         for c, cls in ((0, "genuine"), (1, "spoof"))
     }
     scored = present & ~np.isnan(view)
+    lofo: dict[str, dict[str, float]] = {}
+    if lofo_report is not None:
+        families = np.array([s.split("/")[0] if s != "human" else "" for s in systems])
+        at = {root + p: i for i, p in enumerate(paths)}
+        per_fold: dict[str, dict[int, float]] = {}
+        for key, v in _iter_base(json.loads(lofo_report.read_text()), approach):
+            path, _, fam = key.partition("@")
+            if path in at:
+                i = at[path]
+                per_fold.setdefault(fam or str(families[i]), {})[i] = v
+        lofo = family_lofo(
+            np.nan_to_num(x), present, y, groups, families, per_fold, float(np.mean(weights))
+        )
     return {
         "counts": counts,
         "presence_db": PRESENCE_DB,
+        "weights": weights,
+        "families_lofo": lofo,
         "base": metrics(b, y, groups, systems),
         "high_band": metrics(fused, y, groups, systems),
         "metadata_control": metrics(meta_fused, y, groups, systems),
@@ -347,6 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--corpus", type=Path, required=True)
     e.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
     e.add_argument("--approach", default="fusion_ensemble")
+    e.add_argument("--lofo-base", type=Path, help="a protocols families-lofo report (reported)")
     e.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.command == "features":
@@ -355,7 +410,7 @@ def main(argv: list[str] | None = None) -> None:
             args.out, allow_pickle=False, **compute_features(args.corpus, args.sources, args.jobs)
         )
         return
-    report = evaluate(args.features, args.corpus, args.base, args.approach)
+    report = evaluate(args.features, args.corpus, args.base, args.approach, args.lofo_base)
     args.out.write_text(json.dumps(report, indent=1))
     for name in ("base", "high_band", "metadata_control"):
         m = report[name]
