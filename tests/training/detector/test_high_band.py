@@ -12,7 +12,6 @@ from voxguard.training.detector.high_band import (
     clip_band,
     decode_at,
     family_lofo,
-    fused_scores,
     metadata_features,
 )
 from voxguard.training.detector.protocols import source_fold
@@ -55,28 +54,6 @@ def test_a_file_sampled_at_16k_has_no_view() -> None:
     feats, native = clip_band(_wav(_noise(1.0)[:16000], 16000), -1)
     assert native == 16000
     assert np.isnan(feats).all()
-
-
-def test_fusion_keeps_the_base_score_of_clips_without_the_band_and_uses_an_informative_view() -> (
-    None
-):
-    rng = np.random.default_rng(1)
-    groups = np.repeat([f"realworld:page{i}" for i in range(30)], 20)
-    y = np.tile(np.r_[np.zeros(10), np.ones(10)], 30).astype(int)
-    base = rng.normal(size=y.size) + 0.3 * y
-    x = rng.normal(size=(y.size, 3))
-    x[:, 0] += 2.0 * y
-    present = np.arange(y.size) % 20 < 16
-    view, fused, weights = fused_scores(x, present, y, groups, base)
-    assert np.array_equal(fused[~present], base[~present])
-    assert np.isnan(view[~present]).all()
-    assert not np.isnan(view[present]).any()
-    assert all(w > 0 for w in weights)
-
-    def separation(s: np.ndarray) -> float:
-        return float(s[present & (y == 1)].mean() - s[present & (y == 0)].mean())
-
-    assert separation(fused) > separation(base) + 1.0
 
 
 def test_metadata_control_is_one_hot_rate_and_format() -> None:

@@ -36,7 +36,6 @@ import io
 import itertools
 import json
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -55,7 +54,15 @@ from voxguard.training.demopages.gitsource import BlobReader, find_git_dir
 from voxguard.training.demopages.segment import segment_bounds
 from voxguard.training.detector.data import REALWORLD_PREFIX
 from voxguard.training.detector.models import source_balanced_weights
-from voxguard.training.detector.protocols import SOURCE_FOLDS, source_fold
+from voxguard.training.detector.protocols import source_fold
+from voxguard.training.detector.stacking import (
+    Fitter,
+    Scorer,
+    base_scores,
+    fused_scores,
+    metrics,
+    summary_line,
+)
 
 BAND_RATE = 22050
 MIN_SOURCE_RATE = 22050
@@ -220,44 +227,14 @@ def _logit(model: object, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.decision_function(x), dtype=np.float64)  # type: ignore[attr-defined]
 
 
-def fused_scores(
-    x: np.ndarray,
-    present: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    base: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Out-of-fold (view logit, fused score, each fold's weight) per clip under the
-    sources-kfold folds.
+def _view(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Fitter:
+    """The view's fitter for ``stacking.fused_scores``."""
 
-    For held-out fold k: the view is fitted on the other folds' clips that have the band;
-    its weight is the spread (std) of the base logits over those clips divided by the spread
-    of their inner out-of-fold view logits (one fit per other fold), so that the two views
-    enter with the same spread; held-out clips with the band get ``base + weight * view``,
-    the others ``base``."""
-    fold = np.array([source_fold(g) for g in groups])
-    view = np.full(y.size, np.nan)
-    fused = base.copy()
-    weights: list[float] = []
-    for k in range(SOURCE_FOLDS):
-        train = present & (fold != k)
-        held = present & (fold == k)
-        if not held.any() or len(set(y[train].tolist())) < 2:
-            continue
-        inner = np.full(y.size, np.nan)
-        for j in set(fold[train].tolist()):
-            fit_on = train & (fold != j)
-            if len(set(y[fit_on].tolist())) < 2:
-                continue
-            model = _fit(x[fit_on], y[fit_on], groups[fit_on])
-            inner[train & (fold == j)] = _logit(model, x[train & (fold == j)])
-        ok = train & ~np.isnan(inner)
-        weight = float(np.std(base[ok]) / max(np.std(inner[ok]), 1e-9))
-        weights.append(weight)
+    def fit(train: np.ndarray) -> Scorer:
         model = _fit(x[train], y[train], groups[train])
-        view[held] = _logit(model, x[held])
-        fused[held] = base[held] + weight * view[held]
-    return view, fused, weights
+        return lambda mask: _logit(model, x[mask])
+
+    return fit
 
 
 def family_lofo(
@@ -290,39 +267,6 @@ def family_lofo(
     return out
 
 
-def metrics(
-    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, systems: np.ndarray
-) -> dict[str, object]:
-    """Pooled EER, mean EER over sources and over vocoder systems, each source's or system's
-    spoofs against all out-of-fold genuine clips (as ``protocols.score_rows``)."""
-    bona = y == 0
-
-    def against(sel: np.ndarray) -> float:
-        return eer(
-            np.r_[scores[sel], scores[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())]
-        )
-
-    per_source = {g: against((groups == g) & (y == 1)) for g in sorted(set(groups[y == 1]))}
-    per_system = {s: against((systems == s) & (y == 1)) for s in sorted(set(systems[y == 1]))}
-    families = np.array([s.split("/")[0] for s in systems])
-    per_family = {
-        fam: float(np.mean([v for s, v in per_system.items() if s.split("/")[0] == fam]))
-        for fam in sorted(set(families[y == 1]))
-    }
-    return {
-        "eer": eer(scores, y),
-        "mean_over_sources": float(np.mean(list(per_source.values()))),
-        "vocoder_systems": per_family.get("vocoder", float("nan")),
-        "per_family_systems": per_family,
-        "per_system": per_system,
-    }
-
-
-def _iter_base(base: dict[str, object], approach: str) -> Iterator[tuple[str, float]]:
-    scores: dict[str, float] = base[approach]["scores"]  # type: ignore[index]
-    yield from scores.items()
-
-
 def evaluate(
     features: Path,
     corpus: Path,
@@ -332,7 +276,7 @@ def evaluate(
 ) -> dict[str, object]:
     z = np.load(features)
     rows = {r["path"]: r for r in csv.DictReader((corpus / "manifest.csv").open())}
-    base = dict(_iter_base(json.loads(base_report.read_text()), approach))
+    base = base_scores(base_report, approach)
     root = str(corpus).rstrip("/") + "/"
     keep = [i for i, p in enumerate(z["path"]) if root + p in base]
     paths = z["path"][keep]
@@ -347,8 +291,8 @@ def evaluate(
     has = ~np.isnan(x).any(axis=1)
     present = has & (x[:, FEATURE_NAMES.index("presence_db")] > PRESENCE_DB)
     meta = metadata_features(z["native_rate"][keep], z["source_format"][keep])
-    view, fused, weights = fused_scores(np.nan_to_num(x), present, y, groups, b)
-    meta_view, meta_fused, _ = fused_scores(meta, present, y, groups, b)
+    view, fused, weights = fused_scores(_view(np.nan_to_num(x), y, groups), present, y, groups, b)
+    meta_view, meta_fused, _ = fused_scores(_view(meta, y, groups), present, y, groups, b)
     counts = {
         f"{name}_{cls}": int((sel & (y == c)).sum())
         for name, sel in (("clips", np.ones_like(present)), ("band", present))
@@ -360,7 +304,7 @@ def evaluate(
         families = np.array([s.split("/")[0] if s != "human" else "" for s in systems])
         at = {root + p: i for i, p in enumerate(paths)}
         per_fold: dict[str, dict[int, float]] = {}
-        for key, v in _iter_base(json.loads(lofo_report.read_text()), approach):
+        for key, v in base_scores(lofo_report, approach).items():
             path, _, fam = key.partition("@")
             if path in at:
                 i = at[path]
@@ -413,12 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     report = evaluate(args.features, args.corpus, args.base, args.approach, args.lofo_base)
     args.out.write_text(json.dumps(report, indent=1))
     for name in ("base", "high_band", "metadata_control"):
-        m = report[name]
-        print(
-            f"{name}: pooled {100 * m['eer']:.2f}  sources {100 * m['mean_over_sources']:.2f}  "  # type: ignore[index]
-            f"vocoder {100 * m['vocoder_systems']:.2f}",  # type: ignore[index]
-            file=sys.stderr,
-        )
+        print(summary_line(name, report[name]), file=sys.stderr)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

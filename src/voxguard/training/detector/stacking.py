@@ -1,0 +1,103 @@
+"""Stack an extra read-out onto the bundled recipe's out-of-fold logits (experiments).
+
+A view is judged by what it adds to the detector on sources it never saw: under the
+sources-kfold folds of ``protocols`` (``source_fold``), the view is fitted on the other
+folds' clips, and its held-out logit is added to the base recipe's out-of-fold logit with a
+weight that gives both the same spread. ``metrics`` reads the result the way
+``protocols.score_rows`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from voxguard.evaluation.metrics import eer
+from voxguard.training.detector.protocols import SOURCE_FOLDS, source_fold
+
+# fit(training mask) -> score(mask) -> one logit per clip of the mask
+Scorer = Callable[[np.ndarray], np.ndarray]
+Fitter = Callable[[np.ndarray], Scorer]
+
+
+def fused_scores(
+    fit: Fitter,
+    present: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    base: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Out-of-fold (view logit, fused score, each fold's weight) per clip under the
+    sources-kfold folds.
+
+    For held-out fold k: the view is fitted on the other folds' clips where it applies
+    (``present``); its weight is the spread (std) of the base logits over those clips divided
+    by the spread of their inner out-of-fold view logits (one fit per other fold), so that
+    the two enter with the same spread; held-out clips where it applies get
+    ``base + weight * view``, the others ``base``. No held-out label is used."""
+    fold = np.array([source_fold(g) for g in groups])
+    view = np.full(y.size, np.nan)
+    fused = base.copy()
+    weights: list[float] = []
+    for k in range(SOURCE_FOLDS):
+        train = present & (fold != k)
+        held = present & (fold == k)
+        if not held.any() or len(set(y[train].tolist())) < 2:
+            continue
+        inner = np.full(y.size, np.nan)
+        for j in set(fold[train].tolist()):
+            fit_on = train & (fold != j)
+            if len(set(y[fit_on].tolist())) < 2:
+                continue
+            inner[train & (fold == j)] = fit(fit_on)(train & (fold == j))
+        ok = train & ~np.isnan(inner)
+        weight = float(np.std(base[ok]) / max(np.std(inner[ok]), 1e-9))
+        weights.append(weight)
+        view[held] = fit(train)(held)
+        fused[held] = base[held] + weight * view[held]
+    return view, fused, weights
+
+
+def metrics(
+    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, systems: np.ndarray
+) -> dict[str, object]:
+    """Pooled EER, mean EER over sources and over vocoder systems, each source's or system's
+    spoofs against all out-of-fold genuine clips (as ``protocols.score_rows``)."""
+    bona = y == 0
+
+    def against(sel: np.ndarray) -> float:
+        return eer(
+            np.r_[scores[sel], scores[bona]], np.r_[np.ones(sel.sum()), np.zeros(bona.sum())]
+        )
+
+    per_source = {g: against((groups == g) & (y == 1)) for g in sorted(set(groups[y == 1]))}
+    per_system = {s: against((systems == s) & (y == 1)) for s in sorted(set(systems[y == 1]))}
+    families = np.array([s.split("/")[0] for s in systems])
+    per_family = {
+        fam: float(np.mean([v for s, v in per_system.items() if s.split("/")[0] == fam]))
+        for fam in sorted(set(families[y == 1]))
+    }
+    return {
+        "eer": eer(scores, y),
+        "mean_over_sources": float(np.mean(list(per_source.values()))),
+        "vocoder_systems": per_family.get("vocoder", float("nan")),
+        "per_family_systems": per_family,
+        "per_system": per_system,
+    }
+
+
+def base_scores(report: Path, approach: str) -> dict[str, float]:
+    """A ``protocols`` report's out-of-fold clip scores (path, or path@fold, -> logit)."""
+    scores: dict[str, float] = json.loads(report.read_text())[approach]["scores"]
+    return scores
+
+
+def summary_line(name: str, m: dict[str, object]) -> str:
+    return (
+        f"{name}: pooled {100 * float(m['eer']):.2f}  "  # type: ignore[arg-type]
+        f"sources {100 * float(m['mean_over_sources']):.2f}  "  # type: ignore[arg-type]
+        f"vocoder {100 * float(m['vocoder_systems']):.2f}"  # type: ignore[arg-type]
+    )
