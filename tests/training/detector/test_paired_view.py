@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from voxguard.training.detector.paired_view import (
-    clip_features,
     pair_accuracy,
     pairs_of,
     ranker,
 )
+from voxguard.training.detector.stacking import clip_features
 
 
 def _row(label: str, family: str, repo: str, utterance: str) -> dict[str, str]:

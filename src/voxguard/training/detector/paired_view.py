@@ -16,54 +16,27 @@ Rule and results: ``docs/models/experiments/2026-12-06-paired-ranking-view.md``.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from voxguard.training.detector.data import REALWORLD_PREFIX
 from voxguard.training.detector.protocols import source_fold
 from voxguard.training.detector.stacking import (
     Fitter,
     Scorer,
-    base_scores,
+    clip_features,
     fused_scores,
     metrics,
+    scored_clips,
     summary_line,
 )
 
 PAIRED_FAMILIES = ("vocoder", "codec")
 RANKER_C = 0.01
-
-
-def clip_features(cache: Path, paths: list[str]) -> np.ndarray:
-    """Each clip's mean over its clean windows of the statistics and encoder features."""
-    with np.load(cache) as z:
-        clip_path = z["clip_path"]
-        window_clip = z["window_clip"]
-        clean = z["window_aug"] == 0
-        views = np.concatenate([z["stats"], z["encoded"]], axis=1)[clean]
-    at = {p: i for i, p in enumerate(clip_path.tolist())}
-    missing = [p for p in paths if p not in at]
-    if missing:
-        raise KeyError(f"{len(missing)} clips are not in {cache}, for example {missing[0]}")
-    row_of = np.full(clip_path.size, -1)
-    row_of[[at[p] for p in paths]] = np.arange(len(paths))
-    rows = row_of[window_clip[clean]]
-    keep = rows >= 0
-    member = sparse.csr_matrix(
-        (np.ones(int(keep.sum())), (rows[keep], np.nonzero(keep)[0])),
-        shape=(len(paths), views.shape[0]),
-    )
-    counts = np.asarray(member.sum(axis=1)).reshape(-1)
-    if (counts == 0).any():
-        raise ValueError(f"{int((counts == 0).sum())} clips have no clean window in {cache}")
-    return np.asarray(member @ views.astype(np.float64)) / counts[:, None]
 
 
 def pairs_of(rows: list[dict[str, str]]) -> np.ndarray:
@@ -111,21 +84,14 @@ def pair_accuracy(scores: np.ndarray, pairs: np.ndarray) -> float:
 
 
 def evaluate(cache: Path, corpus: Path, base_report: Path, approach: str) -> dict[str, object]:
-    base = base_scores(base_report, approach)
-    root = str(corpus).rstrip("/") + "/"
-    rows = [r for r in csv.DictReader((corpus / "manifest.csv").open()) if root + r["path"] in base]
-    y = np.array([int(r["label"] == "spoof") for r in rows])
-    groups = np.array([REALWORLD_PREFIX + r["source_repo"] for r in rows])
-    systems = np.array(
-        [f"{r['family']}/{r['system']}" if r["label"] == "spoof" else "human" for r in rows]
-    )
-    b = np.array([base[root + r["path"]] for r in rows])
-    x = clip_features(cache, [root + r["path"] for r in rows])
+    c = scored_clips(corpus, base_report, approach)
+    rows, y, groups, systems, b = c.rows, c.y, c.groups, c.systems, c.base
+    x = clip_features(cache, c.paths)
     pairs = pairs_of(rows)
     everyone = np.ones(y.size, dtype=bool)
     view, fused, weights = fused_scores(ranker(x, pairs, groups), everyone, y, groups, b)
     fold = np.array([source_fold(g) for g in groups])
-    family = np.array([r["family"] for r in rows])
+    family = c.family
     per_fold = {
         f"fold{k}": {
             fam: int(((fold[pairs[:, 0]] == k) & (family[pairs[:, 0]] == fam)).sum())

@@ -9,13 +9,17 @@ weight that gives both the same spread. ``metrics`` reads the result the way
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from voxguard.evaluation.metrics import eer
+from voxguard.training.detector.data import REALWORLD_PREFIX
 from voxguard.training.detector.protocols import SOURCE_FOLDS, source_fold
 
 # fit(training mask) -> score(mask) -> one logit per clip of the mask
@@ -89,10 +93,67 @@ def metrics(
     }
 
 
+def clip_features(cache: Path, paths: list[str]) -> np.ndarray:
+    """Each clip's mean over its clean windows of the statistics and encoder features."""
+    with np.load(cache) as z:
+        clip_path = z["clip_path"]
+        window_clip = z["window_clip"]
+        clean = z["window_aug"] == 0
+        views = np.concatenate([z["stats"], z["encoded"]], axis=1)[clean]
+    at = {p: i for i, p in enumerate(clip_path.tolist())}
+    missing = [p for p in paths if p not in at]
+    if missing:
+        raise KeyError(f"{len(missing)} clips are not in {cache}, for example {missing[0]}")
+    row_of = np.full(clip_path.size, -1)
+    row_of[[at[p] for p in paths]] = np.arange(len(paths))
+    rows = row_of[window_clip[clean]]
+    keep = rows >= 0
+    member = sparse.csr_matrix(
+        (np.ones(int(keep.sum())), (rows[keep], np.nonzero(keep)[0])),
+        shape=(len(paths), views.shape[0]),
+    )
+    counts = np.asarray(member.sum(axis=1)).reshape(-1)
+    if (counts == 0).any():
+        raise ValueError(f"{int((counts == 0).sum())} clips have no clean window in {cache}")
+    return np.asarray(member @ views.astype(np.float64)) / counts[:, None]
+
+
 def base_scores(report: Path, approach: str) -> dict[str, float]:
     """A ``protocols`` report's out-of-fold clip scores (path, or path@fold, -> logit)."""
     scores: dict[str, float] = json.loads(report.read_text())[approach]["scores"]
     return scores
+
+
+@dataclass(frozen=True)
+class ScoredClips:
+    """The real-world corpus clips a base report scored, with what the metrics need."""
+
+    rows: list[dict[str, str]]  # manifest rows
+    paths: list[str]  # as the cache and the report name them
+    y: np.ndarray  # 1 = spoof
+    groups: np.ndarray  # realworld:OWNER/NAME
+    family: np.ndarray  # "" for genuine clips
+    systems: np.ndarray  # family/system, or "human"
+    base: np.ndarray  # the base report's out-of-fold logit
+
+
+def scored_clips(corpus: Path, base_report: Path, approach: str) -> ScoredClips:
+    base = base_scores(base_report, approach)
+    root = str(corpus).rstrip("/") + "/"
+    rows = [r for r in csv.DictReader((corpus / "manifest.csv").open()) if root + r["path"] in base]
+    paths = [root + r["path"] for r in rows]
+    family = np.array([r["family"] if r["label"] == "spoof" else "" for r in rows])
+    return ScoredClips(
+        rows=rows,
+        paths=paths,
+        y=np.array([int(r["label"] == "spoof") for r in rows]),
+        groups=np.array([REALWORLD_PREFIX + r["source_repo"] for r in rows]),
+        family=family,
+        systems=np.array(
+            [f"{f}/{r['system']}" if f else "human" for f, r in zip(family, rows, strict=True)]
+        ),
+        base=np.array([base[p] for p in paths]),
+    )
 
 
 def summary_line(name: str, m: dict[str, object]) -> str:

@@ -1,0 +1,94 @@
+"""A vocoder specialist head stacked on the bundled recipe (an experiment).
+
+A standardised logistic regression on each clip's mean clean-window statistics and encoder
+features, fitted on genuine clips and vocoder-family spoofs only, its logit added to the
+bundled recipe's out-of-fold logit under the sources-kfold folds (``stacking``).
+
+Rule and results: ``docs/models/experiments/2026-12-06-vocoder-specialist-head.md``.
+
+    python -m voxguard.training.detector.specialist --cache artifacts/cache_all.npz \
+        --corpus /work/realworld --base artifacts/high_band/base.json \
+        --out artifacts/specialist/report.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from voxguard.training.detector.models import source_balanced_weights
+from voxguard.training.detector.stacking import (
+    Fitter,
+    Scorer,
+    clip_features,
+    fused_scores,
+    metrics,
+    scored_clips,
+    summary_line,
+)
+
+SPECIAL_FAMILY = "vocoder"
+HEAD_C = 0.01
+
+
+def specialist(x: np.ndarray, y: np.ndarray, groups: np.ndarray, family: np.ndarray) -> Fitter:
+    """The head's fitter for ``stacking.fused_scores``: genuine training clips against the
+    training clips of ``SPECIAL_FAMILY`` only."""
+
+    def fit(train: np.ndarray) -> Scorer:
+        use = train & ((y == 0) | (family == SPECIAL_FAMILY))
+        if len(set(y[use].tolist())) < 2:
+            raise ValueError(f"no {SPECIAL_FAMILY} spoof or no genuine clip in the training clips")
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=HEAD_C, max_iter=3000))
+        model.fit(
+            x[use],
+            y[use],
+            logisticregression__sample_weight=source_balanced_weights(groups[use], y[use]),
+        )
+        return lambda mask: np.asarray(model.decision_function(x[mask]), dtype=np.float64)
+
+    return fit
+
+
+def evaluate(cache: Path, corpus: Path, base_report: Path, approach: str) -> dict[str, object]:
+    c = scored_clips(corpus, base_report, approach)
+    y, groups, family, systems, b = c.y, c.groups, c.family, c.systems, c.base
+    x = clip_features(cache, c.paths)
+    everyone = np.ones(y.size, dtype=bool)
+    head, fused, weights = fused_scores(specialist(x, y, groups, family), everyone, y, groups, b)
+    return {
+        "clips": {"genuine": int((y == 0).sum()), "spoof": int((y == 1).sum())},
+        "special_family_clips": int((family == SPECIAL_FAMILY).sum()),
+        "weights": weights,
+        "base": metrics(b, y, groups, systems),
+        "specialist": metrics(fused, y, groups, systems),
+        "head_alone": metrics(head, y, groups, systems),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
+    ap.add_argument("--approach", default="fusion_ensemble")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    report = evaluate(args.cache, args.corpus, args.base, args.approach)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    for name in ("base", "specialist", "head_alone"):
+        print(summary_line(name, report[name]), file=sys.stderr)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
