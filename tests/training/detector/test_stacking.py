@@ -46,3 +46,18 @@ def test_metrics_reads_sources_systems_and_the_vocoder_family() -> None:
     assert m["vocoder_systems"] == 0.0  # both copies score above every genuine clip
     assert m["per_family_systems"]["codec"] > 0.0  # type: ignore[index]
     assert set(m["per_system"]) == {"vocoder/x", "codec/y"}  # type: ignore[arg-type]
+
+
+def test_a_gated_view_only_raises_scores_and_leaves_most_genuine_clips_alone() -> None:
+    rng = np.random.default_rng(3)
+    groups = np.repeat([f"realworld:page{i}" for i in range(30)], 20)
+    y = np.tile(np.r_[np.zeros(10), np.ones(10)], 30).astype(int)
+    base = rng.normal(size=y.size)
+    x = rng.normal(size=(y.size, 2))
+    x[:, 0] += 2.0 * y
+    everyone = np.ones(y.size, dtype=bool)
+    _, fused, _ = fused_scores(_linear_view(x, y), everyone, y, groups, base, gate_quantile=0.95)
+    assert (fused >= base).all()
+    raised = fused > base
+    assert raised[y == 0].mean() < 0.15
+    assert raised[y == 1].mean() > 0.3

@@ -57,16 +57,25 @@ def specialist(x: np.ndarray, y: np.ndarray, groups: np.ndarray, family: np.ndar
     return fit
 
 
-def evaluate(cache: Path, corpus: Path, base_report: Path, approach: str) -> dict[str, object]:
+def evaluate(
+    cache: Path,
+    corpus: Path,
+    base_report: Path,
+    approach: str,
+    gate_quantile: float | None = None,
+) -> dict[str, object]:
     c = scored_clips(corpus, base_report, approach)
     y, groups, family, systems, b = c.y, c.groups, c.family, c.systems, c.base
     x = clip_features(cache, c.paths)
     everyone = np.ones(y.size, dtype=bool)
-    head, fused, weights = fused_scores(specialist(x, y, groups, family), everyone, y, groups, b)
+    head, fused, weights = fused_scores(
+        specialist(x, y, groups, family), everyone, y, groups, b, gate_quantile
+    )
     return {
         "clips": {"genuine": int((y == 0).sum()), "spoof": int((y == 1).sum())},
         "special_family_clips": int((family == SPECIAL_FAMILY).sum()),
         "weights": weights,
+        "gate_quantile": gate_quantile,
         "base": metrics(b, y, groups, systems),
         "specialist": metrics(fused, y, groups, systems),
         "head_alone": metrics(head, y, groups, systems),
@@ -81,9 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
     ap.add_argument("--approach", default="fusion_ensemble")
+    ap.add_argument(
+        "--gate-quantile",
+        type=float,
+        help="let the head only raise a score, above this quantile of training genuine logits",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    report = evaluate(args.cache, args.corpus, args.base, args.approach)
+    if args.gate_quantile is not None and not 0.0 < args.gate_quantile < 1.0:
+        ap.error(f"--gate-quantile must lie between 0 and 1, not {args.gate_quantile}")
+    report = evaluate(args.cache, args.corpus, args.base, args.approach, args.gate_quantile)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     for name in ("base", "specialist", "head_alone"):

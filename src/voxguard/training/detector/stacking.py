@@ -33,6 +33,7 @@ def fused_scores(
     y: np.ndarray,
     groups: np.ndarray,
     base: np.ndarray,
+    gate_quantile: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Out-of-fold (view logit, fused score, each fold's weight) per clip under the
     sources-kfold folds.
@@ -41,7 +42,9 @@ def fused_scores(
     (``present``); its weight is the spread (std) of the base logits over those clips divided
     by the spread of their inner out-of-fold view logits (one fit per other fold), so that
     the two enter with the same spread; held-out clips where it applies get
-    ``base + weight * view``, the others ``base``. No held-out label is used."""
+    ``base + weight * view``, the others ``base``. With ``gate_quantile`` q the view can only
+    raise a score: ``base + weight * max(0, view - t)``, t the q-quantile of the inner
+    out-of-fold view logits of the training folds' genuine clips. No held-out label is used."""
     fold = np.array([source_fold(g) for g in groups])
     view = np.full(y.size, np.nan)
     fused = base.copy()
@@ -61,7 +64,11 @@ def fused_scores(
         weight = float(np.std(base[ok]) / max(np.std(inner[ok]), 1e-9))
         weights.append(weight)
         view[held] = fit(train)(held)
-        fused[held] = base[held] + weight * view[held]
+        if gate_quantile is None:
+            fused[held] = base[held] + weight * view[held]
+        else:
+            gate = float(np.quantile(inner[ok & (y == 0)], gate_quantile))
+            fused[held] = base[held] + weight * np.maximum(0.0, view[held] - gate)
     return view, fused, weights
 
 
