@@ -15,9 +15,6 @@ Rule and results: ``docs/models/experiments/2026-12-06-paired-ranking-view.md``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,7 +29,8 @@ from voxguard.training.detector.stacking import (
     fused_scores,
     metrics,
     scored_clips,
-    summary_line,
+    stacking_parser,
+    write_report,
 )
 
 PAIRED_FAMILIES = ("vocoder", "codec")
@@ -118,20 +116,9 @@ def evaluate(cache: Path, corpus: Path, base_report: Path, approach: str) -> dic
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--cache", type=Path, required=True)
-    ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
-    ap.add_argument("--approach", default="fusion_ensemble")
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args(argv)
+    args = stacking_parser(__doc__).parse_args(argv)
     report = evaluate(args.cache, args.corpus, args.base, args.approach)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    for name in ("base", "paired", "view_alone"):
-        print(summary_line(name, report[name]), file=sys.stderr)  # type: ignore[arg-type]
+    write_report(args.out, report, ("base", "paired", "view_alone"))
 
 
 if __name__ == "__main__":

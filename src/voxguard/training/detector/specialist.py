@@ -13,9 +13,6 @@ Rule and results: ``docs/models/experiments/2026-12-06-vocoder-specialist-head.m
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +28,8 @@ from voxguard.training.detector.stacking import (
     fused_scores,
     metrics,
     scored_clips,
-    summary_line,
+    stacking_parser,
+    write_report,
 )
 
 SPECIAL_FAMILY = "vocoder"
@@ -83,27 +81,17 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--cache", type=Path, required=True)
-    ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
-    ap.add_argument("--approach", default="fusion_ensemble")
+    ap = stacking_parser(__doc__)
     ap.add_argument(
         "--gate-quantile",
         type=float,
         help="let the head only raise a score, above this quantile of training genuine logits",
     )
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.gate_quantile is not None and not 0.0 < args.gate_quantile < 1.0:
         ap.error(f"--gate-quantile must lie between 0 and 1, not {args.gate_quantile}")
     report = evaluate(args.cache, args.corpus, args.base, args.approach, args.gate_quantile)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    for name in ("base", "specialist", "head_alone"):
-        print(summary_line(name, report[name]), file=sys.stderr)  # type: ignore[arg-type]
+    write_report(args.out, report, ("base", "specialist", "head_alone"))
 
 
 if __name__ == "__main__":

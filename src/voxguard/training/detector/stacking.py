@@ -9,8 +9,10 @@ weight that gives both the same spread. ``metrics`` reads the result the way
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,3 +171,25 @@ def summary_line(name: str, m: dict[str, object]) -> str:
         f"sources {100 * float(m['mean_over_sources']):.2f}  "  # type: ignore[arg-type]
         f"vocoder {100 * float(m['vocoder_systems']):.2f}"  # type: ignore[arg-type]
     )
+
+
+def stacking_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every stacked read-out shares: the cache, the corpus, the base
+    report (a ``protocols`` sources-kfold report) and its approach, the output."""
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--base", type=Path, required=True, help="a protocols sources-kfold report")
+    ap.add_argument("--approach", default="fusion_ensemble")
+    ap.add_argument("--out", type=Path, required=True)
+    return ap
+
+
+def write_report(out: Path, report: dict[str, object], names: tuple[str, ...]) -> None:
+    """Write the JSON report and print one summary line per named score."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    for name in names:
+        print(summary_line(name, report[name]), file=sys.stderr)  # type: ignore[arg-type]
