@@ -42,9 +42,6 @@ from pathlib import Path
 import av
 import numpy as np
 from scipy import signal
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from voxguard.audio import TARGET_SAMPLE_RATE, load_audio
 from voxguard.audio.types import FloatArray
@@ -52,15 +49,15 @@ from voxguard.config import Settings
 from voxguard.evaluation.metrics import eer
 from voxguard.training.demopages.gitsource import BlobReader, find_git_dir
 from voxguard.training.demopages.segment import segment_bounds
-from voxguard.training.detector.data import REALWORLD_PREFIX
-from voxguard.training.detector.models import source_balanced_weights
 from voxguard.training.detector.protocols import source_fold
 from voxguard.training.detector.stacking import (
     Fitter,
     Scorer,
+    balanced_logistic,
     base_scores,
     fused_scores,
     metrics,
+    scored_clips,
     summary_line,
 )
 
@@ -217,22 +214,12 @@ def metadata_features(native_rate: np.ndarray, source_format: np.ndarray) -> np.
     return np.concatenate([rate, fmt], axis=1).astype(np.float64)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> object:
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=LR_C, max_iter=2000))
-    model.fit(x, y, logisticregression__sample_weight=source_balanced_weights(groups, y))
-    return model
-
-
-def _logit(model: object, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model.decision_function(x), dtype=np.float64)  # type: ignore[attr-defined]
-
-
 def _view(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Fitter:
     """The view's fitter for ``stacking.fused_scores``."""
 
     def fit(train: np.ndarray) -> Scorer:
-        model = _fit(x[train], y[train], groups[train])
-        return lambda mask: _logit(model, x[mask])
+        logit = balanced_logistic(x[train], y[train], groups[train], LR_C, max_iter=2000)
+        return lambda mask: logit(x[mask])
 
     return fit
 
@@ -257,12 +244,12 @@ def family_lofo(
     for fam, scored in sorted(base.items()):
         held_spoof = (y == 1) & (families == fam)
         train = present & ~pool & ~held_spoof
-        model = _fit(x[train], y[train], groups[train])
+        logit = balanced_logistic(x[train], y[train], groups[train], LR_C, max_iter=2000)
         idx = np.array(sorted(scored))
         b = np.array([scored[i] for i in idx])
         f = b.copy()
         band = present[idx]
-        f[band] = b[band] + weight * _logit(model, x[idx[band]])
+        f[band] = b[band] + weight * logit(x[idx[band]])
         out[fam] = {"base": eer(b, y[idx]), "high_band": eer(f, y[idx])}
     return out
 
@@ -274,20 +261,13 @@ def evaluate(
     approach: str,
     lofo_report: Path | None = None,
 ) -> dict[str, object]:
+    c = scored_clips(corpus, base_report, approach)
+    y, groups, systems, b = c.y, c.groups, c.systems, c.base
     z = np.load(features)
-    rows = {r["path"]: r for r in csv.DictReader((corpus / "manifest.csv").open())}
-    base = base_scores(base_report, approach)
     root = str(corpus).rstrip("/") + "/"
-    keep = [i for i, p in enumerate(z["path"]) if root + p in base]
-    paths = z["path"][keep]
+    at = {root + p: i for i, p in enumerate(z["path"].tolist())}
+    keep = [at[p] for p in c.paths]
     x = z["features"][keep]
-    y = np.array([int(rows[p]["label"] == "spoof") for p in paths])
-    groups = np.array([REALWORLD_PREFIX + rows[p]["source_repo"] for p in paths])
-    systems = np.array(
-        [f"{rows[p]['family']}/{rows[p]['system']}" if rows[p]["label"] == "spoof" else "human"
-         for p in paths]
-    )  # fmt: skip
-    b = np.array([base[root + p] for p in paths])
     has = ~np.isnan(x).any(axis=1)
     present = has & (x[:, FEATURE_NAMES.index("presence_db")] > PRESENCE_DB)
     meta = metadata_features(z["native_rate"][keep], z["source_format"][keep])
@@ -301,16 +281,15 @@ def evaluate(
     scored = present & ~np.isnan(view)
     lofo: dict[str, dict[str, float]] = {}
     if lofo_report is not None:
-        families = np.array([s.split("/")[0] if s != "human" else "" for s in systems])
-        at = {root + p: i for i, p in enumerate(paths)}
+        row = {p: i for i, p in enumerate(c.paths)}
         per_fold: dict[str, dict[int, float]] = {}
         for key, v in base_scores(lofo_report, approach).items():
             path, _, fam = key.partition("@")
-            if path in at:
-                i = at[path]
-                per_fold.setdefault(fam or str(families[i]), {})[i] = v
+            if path in row:
+                i = row[path]
+                per_fold.setdefault(fam or str(c.family[i]), {})[i] = v
         lofo = family_lofo(
-            np.nan_to_num(x), present, y, groups, families, per_fold, float(np.mean(weights))
+            np.nan_to_num(x), present, y, groups, c.family, per_fold, float(np.mean(weights))
         )
     return {
         "counts": counts,

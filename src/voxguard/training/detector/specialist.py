@@ -16,14 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from voxguard.training.detector.models import source_balanced_weights
 from voxguard.training.detector.stacking import (
     Fitter,
     Scorer,
+    balanced_logistic,
     clip_features,
     fused_scores,
     metrics,
@@ -44,13 +41,8 @@ def specialist(x: np.ndarray, y: np.ndarray, groups: np.ndarray, family: np.ndar
         use = train & ((y == 0) | (family == SPECIAL_FAMILY))
         if len(set(y[use].tolist())) < 2:
             raise ValueError(f"no {SPECIAL_FAMILY} spoof or no genuine clip in the training clips")
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=HEAD_C, max_iter=3000))
-        model.fit(
-            x[use],
-            y[use],
-            logisticregression__sample_weight=source_balanced_weights(groups[use], y[use]),
-        )
-        return lambda mask: np.asarray(model.decision_function(x[mask]), dtype=np.float64)
+        logit = balanced_logistic(x[use], y[use], groups[use], HEAD_C, max_iter=3000)
+        return lambda mask: logit(x[mask])
 
     return fit
 

@@ -19,14 +19,28 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from voxguard.evaluation.metrics import eer
 from voxguard.training.detector.data import REALWORLD_PREFIX
+from voxguard.training.detector.models import source_balanced_weights
 from voxguard.training.detector.protocols import SOURCE_FOLDS, source_fold
 
 # fit(training mask) -> score(mask) -> one logit per clip of the mask
 Scorer = Callable[[np.ndarray], np.ndarray]
 Fitter = Callable[[np.ndarray], Scorer]
+
+
+def balanced_logistic(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, max_iter: int
+) -> Scorer:
+    """A standardised logistic regression fitted with class- and source-balanced weights
+    (``source_balanced_weights``); returns its logit for any rows of features."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
+    model.fit(x, y, logisticregression__sample_weight=source_balanced_weights(groups, y))
+    return lambda rows: np.asarray(model.decision_function(rows), dtype=np.float64)
 
 
 def fused_scores(
