@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.voxguard-installed
 EXTRAS ?= dev,export
 
-.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols classical-head diar-set diar-eval other-readers overlap-model speaker-count-model
+.PHONY: install web run test lint format bench clean corpus realworld-corpus spoof-model spoof-reproduce spoof-all spoof-realworld-protocols classical-head diar-set diar-eval other-readers overlap-model speaker-count-model diar-plda
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -235,6 +235,17 @@ overlap-model: other-readers
 		--dev artifacts/diar-dev --out src/voxguard/models/overlap
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --target background \
 		--train artifacts/diar-train --dev artifacts/diar-dev --out src/voxguard/models/background
+
+# The PLDA space of the diarizer's VBx resegmentation (docs/diarization-eval.md, Round 15):
+# the overlap detector's training conversations (seed 2, built here when absent), their GE2E
+# windows, then the PLDA (src/voxguard/models/diar_plda).
+diar-plda: other-readers
+	test -f artifacts/diar-train/babble/manifest.csv || nice -n 10 $(PY) -m \
+		voxguard.evaluation.conversations --out artifacts/diar-train --seed 2 \
+		--per-condition 60 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
+		--min-talker-s 13
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.diar_plda train --train artifacts/diar-train \
+		--out src/voxguard/models/diar_plda
 
 # The diarizer's learned speaker count (docs/diarization-eval.md, Round 6): the overlap
 # detector's training conversations (seed 2, built here when absent), then the logistic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 
 from tests.api.audio import wav
 from tests.diarization.conversation import frame_accuracy, readers
+from tests.diarization.test_vbx import write_plda
 from voxguard.audio.quality import QualityCode, QualityReport
 from voxguard.audio.vad import SpeechSegment
 from voxguard.diarization import Diarization, Turn
 from voxguard.diarization.overlap import ACOUSTIC_FEATURES
 from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
+from voxguard.diarization.vbx import Plda
 from voxguard.speaker.backend import ScoringPath, SpeakerBackend, Wccn
 from voxguard.speaker.calibration import LinearCalibration
 
@@ -573,3 +576,22 @@ def test_the_voiced_stretches_of_a_turn_leave_out_the_bridged_pauses(diarizer: D
     # One with the 0.19 s pause bridged is two stretches, without the pause.
     assert voiced[bridged] == [(0.5, 2.01), (2.2, 3.0)]
     assert voiced[silent] == []
+
+
+def test_vbx_resegmentation_merges_a_split_voice_when_turned_on(
+    diarizer: Diarizer, tmp_path: Path
+) -> None:
+    windows = _windows([(0, 2000, _axis(0)), (2000, 4000, _axis(1)), (4000, 6000, _axis(0))], 6000)
+    labels = np.where(windows.starts + 80 < 2000, 0, np.where(windows.starts + 80 < 4000, 1, 2))
+    # a PLDA space where the stand-in noise (0.05 per dimension) is the within-speaker spread
+    order = [0, 1, *range(2, 32)]
+    plda = Plda(np.eye(256)[:, order] / 0.05, np.array([400.0, 400.0, *[1.0] * 30]))
+    folder = write_plda(tmp_path / "plda", plda)
+    on = _without_detectors(diarizer, _backend(), vbx_fa=0.3, vbx_plda=str(folder))
+    merged = on._resegmented(windows, labels, None)
+    np.testing.assert_array_equal(merged, np.where(labels == 2, 0, labels))
+    # a given number of speakers is kept, and VBx is off by default or without its PLDA
+    np.testing.assert_array_equal(on._resegmented(windows, labels, 3), labels)
+    assert DiarizationParams().vbx_fa is None
+    missing = _without_detectors(diarizer, _backend(), vbx_fa=0.3, vbx_plda=str(tmp_path / "x"))
+    np.testing.assert_array_equal(missing._resegmented(windows, labels, None), labels)

@@ -11,7 +11,6 @@ coefficients, training data, measured metrics). Serving needs only numpy.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +19,8 @@ from typing import Any
 import numpy as np
 
 from voxguard.audio.types import FloatArray
-from voxguard.errors import ModelMismatch, ModelUnavailable
-from voxguard.models import bundled_model_path, check_sha256, read_model_files
-
-logger = logging.getLogger(__name__)
+from voxguard.errors import ModelMismatch
+from voxguard.models import bundled_model_path, check_sha256, load_optional, read_model_files
 
 FEATURE_VERSION = 1
 COUNT_GAPS = 6  # eigengaps after the 1st to the 6th eigenvalue, each as a share of the largest
@@ -110,9 +107,6 @@ class SpeakerCountModel:
         return model
 
 
-_warned: set[Path] = set()
-
-
 @lru_cache(maxsize=4)
 def _cached(model_dir: Path) -> SpeakerCountModel:
     return SpeakerCountModel.from_files(model_dir)
@@ -123,10 +117,4 @@ def load_count_model(model_dir: str | None = None) -> SpeakerCountModel | None:
     is missing, so that the caller falls back to the eigengap (with a warning). A model that
     is there but does not match its sidecar raises ``ModelMismatch``."""
     folder = Path(model_dir) if model_dir else bundled_model_path(NAME)
-    try:
-        return _cached(folder)
-    except ModelUnavailable as exc:
-        if folder not in _warned:
-            _warned.add(folder)
-            logger.warning("%s; the eigengap counts the speakers instead", exc.message)
-        return None
+    return load_optional(folder, _cached, "the eigengap counts the speakers instead")

@@ -41,6 +41,7 @@ from voxguard.diarization.overlap import (
     score_features,
 )
 from voxguard.diarization.types import Diarization, Turn
+from voxguard.diarization.vbx import Plda, VbxParams, load_plda, resegment
 from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair
 from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
 from voxguard.speaker.features import mel_spectrogram_chunked
@@ -125,6 +126,16 @@ class DiarizationParams:
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
+    # When set, the clustering's partition is resegmented by VBx (``vbx``): a Bayesian HMM over
+    # the windows in a PLDA space fitted on diarization windows (``models/diar_plda``, or the
+    # folder ``vbx_plda``), which moves windows between speakers and drops a speaker that
+    # explains nothing; this is its acoustic scaling (Fa). None: off. With the number of
+    # speakers given, a resegmentation that loses a speaker is not kept.
+    vbx_fa: float | None = None
+    vbx_fb: float = 17.0  # the speaker prior's scaling (Fb)
+    vbx_loop_p: float = 0.99  # probability that the next window (0.25 s on) is the same speaker
+    vbx_dims: int = 64  # the PLDA's leading directions used
+    vbx_plda: str | None = None
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
 
 
@@ -273,6 +284,9 @@ class Diarizer:
             self.speaker_backend = speaker_backend or load_backend()
         if self.params.clustering.speaker_count == "learned":
             load_count_model(self.params.clustering.count_model)  # read and checked at start-up
+        self.plda: Plda | None = None
+        if self.params.vbx_fa is not None:
+            self.plda = load_plda(self.params.vbx_plda)
 
     def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
         return self.diarize_analyzed(self.front_end.analyze(source), num_speakers)
@@ -367,7 +381,9 @@ class Diarizer:
     ) -> tuple[FrameGrid, FloatArray]:
         """Cluster the windows: each frame's score per speaker, and the speakers' centroids."""
         space = self._clustering_space(windows)
-        labels = cluster_embeddings(space, num_speakers, self.params.clustering)
+        labels = self._resegmented(
+            windows, cluster_embeddings(space, num_speakers, self.params.clustering), num_speakers
+        )
         grid, centroids = self._grid(windows, labels)
         if num_speakers is not None:
             return grid, centroids
@@ -381,6 +397,20 @@ class Diarizer:
         if merged.max() < labels.max():
             grid, centroids = self._grid(windows, merged)
         return grid, centroids
+
+    def _resegmented(
+        self, windows: Windows, labels: np.ndarray, num_speakers: int | None
+    ) -> np.ndarray:
+        """``labels`` after VBx (``vbx_fa``); as they are when it is off, when the PLDA is
+        missing, or when the number of speakers is given and VBx would lose one."""
+        p = self.params
+        if self.plda is None or p.vbx_fa is None or labels.max() < 1:
+            return labels
+        vbx = VbxParams(fa=p.vbx_fa, fb=p.vbx_fb, loop_p=p.vbx_loop_p, dims=p.vbx_dims)
+        found = resegment(windows.embeddings, labels, self.plda, vbx)
+        if num_speakers is not None and found.max() < labels.max():
+            return labels
+        return found
 
     def _clustering_space(self, windows: Windows) -> FloatArray:
         """The window embeddings the clustering sees (``cluster_wccn``)."""

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from voxguard.errors import ModelMismatch, ModelUnavailable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_missing_warned: set[Path] = set()
 
 
 def bundled_model_path(*parts: str) -> Path:
@@ -84,3 +90,16 @@ def check_sha256(model_bytes: bytes, expected: str, onnx_path: Path) -> None:
     """``ModelMismatch`` unless ``model_bytes`` hash to the sidecar's ``expected`` sha256."""
     if hashlib.sha256(model_bytes).hexdigest() != expected:
         raise ModelMismatch(f"{onnx_path} does not match the sha256 in its sidecar.")
+
+
+def load_optional(folder: Path, read: Callable[[Path], T], instead: str) -> T | None:
+    """``read(folder)``, or None when the model is missing there (``ModelUnavailable``), with
+    one warning per folder that says what is done ``instead``. A model that is there but does
+    not match its sidecar still raises ``ModelMismatch``."""
+    try:
+        return read(folder)
+    except ModelUnavailable as exc:
+        if folder not in _missing_warned:
+            _missing_warned.add(folder)
+            logger.warning("%s; %s", exc.message, instead)
+        return None
