@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,19 @@ def test_a_malformed_head_block_is_named(
     (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
     with pytest.raises(ModelMismatch, match=message):
         SpoofDetector(model_dir=model_dir)
+
+
+def test_short_speech_is_left_to_the_main_model(
+    plain: SpoofDetector, speech: AudioClip, tmp_path: Path
+) -> None:
+    # The head was fitted on 3-6 s of speech; a clip under the short-speech limit gets no head
+    # probability even with every gate open.
+    model_dir = with_classical_head(tmp_path, _weights(1), 5.0, OPEN)
+    detector = SpoofDetector(model_dir=model_dir)
+    short = replace(speech, samples=speech.samples[: int(1.5 * speech.sample_rate)])
+    result = detector.detect_clip(short)
+    assert result.short_speech
+    assert result.classical_tts_probability is None
+    assert result.probability == plain.detect_clip(short).probability
+    assert all(w.classical_tts_probability is None for w in result.windows)
+    assert detector.detect_clip(speech).classical_tts_probability is not None

@@ -287,7 +287,9 @@ class SpoofDetector:
         win_probs = self.calibrate(logits, channel, short)
         probability, head_probability = main_probability, None
         win_heads: list[float | None] = [None] * len(windows)
-        if self.classical_head is not None:
+        # The head was fitted on 3-6 s of speech; short speech, tiled to fill its windows, is
+        # left to the main model (docs/models/experiments/2026-12-06-classical-tts-head-v2.md).
+        if self.classical_head is not None and not short:
             head_logits = self.classical_head.logits(self.window_statistics(samples, feeds))
             head_probability = float(
                 self.classical_head.probability(float(np.mean(head_logits)), channel)

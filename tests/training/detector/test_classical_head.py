@@ -151,14 +151,19 @@ def test_clip_selection_keeps_the_diarization_voices_and_readers_out(tmp_path: P
             row("e.wav", GENUINE, speaker="libri-11", label="bonafide"),
             row("f.wav", GENUINE, speaker="libri-12", label="bonafide"),
             row("g.wav", "flite", voice="kal@r1.0-p1.0", label="spoof", augmentation="noise"),
+            row("h.wav", "flite", voice="slt@r1.0-p1.0", label="spoof"),
+            row("i.wav", "festival", voice="cmu_us_slt_arctic_hts@r1.0-p1.0", label="spoof"),
+            row("j.wav", "festival", voice="ked_diphone@r1.0-p1.0", label="spoof"),
+            row("k.wav", "rhvoice", voice="bdl@r1.0-p1.0", label="spoof"),
         ],
     )
     clips, readers, left_out = select_clips(corpus, {"12"})
-    assert [c.path.name for c in clips] == ["b.wav", "c.wav", "e.wav"]
+    assert [c.path.name for c in clips] == ["b.wav", "c.wav", "e.wav", "j.wav"]
     assert readers == ["11"]
     assert left_out["espeak-ng voice of the diarization set"] == 1
+    assert left_out["voice built from CMU ARCTIC speakers"] == 3
     assert left_out["genuine unit of an evaluation reader"] == 1
-    assert [c.label for c in clips] == [1, 1, 0]
+    assert [c.label for c in clips] == [1, 1, 0, 1]
     assert "amr-nb" in clips[0].copies and "g723" in clips[2].copies
 
 

@@ -32,7 +32,16 @@ from voxguard.training.demopages.guarding import DEFAULT_GUARD_DIR, HoldoutGuard
 from voxguard.training.detector.augment import TEST_CHANNELS, random_channel
 from voxguard.training.manifest import ManifestRow, read_manifest
 
-ENGINES = ("espeak-ng", "flite", "festival", "pico", "rhvoice")
+# The engines the head is fitted on. RHVoice is left out, and so are the other voices built
+# from CMU ARCTIC speakers: with them the head learned those speakers' own recordings too
+# (genuine CMU ARCTIC clips on the demo pages were flagged;
+# docs/models/experiments/2026-12-06-classical-tts-head-v2.md).
+ENGINES = ("espeak-ng", "flite", "festival", "pico")
+ARCTIC_VOICES = {
+    "flite": frozenset({"awb", "rms", "slt"}),
+    "festival": frozenset({"cmu_us_slt_arctic_hts"}),
+    "rhvoice": frozenset({"alan", "bdl", "clb", "slt"}),
+}
 GENUINE = "librispeech"
 TRAIN_COPIES = ("clean", "aug1", "aug2")
 TEST_COPY = "amr-nb"
@@ -90,7 +99,12 @@ def select_clips(
     )
     clips, left_out = [], Counter[str]()
     for row in rows:
-        if row.augmentation != "none" or row.generator not in (GENUINE, *ENGINES):
+        if row.augmentation != "none":
+            continue
+        if row.voice.split("@", 1)[0] in ARCTIC_VOICES.get(row.generator, ()):
+            left_out["voice built from CMU ARCTIC speakers"] += 1
+            continue
+        if row.generator not in (GENUINE, *ENGINES):
             continue
         if conversation_voice(row):
             left_out["espeak-ng voice of the diarization set"] += 1
