@@ -102,6 +102,7 @@ spoof-model: artifacts/cache_all.npz
 		--model-dir src/voxguard/models/spoof --work artifacts/realworld_channels \
 		--out src/voxguard/models/spoof
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.readout.replay --demos $(DEMOS)
+	$(MAKE) classical-head CLASSICAL_OUT=src/voxguard/models/spoof
 
 # The features of every clip the detector trains on: the real-world corpus (built from git
 # mirrors of the 74 repositories in ../shared/sources: SOURCES=DIR), the demos, their HiFi-GAN
@@ -168,15 +169,15 @@ spoof-realworld-protocols: artifacts/cache_all.npz
 # bundled detector, then every protocol fold through `voxguard eval cm` (about 1.5 h here).
 spoof-all: corpus spoof-model spoof-reproduce
 
-# The classical-TTS head (docs/models/experiments/2026-12-06-classical-tts-head.md): a
-# logistic read-out of the window statistics that catches espeak-ng, Flite, Festival, Pico and
-# RHVoice, fused so that it can only raise P(synthetic). Its corpus (LibriSpeech units and the
+# The classical-TTS head (docs/models/experiments/2026-12-06-classical-tts-head-v2.md): a
+# logistic read-out of the window statistics that catches the engines it is fitted on
+# (espeak-ng, Flite, Festival, Pico; no voice built from CMU ARCTIC speakers), fused so that it
+# can only raise P(synthetic), silent on short speech. Its corpus (LibriSpeech units and the
 # five engines, seed 4242; the diarization set's espeak-ng voices and its human readers kept
 # out), the features through the serving path and channel copies (guarded), leave one engine
 # out, then the head fitted on all of them, written with a copy of the bundled model into
-# CLASSICAL_OUT (a candidate: the head failed its ship rule, so the bundled sidecar has none;
-# CLASSICAL_OUT=src/voxguard/models/spoof adds it there, after `make spoof-model`, which
-# writes a sidecar without it). About 10 min on 2 cores.
+# CLASSICAL_OUT (`make spoof-model` ends with CLASSICAL_OUT=src/voxguard/models/spoof: the
+# bundled sidecar carries the head). Needs scripts/setup-generators.sh. About 10 min on 2 cores.
 CLASSICAL := artifacts/classical-head
 CLASSICAL_OUT ?= $(CLASSICAL)/model
 CLASSICAL_RUN = OMP_NUM_THREADS=1 nice -n 10 $(PY) -m voxguard.training.detector.classical_head

@@ -282,6 +282,8 @@ def _fit_and_install(args: argparse.Namespace) -> None:
                 e: int(((features.view_engine == e) & (views == "clean")).sum())
                 for e in [GENUINE, *engines]
             },
+            "voices_left_out": "every voice built from CMU ARCTIC speakers (RHVoice; Flite "
+            "awb, rms, slt; Festival's HTS slt) and the diarization tts set's espeak-ng voices",
             "copies": "clean and two random_channel copies per clip, both classes",
             "genuine": "LibriSpeech units of the readers in fit_readers.txt (the first 50 "
             "by hash order, none heard in the diarization tts set); FSDD and demos never",
@@ -292,7 +294,10 @@ def _fit_and_install(args: argparse.Namespace) -> None:
         f"routed to their block: the highest {GATE_QUANTILE:g} quantile over the block's "
         f"channels (at least {MIN_GATE_WINDOWS} windows) and its pool",
         "gate_table": head.gate_table,
-        "experiment": "docs/models/experiments/2026-12-06-classical-tts-head.md",
+        "scope": "engines it was fitted on (see training_data.engines), on voices and "
+        "sentences it never heard; not a detector of unseen engines (leave_one_engine_out). "
+        "Silent on short speech (under the short-speech block's 2 s)",
+        "experiment": "docs/models/experiments/2026-12-06-classical-tts-head-v2.md",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if args.loeo is not None and args.loeo.is_file():
