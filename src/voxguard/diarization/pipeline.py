@@ -12,7 +12,9 @@ speakers score alike, given to the speakers heard just before and just after it 
 speaker is heard on both sides and ``overlap_other_s`` is set, to that one and the other
 speaker heard most around it) -> frames
 that the background detector takes for background speech (a crowd) dropped -> turns on the
-recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``).
+recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``). A VBx
+resegmentation of the partition (``vbx``, ``vbx_fa``) is available and off by default
+(docs/diarization-eval.md, Round 15).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class DiarizationParams:
     vbx_fa: float | None = None
     vbx_fb: float = 17.0  # the speaker prior's scaling (Fb)
     vbx_loop_p: float = 0.99  # probability that the next window (0.25 s on) is the same speaker
-    vbx_dims: int = 64  # the PLDA's leading directions used
+    vbx_dims: int = 128  # the PLDA's leading directions used (Round 15 screening)
     vbx_plda: str | None = None
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
 
