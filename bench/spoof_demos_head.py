@@ -35,7 +35,8 @@ def main() -> None:
     ap.add_argument("--model-dir", type=Path, help="another exported model (default: bundled)")
     ap.add_argument("--spoof-step", type=int, default=1, help="every Nth spoof clip (1: all)")
     args = ap.parse_args()
-    detector, guard = SpoofDetector(model_dir=args.model_dir), HoldoutGuard()
+    detector = SpoofDetector(model_dir=args.model_dir, classical_head=True)
+    guard = HoldoutGuard()
     counts: dict[str, dict[str, float]] = {
         label: {"clips": 0, "flagged_without_head": 0, "flagged_with_head": 0}
         for label in ("bonafide", "spoof")

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         description="P(synthetic) flagged, on every channel; unset, the detector's own "
         "threshold for each channel is used",
     )
+    spoof_classical_head: bool = Field(
+        default=False,
+        description="use the spoof model's classical-TTS head (espeak-ng, Flite, Festival, "
+        "Pico); off by default: it also flags most electrolaryngeal speech "
+        "(docs/models/experiments/2026-12-06-classical-tts-head-v2.md)",
+    )
     poor_quality_below: float = Field(default=0.3, ge=0, le=1)
     behavior_mismatch_below: float = Field(default=0.35, ge=0, le=1)
     impersonation_near_match: float = Field(

@@ -28,6 +28,7 @@ def test_info_and_metrics(sqlite_api: Api) -> None:
     assert "FLAC" in info["accepted_formats"]
     assert info["thresholds"]["risk_bands"] == {"MEDIUM": 0.35, "HIGH": 0.65}
     assert info["thresholds"]["spoof_threshold_by_channel"] == {}  # this API has no detector
+    assert info["thresholds"]["spoof_classical_tts_head"] is False  # off by default
     metrics = sqlite_api.client.get("/metrics", headers=sqlite_api.headers("reader"))
     assert (
         'voxguard_http_requests_total{method="GET",route="/v1/info",status="200"}' in metrics.text

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import shared_data
 from tests.spoof.models import HEAD_FILE, OPEN_GATES, STATS_DIMS, with_classical_head
 from voxguard.audio import AudioClip, load_audio
+from voxguard.config import Settings
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.spoof import SpoofDetector
 from voxguard.spoof.classical_head import HEAD_KEY, fuse, gated_probability, parse_head
@@ -59,7 +60,7 @@ def test_a_sidecar_without_the_head_scores_as_the_main_model(
     # The same model with the head switched off, or with a head that never passes its gate,
     # gives the main model's numbers exactly.
     model_dir = with_classical_head(tmp_path, _weights(), 0.0, SHUT)
-    shut = SpoofDetector(model_dir=model_dir).detect_clip(speech)
+    shut = SpoofDetector(model_dir=model_dir, classical_head=True).detect_clip(speech)
     assert shut.classical_tts_probability == 0.0
     results += [shut, SpoofDetector(model_dir=model_dir, classical_head=False).detect_clip(speech)]
     for result in results:
@@ -73,7 +74,7 @@ def test_the_head_loads_scores_and_only_raises_the_probability(
 ) -> None:
     weights = _weights(1)
     model_dir = with_classical_head(tmp_path, weights, 0.5, OPEN, scale=0.7, offset=0.2)
-    detector = SpoofDetector(model_dir=model_dir)
+    detector = SpoofDetector(model_dir=model_dir, classical_head=True)
     assert detector.classical_head is not None
     samples = [w for _, w in detector.speech_windows(speech)[3]]
     feeds = detector.feeds(samples)
@@ -98,10 +99,10 @@ def test_a_head_file_that_does_not_match_its_block_is_refused(tmp_path: Path) ->
     model_dir = with_classical_head(tmp_path, _weights(), 0.0, OPEN)
     (model_dir / HEAD_FILE).write_bytes((model_dir / HEAD_FILE).read_bytes() + b"\0")
     with pytest.raises(ModelMismatch, match="does not match its sidecar block"):
-        SpoofDetector(model_dir=model_dir)
+        SpoofDetector(model_dir=model_dir, classical_head=True)
     (model_dir / HEAD_FILE).unlink()
     with pytest.raises(ModelUnavailable, match="classical-TTS head missing"):
-        SpoofDetector(model_dir=model_dir)
+        SpoofDetector(model_dir=model_dir, classical_head=True)
 
 
 def test_a_head_with_other_inputs_than_its_block_names_is_refused(tmp_path: Path) -> None:
@@ -110,7 +111,7 @@ def test_a_head_with_other_inputs_than_its_block_names_is_refused(tmp_path: Path
     sidecar[HEAD_KEY]["input"]["shape"] = [None, STATS_DIMS]
     (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
     with pytest.raises(ModelMismatch, match="takes"):
-        SpoofDetector(model_dir=model_dir)
+        SpoofDetector(model_dir=model_dir, classical_head=True)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +131,7 @@ def test_a_malformed_head_block_is_named(
     sidecar[HEAD_KEY][key] = value
     (model_dir / "spoof_detector.json").write_text(json.dumps(sidecar))
     with pytest.raises(ModelMismatch, match=message):
-        SpoofDetector(model_dir=model_dir)
+        SpoofDetector(model_dir=model_dir, classical_head=True)
 
 
 def test_short_speech_is_left_to_the_main_model(
@@ -139,7 +140,7 @@ def test_short_speech_is_left_to_the_main_model(
     # The head was fitted on 3-6 s of speech; a clip under the short-speech limit gets no head
     # probability even with every gate open.
     model_dir = with_classical_head(tmp_path, _weights(1), 5.0, OPEN)
-    detector = SpoofDetector(model_dir=model_dir)
+    detector = SpoofDetector(model_dir=model_dir, classical_head=True)
     short = replace(speech, samples=speech.samples[: int(1.5 * speech.sample_rate)])
     result = detector.detect_clip(short)
     assert result.short_speech
@@ -147,3 +148,19 @@ def test_short_speech_is_left_to_the_main_model(
     assert result.probability == plain.detect_clip(short).probability
     assert all(w.classical_tts_probability is None for w in result.windows)
     assert detector.detect_clip(speech).classical_tts_probability is not None
+
+
+def test_the_head_is_off_unless_the_setting_turns_it_on(tmp_path: Path) -> None:
+    # Off by default: the bundled head flags most electrolaryngeal speech
+    # (docs/models/experiments/2026-12-06-classical-tts-head-v2.md).
+    model_dir = with_classical_head(tmp_path, _weights(), 0.0, OPEN)
+    assert Settings().spoof_classical_head is False
+    assert SpoofDetector(model_dir=model_dir).classical_head is None
+    on = Settings(spoof_classical_head=True)
+    assert SpoofDetector(model_dir=model_dir, settings=on).classical_head is not None
+    assert (
+        SpoofDetector(model_dir=model_dir, settings=on, classical_head=False).classical_head is None
+    )
+    assert SpoofDetector(model_dir=model_dir, classical_head=True).classical_head is not None
+    bundled = SpoofDetector(settings=on)
+    assert bundled.sidecar.classical_head is not None and bundled.classical_head is not None

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import encode_audio, shared_data
@@ -217,11 +218,26 @@ def test_plot_legends_name_model_folders_by_their_shortest_distinct_suffix() -> 
     assert short_names(["a/fusion", "b/fusion"]) == ["a/fusion", "b/fusion"]
 
 
-def test_detect_shows_the_classical_tts_heads_share(tmp_path: Path) -> None:
+def test_detect_shows_the_classical_tts_heads_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.spoof.models import OPEN_GATES, with_classical_head
+    from voxguard.config import get_settings
 
     model_dir = with_classical_head(tmp_path, np.zeros(892), 3.0, OPEN_GATES)
     path = str(shared_data("librispeech", "103-1240-0000.flac"))
+    off = runner.invoke(app, ["detect", "--json", "--model-dir", str(model_dir), path])
+    assert json.loads(off.stdout.strip().splitlines()[-1]).get("classical_tts_probability") is None
+    monkeypatch.setenv("VOXGUARD_SPOOF_CLASSICAL_HEAD", "true")  # off by default
+    get_settings.cache_clear()
+    try:
+        _head_share_is_shown(model_dir, path)
+    finally:
+        monkeypatch.delenv("VOXGUARD_SPOOF_CLASSICAL_HEAD")
+        get_settings.cache_clear()
+
+
+def _head_share_is_shown(model_dir: Path, path: str) -> None:
     result = runner.invoke(app, ["detect", "--json", "--model-dir", str(model_dir), path])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout.strip().splitlines()[-1])

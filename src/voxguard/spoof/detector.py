@@ -133,10 +133,11 @@ class SpoofDetector:
         model_dir: Path | None = None,
         settings: Settings | None = None,
         vad: SpeechDetector | None = None,
-        classical_head: bool = True,
+        classical_head: bool | None = None,
     ) -> None:
         """``classical_head``: use the sidecar's classical-TTS head when it has one (False
-        scores with the main model alone, as benchmarks do for their baseline)."""
+        scores with the main model alone, as benchmarks do for their baseline); None follows
+        ``Settings.spoof_classical_head`` (VOXGUARD_SPOOF_CLASSICAL_HEAD, off by default)."""
         self.settings = settings or get_settings()
         directory = model_dir or bundled_model_path("spoof")
         if model_dir is not None and not (model_dir / SIDECAR_NAME).is_file():
@@ -160,7 +161,8 @@ class SpoofDetector:
         spec = self.sidecar.classical_head
         self.classical_head = (
             ClassicalTtsHead(spec, directory, self.settings.inference_threads)
-            if classical_head and spec is not None
+            if spec is not None
+            and (self.settings.spoof_classical_head if classical_head is None else classical_head)
             else None
         )
         self.params = self.sidecar.features

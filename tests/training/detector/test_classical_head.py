@@ -109,7 +109,7 @@ def test_the_fitted_head_installs_next_to_the_model_and_loads(tmp_path: Path) ->
     ).astype(np.float32)
     head = fit_head(features, np.ones(features.view_path.size, bool))
     install_head(head, bundled_model_path("spoof"), tmp_path / "model", {"note": "test"})
-    detector = SpoofDetector(model_dir=tmp_path / "model")
+    detector = SpoofDetector(model_dir=tmp_path / "model", classical_head=True)
     assert detector.classical_head is not None
     assert detector.sidecar.classical_head is not None
     assert ".ctts" in detector.sidecar.version

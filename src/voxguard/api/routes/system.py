@@ -55,6 +55,9 @@ def info(runtime: RuntimeDep, principal: ReaderDep) -> dict[str, Any]:
             "spoof_threshold": policy.spoof_threshold,
             # each calibration block's own (a phone line, an empty top band, the rest)
             "spoof_threshold_by_channel": _channel_thresholds(runtime),
+            # the spoof model's classical-TTS head (VOXGUARD_SPOOF_CLASSICAL_HEAD; off by
+            # default: it flags most electrolaryngeal speech)
+            "spoof_classical_tts_head": s.spoof_classical_head,
             "risk_bands": {"MEDIUM": policy.medium, "HIGH": policy.high},
             "risk_weights": {
                 "voice": policy.weight_voice,

@@ -69,7 +69,7 @@ def install_head(head: FittedHead, model_dir: Path, out_dir: Path, extra: dict[s
     path = out_dir / SIDECAR_FILE
     path.write_text(json.dumps(sidecar, indent=1) + "\n")
     load_sidecar(path)  # what the service will read: fail here, not at serving time
-    detector = SpoofDetector(model_dir=out_dir)
+    detector = SpoofDetector(model_dir=out_dir, classical_head=True)
     assert detector.classical_head is not None
     probe = np.random.default_rng(0).standard_normal((4, head.model.mean.size))
     probe = (head.model.mean + probe * head.model.std).astype(np.float32)
