@@ -28,15 +28,23 @@ from voxguard.speaker.training.views import babble, load_readers, split_halves
 LIBRISPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "librispeech"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--readers", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=5)
+def drawn_readers(
+    doc: str, readers_default: int, seed_default: int
+) -> tuple[argparse.Namespace, dict[str, FloatArray], list[str], list[str]]:
+    """``--readers`` and ``--seed``; the LibriSpeech recordings; that many readers (at least
+    6 s) drawn with that seed; and the other readers, whose voices make the babble."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--readers", type=int, default=readers_default)
+    ap.add_argument("--seed", type=int, default=seed_default)
     args = ap.parse_args()
     readers = load_readers(LIBRISPEECH)
     ids = sorted(s for s, w in readers.items() if w.size >= 6 * 16000)
     tests = list(np.random.default_rng(args.seed).choice(ids, args.readers, replace=False))
-    pool = [s for s in ids if s not in tests]
+    return args, readers, tests, [s for s in ids if s not in tests]
+
+
+def main() -> None:
+    args, readers, tests, pool = drawn_readers(__doc__, 60, 5)
     front, limit = AudioFrontEnd(), load_backend().noisy_below_snr_db
 
     def analyzed(samples: FloatArray) -> tuple[float, FloatArray]:

@@ -11,7 +11,7 @@ Prints the EER of every enrollment against every test (cosine), per ``keep``.
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,21 +20,16 @@ from voxguard.audio.types import FloatArray
 from voxguard.evaluation.metrics import eer
 from voxguard.speaker.encoder import Ge2eEncoder, normalize_volume
 from voxguard.speaker.features import mel_spectrogram_chunked
-from voxguard.speaker.training.views import babble_mix, load_readers, split_halves
+from voxguard.speaker.training.views import babble_mix, split_halves
 
-LIBRISPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "librispeech"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speaker_babble_routing import drawn_readers
+
 KEEPS = (1.0, 0.85, 0.7, 0.6)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--readers", type=int, default=120)
-    ap.add_argument("--seed", type=int, default=101)
-    args = ap.parse_args()
-    readers = load_readers(LIBRISPEECH)
-    ids = sorted(s for s, w in readers.items() if w.size >= 6 * 16000)
-    tests = list(np.random.default_rng(args.seed).choice(ids, args.readers, replace=False))
-    pool = [s for s in ids if s not in tests]
+    args, readers, tests, pool = drawn_readers(__doc__, 120, 101)
     encoder = Ge2eEncoder()
 
     def embeddings(samples: FloatArray) -> dict[float, FloatArray]:
