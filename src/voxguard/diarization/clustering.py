@@ -200,7 +200,7 @@ def _centroids(embeddings: FloatArray, labels: IntArray, k: int) -> FloatArray:
     return result
 
 
-def _relabel(labels: IntArray) -> IntArray:
+def relabel(labels: IntArray) -> IntArray:
     """Labels 0..k-1 in order of first appearance (S1 is whoever speaks first)."""
     order = {label: i for i, label in enumerate(dict.fromkeys(labels.tolist()))}
     return np.array([order[label] for label in labels.tolist()], dtype=np.int64)
@@ -258,7 +258,7 @@ def cluster_embeddings(
         return np.zeros(n, dtype=np.int64)
     affinity, limit = count_inputs(embeddings, params)
     if num_speakers is not None:
-        return _relabel(_partition(embeddings, affinity, min(num_speakers, n - 1), params))
+        return relabel(_partition(embeddings, affinity, min(num_speakers, n - 1), params))
     found = _estimated_count(embeddings, affinity, limit, params)
     k = min(found + params.extra_clusters, limit)
     labels = _merge(embeddings, _partition(embeddings, affinity, k, params), params)
@@ -267,7 +267,7 @@ def cluster_embeddings(
         labels = _most_coherent(
             embeddings, affinity, labels, range(k + 1, limit + 1), share, params
         )
-    return _relabel(labels)
+    return relabel(labels)
 
 
 def without_clusters(embeddings: FloatArray, labels: IntArray, drop: np.ndarray) -> IntArray:
@@ -279,7 +279,7 @@ def without_clusters(embeddings: FloatArray, labels: IntArray, drop: np.ndarray)
         return labels
     centroids = _centroids(embeddings, labels, drop.size)[kept]
     moved = np.where(drop[labels], kept[_assign(embeddings, centroids)], labels)
-    return _relabel(moved)
+    return relabel(moved)
 
 
 def merged_while_alike(
@@ -293,7 +293,7 @@ def merged_while_alike(
         labels = np.searchsorted(ids, labels).astype(np.int64)
         k = ids.size
         if k <= 1:
-            return _relabel(labels)
+            return relabel(labels)
         centroids = _centroids(embeddings, labels, k)
         counts = np.bincount(labels, minlength=k)
         scored = [
@@ -303,7 +303,7 @@ def merged_while_alike(
         ]
         best, a, b = max(scored)
         if best < threshold:
-            return _relabel(labels)
+            return relabel(labels)
         labels = np.where(labels == b, a, labels)
 
 
