@@ -11,9 +11,9 @@ import pytest
 
 from voxguard.diarization.clustering import ClusteringParams, cluster_embeddings
 from voxguard.diarization.count import COUNT_FEATURES, SpeakerCountModel
+from voxguard.training.overlap import cached_windows
 from voxguard.training.speaker_count import (
     Conversation,
-    _cached,
     _pipeline,
     choose_c,
     confusion,
@@ -93,9 +93,13 @@ def test_the_confusion_matrix_counts_conversations() -> None:
 
 def test_cached_embeddings_of_other_audio_are_not_used(tmp_path: Path) -> None:
     stored = tmp_path / "conv000.npz"
-    embeddings = np.ones((3, 4), np.float32)
-    np.savez(stored, embeddings=embeddings, audio_sha256=np.array("a" * 64))
-    cached = _cached(stored, "a" * 64)
-    assert cached is not None and np.array_equal(cached, embeddings)
-    assert _cached(stored, "b" * 64) is None  # the set was rebuilt: embed it again
-    assert _cached(tmp_path / "absent.npz", "a" * 64) is None
+    embeddings, starts = np.ones((3, 4), np.float32), np.array([0, 25, 50])
+    np.savez(stored, embeddings=embeddings, starts=starts, hop_s=0.01, audio_sha256="a" * 64)
+    cached = cached_windows(stored, "a" * 64)
+    assert cached is not None and np.array_equal(cached[0], embeddings)
+    assert np.array_equal(cached[1], starts) and cached[2] == 0.01
+    assert cached_windows(stored, "b" * 64) is None  # the set was rebuilt: embed it again
+    assert cached_windows(tmp_path / "absent.npz", "a" * 64) is None
+    older = tmp_path / "conv001.npz"  # a cache written before the window starts were kept
+    np.savez(older, embeddings=embeddings, audio_sha256=np.array("a" * 64))
+    assert cached_windows(older, "a" * 64) is None

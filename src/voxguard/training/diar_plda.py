@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,15 @@ import numpy as np
 from scipy.linalg import eigh
 
 from voxguard.audio.types import FloatArray
-from voxguard.diarization.pipeline import DiarizationParams, Diarizer
+from voxguard.diarization.pipeline import DiarizationParams
 from voxguard.diarization.types import Turn
 from voxguard.diarization.vbx import ARRAYS, FORMAT, NAME, Plda
-from voxguard.training.overlap import CONDITIONS, cached_rows, condition_list, readers
+from voxguard.training.overlap import (
+    CONDITIONS,
+    condition_list,
+    embedded_conversations,
+    readers,
+)
 
 MODEL_VERSION = "diar-plda-1"
 CACHE = "artifacts/diar-plda-windows"
@@ -75,44 +79,23 @@ def window_labels(
 def collect(
     set_dir: Path, cache: Path, conditions: Sequence[str], min_share: float, max_other: float
 ) -> tuple[FloatArray, np.ndarray, np.ndarray]:
-    """Labelled windows of every conversation: embeddings (N, dim), class ids (N,) and
-    recording ids (N,)."""
-    diarizer = Diarizer(
-        params=replace(DiarizationParams(), overlap_threshold=None, background_threshold=None)
-    )
-    window = diarizer.params.window_frames
+    """Labelled, recording-centred windows of every conversation (embedded and cached by
+    ``overlap.embedded_conversations``): embeddings (N, dim), class ids (N,) and recording
+    ids (N,)."""
+    window = DiarizationParams().window_frames
     embeddings, classes, recordings = [], [], []
     next_class = 0
-    for number, (condition, row, stored) in enumerate(cached_rows(set_dir, cache, conditions)):
-        digest = hashlib.sha256(row.audio.read_bytes()).hexdigest()
-        data = _cached(stored, digest)
-        if data is None:
-            windows = diarizer.windows(diarizer.front_end.analyze(row.audio))
-            data = (windows.embeddings, windows.starts, windows.hop_s)
-            partial = stored.with_suffix(".partial.npz")
-            np.savez(partial, embeddings=data[0], starts=data[1], hop_s=data[2], sha256=digest)
-            partial.replace(stored)
-            print(f"{condition}/{row.audio.stem}: {data[0].shape[0]} windows", flush=True)
-        vectors, starts, hop_s = data
-        labels = window_labels(row.reference, starts, window, hop_s, min_share, max_other)
+    for number, c in enumerate(embedded_conversations(set_dir, cache, conditions)):
+        labels = window_labels(c.row.reference, c.starts, window, c.hop_s, min_share, max_other)
         kept = labels >= 0
         if np.unique(labels[kept]).size < 2:
             continue
-        centred = vectors - vectors.mean(axis=0)
+        centred = c.embeddings - c.embeddings.mean(axis=0)
         embeddings.append(centred[kept])
         classes.append(labels[kept] + next_class)
         recordings.append(np.full(int(kept.sum()), number))
         next_class += int(labels.max()) + 1
     return np.concatenate(embeddings), np.concatenate(classes), np.concatenate(recordings)
-
-
-def _cached(stored: Path, digest: str) -> tuple[FloatArray, np.ndarray, float] | None:
-    if not stored.is_file():
-        return None
-    with np.load(stored) as data:
-        if str(data["sha256"]) != digest:
-            return None
-        return data["embeddings"], data["starts"], float(data["hop_s"])
 
 
 def fit(

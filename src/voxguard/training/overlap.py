@@ -178,6 +178,65 @@ def cached_rows(
             yield condition, row, cache / condition / f"{row.audio.stem}.npz"
 
 
+@dataclass(frozen=True)
+class EmbeddedConversation:
+    """One conversation's diarizer windows: their GE2E embeddings and first frames."""
+
+    condition: str
+    row: ManifestRow
+    embeddings: FloatArray  # (windows, dim), L2-normalised
+    starts: np.ndarray  # first 10 ms frame of each window
+    hop_s: float
+
+
+def embedded_conversations(
+    set_dir: Path,
+    cache: Path,
+    conditions: Sequence[str],
+    log: Callable[[str], None] = print,
+) -> Iterator[EmbeddedConversation]:
+    """Every conversation of ``set_dir``'s conditions, its windows embedded as the diarizer
+    serves them (VAD, GE2E windows) and cached as ``cache/<condition>/<id>.npz`` with the
+    audio's sha256 (a rebuilt set is embedded anew; a file is written whole or not at all)."""
+    diarizer: Diarizer | None = None
+    for condition, row, stored in cached_rows(set_dir, cache, conditions):
+        digest = hashlib.sha256(row.audio.read_bytes()).hexdigest()
+        found = cached_windows(stored, digest)
+        if found is None:
+            if diarizer is None:  # the embeddings need neither frame detector
+                off = replace(
+                    DiarizationParams(), overlap_threshold=None, background_threshold=None
+                )
+                diarizer = Diarizer(params=off)
+            windows = diarizer.windows(diarizer.front_end.analyze(row.audio))
+            found = (windows.embeddings, windows.starts, windows.hop_s)
+            partial = stored.with_suffix(".partial.npz")
+            np.savez(
+                partial,
+                embeddings=found[0],
+                starts=found[1],
+                hop_s=found[2],
+                audio_sha256=np.array(digest),
+            )
+            partial.replace(stored)
+            log(f"{condition}/{row.audio.stem}: {found[0].shape[0]} windows")
+        yield EmbeddedConversation(condition, row, *found)
+
+
+def cached_windows(stored: Path, digest: str) -> tuple[FloatArray, np.ndarray, float] | None:
+    """The (embeddings, window starts, hop) cached for the audio whose sha256 is ``digest``;
+    None when there are none, or they were computed from other audio (a set rebuilt
+    differently) or by an older cache without the window starts."""
+    if not stored.is_file():
+        return None
+    with np.load(stored) as data:
+        if "audio_sha256" not in data or str(data["audio_sha256"]) != digest:
+            return None
+        if "starts" not in data:
+            return None
+        return data["embeddings"], data["starts"], float(data["hop_s"])
+
+
 def collect(
     set_dir: Path,
     diarizer: Diarizer,

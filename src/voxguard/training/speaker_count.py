@@ -38,11 +38,10 @@ from voxguard.diarization.clustering import (
     count_inputs,
 )
 from voxguard.diarization.count import COEFFICIENTS, COUNT_FEATURES, FEATURE_VERSION, NAME
-from voxguard.diarization.pipeline import DiarizationParams, Diarizer
 from voxguard.training.overlap import (
     CONDITIONS,
-    cached_rows,
     condition_list,
+    embedded_conversations,
     readers,
     training_parser,
 )
@@ -78,41 +77,15 @@ def collect(
     log: Callable[[str], None] | None = None,
 ) -> list[Conversation]:
     """Every conversation of ``set_dir``'s conditions, embeddings cached as
-    ``cache/<condition>/<id>.npz`` (with the audio's sha256: a rebuilt set is embedded anew)."""
-    diarizer: Diarizer | None = None
-    found = []
-    for condition, row, stored in cached_rows(set_dir, cache, conditions):
-        digest = hashlib.sha256(row.audio.read_bytes()).hexdigest()
-        embeddings = _cached(stored, digest)
-        if embeddings is None:
-            if diarizer is None:  # the embeddings need neither frame detector
-                off = replace(
-                    DiarizationParams(), overlap_threshold=None, background_threshold=None
-                )
-                diarizer = Diarizer(params=off)
-            embeddings = diarizer.windows(diarizer.front_end.analyze(row.audio)).embeddings
-            partial = stored.with_suffix(".partial.npz")
-            np.savez(partial, embeddings=embeddings, audio_sha256=np.array(digest))
-            partial.replace(stored)
-            (log or _progress)(f"{condition}/{row.audio.stem}: {embeddings.shape[0]} windows")
-        found.append(Conversation(f"{condition}/{row.audio.stem}", embeddings, row.speakers))
-    return found
+    ``cache/<condition>/<id>.npz`` (``overlap.embedded_conversations``)."""
+    return [
+        Conversation(f"{c.condition}/{c.row.audio.stem}", c.embeddings, c.row.speakers)
+        for c in embedded_conversations(set_dir, cache, conditions, log or _progress)
+    ]
 
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr)  # stdout carries the JSON report
-
-
-def _cached(stored: Path, digest: str) -> FloatArray | None:
-    """The embeddings cached for the audio whose sha256 is ``digest``; None when there are
-    none, or they were computed from other audio (a set rebuilt differently)."""
-    if not stored.is_file():
-        return None
-    with np.load(stored) as data:
-        if "audio_sha256" not in data or str(data["audio_sha256"]) != digest:
-            return None
-        embeddings: FloatArray = data["embeddings"]
-    return embeddings
 
 
 def features(conversations: Sequence[Conversation], params: ClusteringParams) -> FloatArray:
