@@ -18,6 +18,8 @@ def test_card_is_at_most_300_lines() -> None:
 
 
 def test_card_has_the_usual_sections() -> None:
-    headings = {line[3:].strip() for line in CARD.read_text().splitlines() if line.startswith("## ")}
+    headings = {
+        line[3:].strip() for line in CARD.read_text().splitlines() if line.startswith("## ")
+    }
     missing = [s for s in SECTIONS if s not in headings]
     assert not missing, f"model card lacks sections: {missing}"

@@ -8,10 +8,13 @@ pytest.importorskip("torch")
 from voxguard.audio.types import FloatArray
 from voxguard.training.detector.models import (
     FusionEnsemble,
+    Projection,
     family_balanced_weights,
     fit_fusion,
     fit_stats,
     fit_views_mlp,
+    fold_projected_mlp,
+    nap_projection,
     source_balanced_weights,
     with_phase_head,
 )
@@ -113,3 +116,44 @@ def test_the_phase_head_adds_a_third_view_at_the_linear_fusions_scale() -> None:
         return float(np.mean((logits > 0) == (labels == 1)))
 
     assert accuracy(both.logit(stats, encoded, phase)) > accuracy(ensemble.logit(stats, encoded))
+
+
+def test_nap_removes_the_direction_the_sources_differ_along() -> None:
+    rng = np.random.default_rng(3)
+    sources = np.repeat(np.arange(6), 50)
+    z = rng.normal(size=(300, 4))
+    z[:, 2] += sources * 3.0  # the nuisance: a per-source offset along one axis
+    q = nap_projection(z, sources.astype(str), np.zeros(300, dtype=int), k=1)
+    np.testing.assert_allclose(np.abs(q[2, 2]), 0.0, atol=0.05)
+    projected = z @ q
+    spread = np.ptp(np.asarray([projected[sources == s].mean(axis=0) for s in range(6)]), axis=0)
+    assert spread[2] < 0.1  # was 15
+    # Cells left out ("") and classes with a single cell leave the features unchanged.
+    np.testing.assert_array_equal(
+        nap_projection(z, np.full(300, ""), np.zeros(300, dtype=int), k=2), np.eye(4)
+    )
+
+
+def test_a_read_out_fitted_on_projected_views_folds_back_to_raw_features_exactly() -> None:
+    rng = np.random.default_rng(4)
+    stats, encoded = rng.normal(2.0, 3.0, size=(400, 5)), rng.normal(-1.0, 0.5, size=(400, 3))
+    labels = (stats[:, 0] + encoded[:, 1] > 1.0).astype(int)
+    sources = (np.arange(400) % 5).astype(str)
+    projections, projected = [], []
+    for x in (stats, encoded):
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-3
+        projections.append(
+            Projection(mean, std, nap_projection((x - mean) / std, sources, labels, 2))
+        )
+        projected.append(projections[-1].project(x))
+    weights = np.ones(labels.size)
+    linear = fit_fusion(projected[0], projected[1], labels, sample_weight=weights)
+    mlp = fit_views_mlp(projected[0], projected[1], labels, weights, epochs=2, seed=0)
+    head = projections[0].fold_linear(linear.stats_head)
+    np.testing.assert_allclose(
+        head.logit(stats), linear.stats_head.logit(projected[0]), rtol=1e-4, atol=1e-4
+    )
+    folded = fold_projected_mlp(mlp, projections)
+    np.testing.assert_allclose(
+        folded.logit(stats, encoded), mlp.logit(*projected), rtol=1e-4, atol=1e-4
+    )

@@ -25,6 +25,7 @@ from voxguard.training.detector.models import (
     FusionModel,
     LinearModel,
     PhaseEnsemble,
+    Projection,
     StatsMLP,
     ViewsMLP,
     family_balanced_weights,
@@ -34,6 +35,8 @@ from voxguard.training.detector.models import (
     fit_mlp,
     fit_stats,
     fit_views_mlp,
+    fold_projected_mlp,
+    nap_projection,
     predict_cnn,
     predict_mlp,
     source_balanced_weights,
@@ -55,6 +58,11 @@ ARCHITECTURES = {
     "within a family every source, genuine windows source-balanced as before (real-world "
     "families from the corpus manifest; a vocoded copy counts as vocoder, demo-page spoofs, "
     "which carry no family, as one family of their own)",
+    "nap_genuine": "fusion_ensemble fitted on both views with the 16 directions along which "
+    "the training sources' genuine speech differs projected out (nuisance attribute "
+    "projection per view, folded into the read-outs' weights)",
+    "nap_cells": "nap_genuine with the directions estimated from source x class cells, as "
+    "the 2026-12-04 experiment on the demos",
     "phase_ensemble": "fusion_ensemble plus a linear head on 128 phase and fine-spectrum "
     "statistics (phase advance and group delay per band, 2048-point long-term spectrum "
     "residual), weighted as a third head of its linear fusion",
@@ -92,11 +100,12 @@ def fit_approach(
         if approach == "views_mlp":
             return views
         linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
-        spreads = [float(m.logit(stats, encoded).std()) + 1e-6 for m in (linear, views)]
-        ensemble = FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
+        ensemble = _ensemble(linear, views, stats, encoded)
         if approach in ("fusion_ensemble", "family_ensemble"):
             return ensemble
         return with_phase_head(ensemble, _phase(cache)[windows], labels, weights)
+    if approach in ("nap_genuine", "nap_cells"):
+        return _fit_nap(cache, windows, labels, genuine_only=approach == "nap_genuine", seed=seed)
     if approach == "baseline":
         return fit_baseline(_summary(cache)[windows], labels, seed=seed)
     if approach == "cnn":
@@ -110,6 +119,50 @@ def fit_approach(
     if approach == "stats":
         return fit_stats(cache.stats[windows], labels)
     raise ValueError(f"unknown approach {approach!r}; known: {', '.join(APPROACHES)}")
+
+
+NAP_DIRECTIONS = 16
+
+
+def _ensemble(
+    linear: FusionModel, views: ViewsMLP, stats: np.ndarray, encoded: np.ndarray
+) -> FusionEnsemble:
+    """The two read-outs, each divided by its spread on the training windows."""
+    spreads = [float(m.logit(stats, encoded).std()) + 1e-6 for m in (linear, views)]
+    return FusionEnsemble(linear, views, 1.0 / spreads[0], 1.0 / spreads[1])
+
+
+def _fit_nap(
+    cache: FeatureCache, windows: np.ndarray, labels: np.ndarray, genuine_only: bool, seed: int
+) -> FusionEnsemble:
+    """``fusion_ensemble`` on features with the between-source nuisance projected out of each
+    view, the projection folded back into the read-outs (same model shape as ever)."""
+    groups = np.array([source_group(cache.clips[i].group) for i in cache.window_clip[windows]])
+    cells = np.where(labels == 0, groups, "") if genuine_only else groups
+    projections, projected = [], []
+    for x in (cache.stats[windows], _encoded(cache)[windows]):
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-3
+        q = nap_projection((x - mean) / std, cells, labels, NAP_DIRECTIONS)
+        projections.append(Projection(mean, std, q))
+        projected.append(projections[-1].project(x))
+    weights = _source_weights(cache, windows, labels)
+    scales = (projections[0].scale, projections[1].scale)
+    joined = (
+        np.concatenate([p.mean for p in projections]),
+        np.concatenate([p.std for p in projections]),
+    )
+    views = fit_views_mlp(projected[0], projected[1], labels, weights, seed=seed, scale=joined)
+    linear = fit_fusion(projected[0], projected[1], labels, sample_weight=weights, scales=scales)
+    fitted = _ensemble(linear, views, projected[0], projected[1])
+    folded = FusionModel(
+        projections[0].fold_linear(linear.stats_head),
+        projections[1].fold_linear(linear.encoder_head),
+        linear.stats_weight,
+        linear.encoder_weight,
+    )
+    return FusionEnsemble(
+        folded, fold_projected_mlp(views, projections), fitted.linear_weight, fitted.mlp_weight
+    )
 
 
 def _source_weights(cache: FeatureCache, windows: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -177,10 +177,11 @@ def fit_stats(
     labels: np.ndarray,
     c: float = 0.05,
     sample_weight: np.ndarray | None = None,
+    scale: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> LinearModel:
-    """Standardised logistic regression; classes balanced, or ``sample_weight`` as given."""
-    mean = stats.mean(axis=0)
-    std = stats.std(axis=0) + 1e-3
+    """Standardised logistic regression; classes balanced, or ``sample_weight`` as given.
+    ``scale``: the (mean, std) to standardise with, instead of the features' own."""
+    mean, std = scale or (stats.mean(axis=0), stats.std(axis=0) + 1e-3)
     lr = LogisticRegression(
         C=c, class_weight="balanced" if sample_weight is None else None, max_iter=2000
     )
@@ -215,8 +216,12 @@ def fit_fusion(
     labels: np.ndarray,
     c: float = 0.01,
     sample_weight: np.ndarray | None = None,
+    scales: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> FusionModel:
-    heads = [fit_stats(x, labels, c=c, sample_weight=sample_weight) for x in (stats, encoded)]
+    heads = [
+        fit_stats(x, labels, c=c, sample_weight=sample_weight, scale=scales[k] if scales else None)
+        for k, x in enumerate((stats, encoded))
+    ]
     spreads = [float(h.logit(x).std()) + 1e-6 for h, x in zip(heads, (stats, encoded), strict=True)]
     return FusionModel(heads[0], heads[1], 1.0 / spreads[0], 1.0 / spreads[1])
 
@@ -382,15 +387,104 @@ def fit_views_mlp(
     epochs: int = 8,
     batch_size: int = 256,
     seed: int = 0,
+    scale: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ViewsMLP:
     """AdamW (lr 1e-3, weight decay 0.01), BCE weighted by ``sample_weight`` (the fusion's
-    source-balanced weights); fixed epochs, no early stopping (nothing held out to stop on)."""
+    source-balanced weights); fixed epochs, no early stopping (nothing held out to stop on).
+    ``scale``: the joined views' (mean, std) to standardise with, instead of their own."""
     torch.manual_seed(seed)
     views = np.hstack([stats, encoded])
-    model = ViewsMLP(views.mean(axis=0), views.std(axis=0) + 1e-3, hidden=128)
+    mean, std = scale or (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    model = ViewsMLP(mean, std, hidden=128)
     weights = sample_weight / sample_weight.mean()
     _train_weighted(model, views, labels, weights, epochs, batch_size, seed)
     return model
+
+
+def nap_projection(
+    z: np.ndarray, cells: np.ndarray, classes: np.ndarray, k: int, min_windows: int = 5
+) -> np.ndarray:
+    """Nuisance attribute projection ``Q = I - U U^T`` for standardised features ``z``.
+
+    ``U`` holds the top ``k`` right singular vectors of the cells' mean features, each
+    centred on the mean of its class's cell means (never more directions than those cell
+    means span); cells with fewer than ``min_windows`` windows, and windows whose cell is ""
+    (left out of the estimate), are ignored.
+    """
+    dims = z.shape[1]
+    means: list[np.ndarray] = []
+    for label in np.unique(classes):
+        rows = []
+        for cell in np.unique(cells[(classes == label) & (cells != "")]):
+            in_cell = (cells == cell) & (classes == label)
+            if in_cell.sum() >= min_windows:
+                rows.append(z[in_cell].mean(axis=0))
+        if len(rows) >= 2:
+            block = np.asarray(rows)
+            means.append(block - block.mean(axis=0))
+    if not means or k <= 0:
+        return np.eye(dims, dtype=np.float32)
+    _, singular, vt = np.linalg.svd(np.concatenate(means), full_matrices=False)
+    rank = int(np.sum(singular > 1e-6 * singular[0])) if singular.size else 0
+    u = vt[: min(k, rank)].T
+    return np.asarray(np.eye(dims) - u @ u.T, dtype=np.float32)
+
+
+@dataclass
+class Projection:
+    """One view's standardisation and nuisance projection: ``project`` maps raw features to
+    the projected features a read-out is fitted on; ``fold_*`` carry a read-out fitted on
+    them back to raw features, so that the fitted model keeps its shape. Fit the read-outs
+    with this view's ``scale``: standardising the projected features by their own spread
+    would blow the remnants of the removed directions back up to unit variance."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    q: np.ndarray
+
+    @property
+    def scale(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.mean, self.std
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.mean + (((x - self.mean) / self.std) @ self.q) * self.std)
+
+    def fold_linear(self, head: LinearModel) -> LinearModel:
+        """``head`` standardises projected features with its own mean and std; the same
+        logit from raw features."""
+        ratio = self.std / head.std
+        weights = self.q @ (ratio * head.weights)
+        shift = float(((self.mean - head.mean) / head.std) @ head.weights)
+        return LinearModel(self.mean, self.std, weights.astype(np.float32), head.bias + shift)
+
+
+def fold_projected_mlp(mlp: ViewsMLP, views: list[Projection]) -> ViewsMLP:
+    """A views MLP fitted on projected, joined views -> the same logit from raw views."""
+    mean = np.concatenate([p.mean for p in views])
+    std = np.concatenate([p.std for p in views])
+    q = np.zeros((mean.size, mean.size), dtype=np.float32)
+    start = 0
+    for p in views:
+        q[start : start + p.mean.size, start : start + p.mean.size] = p.q
+        start += p.mean.size
+    own_mean, own_std = mlp.mean.numpy().astype(np.float64), mlp.std.numpy().astype(np.float64)
+    first = mlp.net[1]
+    assert isinstance(first, nn.Linear)
+    w = first.weight.detach().numpy().astype(np.float64)
+    bias = first.bias.detach().numpy().astype(np.float64)
+    folded = ViewsMLP(mean, std, hidden=w.shape[0])
+    folded.load_state_dict(mlp.state_dict())
+    with torch.no_grad():
+        folded.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        folded.std.copy_(torch.as_tensor(std, dtype=torch.float32))
+        new_first = folded.net[1]
+        assert isinstance(new_first, nn.Linear)
+        new_first.weight.copy_(torch.as_tensor((w * (std / own_std)) @ q, dtype=torch.float32))
+        new_first.bias.copy_(
+            torch.as_tensor(bias + w @ ((mean - own_mean) / own_std), dtype=torch.float32)
+        )
+    folded.eval()
+    return folded
 
 
 @dataclass
