@@ -54,6 +54,8 @@ def test_each_generator_is_scored_against_the_genuine_scores_of_its_own_fold() -
     # Genuine clips keep one score per fold; spoofs appear once.
     assert scores["g0.wav@neural/a"] == 0.0 and scores["g0.wav@vocoder/b"] == 5.0
     assert scores["a0.wav"] == 1.0 and len(scores) == 4 * 2 + 8
+    # One system per family here: each family's mean over its systems is that system's EER.
+    assert result["per_family_systems"] == {"neural": 0.0, "vocoder": 1.0}
 
 
 def test_reference_clips_are_held_out_of_every_fold_and_never_trained() -> None:

@@ -281,6 +281,13 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
         for system in sorted(set(systems[lab == 1].tolist()))
         if bona.any()
     }
+    # Real-world systems are named "family/system": the mean EER over each family's systems.
+    per_system = result["per_system"]
+    assert isinstance(per_system, dict)
+    result["per_family_systems"] = {
+        family: float(np.mean([v for k, v in per_system.items() if k.startswith(family + "/")]))
+        for family in sorted({k.split("/")[0] for k in per_system if "/" in k})
+    }
     # A clip scored in several folds (shared genuine clips) gets one entry per fold.
     repeats = collections.Counter(idx.tolist())
     scores: dict[str, float] = {}
@@ -299,7 +306,7 @@ def ensure_features(path: Path, approaches: list[str]) -> FeatureCache:
     """Load a cache and add (and save) the on-demand features the approaches need."""
     cache = refresh_stats(FeatureCache.load(path))
     added = False
-    needs_encoder = ("fusion", "views_mlp", "phase_ensemble", "family_ensemble")
+    needs_encoder = ("fusion", "views_mlp", "phase_ensemble", "family_ensemble", "nap_")
     if any(a.startswith(needs_encoder) for a in approaches) and cache.encoded is None:
         cache, added = with_encoder_features(cache, FeatureParams()), True
     if "baseline" in approaches and cache.summary is None:
