@@ -126,9 +126,9 @@ def test_a_compact_chunk_keeps_the_phase_view_of_the_audio_it_drops(
     clips = librispeech_clips(shared_data("librispeech"))[:1]
     full = build_cache(clips, P, augment_copies=1, seed=5)
     # The encoder and baseline views are tested elsewhere; stand them in to keep this fast.
-    monkeypatch.setattr(data, "with_encoder_features", lambda cache, params: cache)
+    monkeypatch.setattr(data, "with_encoder_features", lambda cache, params, blocks: cache)
     monkeypatch.setattr(data, "with_summary_features", lambda cache, params: cache)
-    compact = data._featurise_chunk((clips, P, 1, 5, 0, True))
+    compact = data._featurise_chunk((clips, P, 1, 5, 0, True, 1))
     assert compact.waves.shape == (len(full.waves), 0)
     assert compact.phase is not None
     np.testing.assert_allclose(compact.phase, with_phase_features(full).phase, rtol=1e-6)

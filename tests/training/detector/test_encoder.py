@@ -113,6 +113,19 @@ def test_prefix_pools_one_vector_per_window() -> None:
     assert not np.allclose(pooled[0], pooled[1])
 
 
+def test_pooling_each_block_joins_every_blocks_vector_the_last_one_unchanged() -> None:
+    rng = np.random.default_rng(2)
+    mel = np.abs(rng.standard_normal((N_MELS, P.encoder_n_fft // 2 + 1))).astype(np.float32)
+    weights = _random_whisper(rng, layers=2)
+    power = np.stack([power_spectrogram(w, P) for w in _windows(2, 3)])
+    first = encoder_features(WhisperPrefix(weights, mel, layers=1).eval(), power)
+    second = encoder_features(WhisperPrefix(weights, mel, layers=2).eval(), power)
+    both = encoder_features(WhisperPrefix(weights, mel, layers=2, pool_each=True).eval(), power)
+    assert both.shape == (2, 4 * WIDTH)
+    np.testing.assert_allclose(both[:, : 2 * WIDTH], first, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(both[:, 2 * WIDTH :], second, rtol=1e-5, atol=1e-5)
+
+
 def exported_fusion(
     out: Path, ensemble: bool, seed: int = 3
 ) -> tuple[list[np.ndarray], np.ndarray]:

@@ -409,13 +409,17 @@ def refresh_stats(cache: FeatureCache) -> FeatureCache:
     return cache
 
 
-def with_encoder_features(cache: FeatureCache, params: FeatureParams) -> FeatureCache:
-    """Fill ``cache.encoded`` from the cached window audio (Whisper prefix; a few minutes)."""
+def with_encoder_features(
+    cache: FeatureCache, params: FeatureParams, blocks: int = 1
+) -> FeatureCache:
+    """Fill ``cache.encoded`` from the cached window audio (Whisper prefix; a few minutes).
+    ``blocks`` > 1: the pooled outputs of the first ``blocks`` encoder blocks, joined (an
+    experiment; the served model reads block 1 only)."""
     if cache.encoded is not None and len(cache.encoded) == len(cache.waves):
         return cache
     from voxguard.training.detector.encoder import encoder_features, load_whisper_prefix
 
-    prefix = load_whisper_prefix()
+    prefix = load_whisper_prefix(layers=blocks, pool_each=blocks > 1)
     parts = []
     for k in range(0, len(cache.waves), 256):
         if k % 2560 == 0:
@@ -524,6 +528,13 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
         help="compute the encoder and baseline features while featurising, then drop the "
         "window audio (a tenth of the memory; for corpora of many thousand clips)",
     )
+    ap.add_argument(
+        "--encoder-blocks",
+        type=int,
+        default=1,
+        help="with --compact: the encoder view joins the pooled outputs of this many of "
+        "Whisper's blocks (an experiment; the served model reads block 1 only)",
+    )
 
 
 def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -544,6 +555,7 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         args.short_excerpts,
         jobs=args.jobs,
         compact=args.compact,
+        encoder_blocks=args.encoder_blocks,
     )
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache.save(args.cache)
@@ -560,6 +572,7 @@ def build_cache_parallel(
     short_excerpts: int,
     jobs: int = 1,
     compact: bool = False,
+    encoder_blocks: int = 1,
 ) -> FeatureCache:
     """``build_cache``, as one call with ``seed`` (the default: ``jobs`` 1, not compact, the
     draws every earlier build made), or over contiguous chunks of at most ``CHUNK_CLIPS``
@@ -569,13 +582,24 @@ def build_cache_parallel(
     ``compact``: each chunk also gets its encoder, baseline and phase features, then drops the
     window audio (``waves`` becomes zero samples wide); everything but re-featurising works.
     A worker holds one chunk at a time: about 1.5 GB, where 24,000 windows took 10 GB.
+    ``encoder_blocks``: see ``with_encoder_features``.
     """
+    if encoder_blocks != 1 and not compact:
+        raise ValueError("encoder_blocks other than 1 needs compact featurising")
     if jobs <= 1 and not compact:
         return build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
     count = max(1, -(-len(clips) // CHUNK_CLIPS))
     chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
     tasks = [
-        (clips[c[0] : c[-1] + 1], params, augment_copies, seed + k, short_excerpts, compact)
+        (
+            clips[c[0] : c[-1] + 1],
+            params,
+            augment_copies,
+            seed + k,
+            short_excerpts,
+            compact,
+            encoder_blocks,
+        )
         for k, c in enumerate(chunks)
     ]
     if len(tasks) == 1 or jobs <= 1:
@@ -591,12 +615,12 @@ def build_cache_parallel(
 
 
 def _featurise_chunk(
-    task: tuple[list[Clip], FeatureParams, int, int, int, bool],
+    task: tuple[list[Clip], FeatureParams, int, int, int, bool, int],
 ) -> FeatureCache:
-    clips, params, augment_copies, seed, short_excerpts, compact = task
+    clips, params, augment_copies, seed, short_excerpts, compact, encoder_blocks = task
     cache = build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
     if compact:
-        with_encoder_features(cache, params)
+        with_encoder_features(cache, params, encoder_blocks)
         with_summary_features(cache, params)
         with_phase_features(cache)
         cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)

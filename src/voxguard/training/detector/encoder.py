@@ -118,7 +118,8 @@ def slaney_mel_filterbank(sample_rate: int = 16000, n_fft: int = 400) -> np.ndar
 
 
 class WhisperPrefix(nn.Module):
-    """STFT power (batch, 201, frames) -> pooled activations (batch, 2 * 384) after ``layers``.
+    """STFT power (batch, 201, frames) -> pooled activations (batch, 2 * 384) after ``layers``
+    (after each of them, joined, with ``pool_each``).
 
     The log-mel compression matches Whisper (log10, floor at max - 8, (x + 4) / 4). Weights are
     kept in float16, as shipped, and cast to float32 in the graph, which halves the file.
@@ -132,9 +133,11 @@ class WhisperPrefix(nn.Module):
         mel: np.ndarray,
         layers: int = 1,
         positions: int = 200,
+        pool_each: bool = False,
     ):
         super().__init__()
         self.layers = layers
+        self.pool_each = pool_each
         self.params = nn.ParameterDict()
         names = list(STEM_SHAPES)
         names += [f"layer_{i}/{part}" for i in range(layers) for part in LAYER_SHAPES]
@@ -172,6 +175,7 @@ class WhisperPrefix(nn.Module):
         h = x.transpose(1, 2)
         h = h + self._w("position_encodings/encodings")[: h.shape[1]]
         batch, length, _ = h.shape
+        pooled = []
         for i in range(self.layers):
             p = f"layer_{i}"
             a = self._layer_norm(h, p + "/self_attention/layer_norm")
@@ -187,12 +191,20 @@ class WhisperPrefix(nn.Module):
                 f @ self._w(p + "/ffn/linear_0/weight").T + self._w(p + "/ffn/linear_0/bias")
             )
             h = h + f @ self._w(p + "/ffn/linear_1/weight").T + self._w(p + "/ffn/linear_1/bias")
-        return torch.cat([h.mean(dim=1), h.std(dim=1)], dim=1)
+            if self.pool_each or i == self.layers - 1:
+                pooled += [h.mean(dim=1), h.std(dim=1)]
+        return torch.cat(pooled, dim=1)
 
 
-def load_whisper_prefix(path: Path | None = None, layers: int = 1) -> WhisperPrefix:
+def load_whisper_prefix(
+    path: Path | None = None, layers: int = 1, pool_each: bool = False
+) -> WhisperPrefix:
+    """The stem and the first ``layers`` blocks; ``pool_each``: the pooled output of every
+    block, joined (2 * 384 values per block), instead of the last block's alone."""
     weights = read_ct2_variables(path or bundled_whisper_weights())
-    return WhisperPrefix(weights, slaney_mel_filterbank(), layers=layers).eval()
+    return WhisperPrefix(
+        weights, slaney_mel_filterbank(), layers=layers, pool_each=pool_each
+    ).eval()
 
 
 @torch.no_grad()
