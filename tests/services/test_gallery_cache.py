@@ -208,9 +208,13 @@ def test_the_index_is_persisted_and_a_restarted_worker_catches_up(
     for seed in (1, 17, 39, 200, 202):
         vector = voiceprint(engine, seed).vector
         for path in ("clean", "noisy", "phone", "short"):
-            assert gallery.rank(vector, path, 3)[0] == pytest.approx(
-                rebuilt.rank(vector, path, 3)[0]
+            # Equal up to float32 rounding: the loaded index and the rebuilt one sum in
+            # another order (1.5e-6 relative seen on one machine).
+            (got_id, *got), (want_id, *want) = (
+                gallery.rank(vector, path, 3)[0],
+                rebuilt.rank(vector, path, 3)[0],
             )
+            assert got_id == want_id and got == pytest.approx(want, rel=1e-5)
 
 
 def test_a_damaged_or_foreign_index_file_is_rebuilt_from_the_store(

@@ -179,7 +179,10 @@ def test_gallery_changed_in_place_equals_one_built_afresh(
         for path in PATHS:
             got, want = gallery.rank(vector, path, 3), fresh.rank(vector, path, 3)
             assert got[0][0] == want[0][0] == speaker_id
-            np.testing.assert_allclose([g[1:] for g in got], [w[1:] for w in want], atol=1e-5)
+            # Equal up to float32 rounding (an index changed in place sums in another order).
+            np.testing.assert_allclose(
+                [g[1:] for g in got], [w[1:] for w in want], rtol=1e-5, atol=1e-5
+            )
     for speaker_id in removed:  # a removed speaker is never a candidate, even for its own voice
         vector = _probe(first.get(speaker_id) or added[speaker_id], 1)
         assert all(c[0] != speaker_id for p in PATHS for c in gallery.rank(vector, p, 10))
