@@ -185,3 +185,11 @@ def test_a_format_1_sidecar_still_loads(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         detector.window_logits(windows[:2]), model.logit(stats[:2]), rtol=1e-4, atol=1e-4
     )
+
+
+def test_no_block_pools_the_stem() -> None:
+    rng = np.random.default_rng(4)
+    mel = np.abs(rng.standard_normal((N_MELS, P.encoder_n_fft // 2 + 1))).astype(np.float32)
+    power = np.stack([power_spectrogram(w, P) for w in _windows(2, 5)])
+    stem = encoder_features(WhisperPrefix(_random_whisper(rng), mel, layers=0).eval(), power)
+    assert stem.shape == (2, 2 * WIDTH) and np.isfinite(stem).all()

@@ -191,9 +191,9 @@ class WhisperPrefix(nn.Module):
                 f @ self._w(p + "/ffn/linear_0/weight").T + self._w(p + "/ffn/linear_0/bias")
             )
             h = h + f @ self._w(p + "/ffn/linear_1/weight").T + self._w(p + "/ffn/linear_1/bias")
-            if self.pool_each or i == self.layers - 1:
+            if self.pool_each and i < self.layers - 1:
                 pooled += [h.mean(dim=1), h.std(dim=1)]
-        return torch.cat(pooled, dim=1)
+        return torch.cat([*pooled, h.mean(dim=1), h.std(dim=1)], dim=1)
 
 
 def load_whisper_prefix(
