@@ -276,18 +276,13 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
     }
     result["per_source"] = per_source
     result["mean_over_sources"] = float(np.mean(list(per_source.values()))) if per_source else 0.0
-    result["per_system"] = {
+    per_system = {
         system: against_genuine((systems == system) & (lab == 1))
         for system in sorted(set(systems[lab == 1].tolist()))
         if bona.any()
     }
-    # Real-world systems are named "family/system": the mean EER over each family's systems.
-    per_system = result["per_system"]
-    assert isinstance(per_system, dict)
-    result["per_family_systems"] = {
-        family: float(np.mean([v for k, v in per_system.items() if k.startswith(family + "/")]))
-        for family in sorted({k.split("/")[0] for k in per_system if "/" in k})
-    }
+    result["per_system"] = per_system
+    result["per_family_systems"] = family_means(per_system)
     # A clip scored in several folds (shared genuine clips) gets one entry per fold.
     repeats = collections.Counter(idx.tolist())
     scores: dict[str, float] = {}
@@ -296,6 +291,15 @@ def score_rows(cache: FeatureCache, rows: list[tuple[int, str, float]]) -> dict[
         scores[path if repeats[int(i)] == 1 else f"{path}@{fold}"] = float(v)
     result["scores"] = scores
     return result
+
+
+def family_means(per_system: dict[str, float]) -> dict[str, float]:
+    """The mean EER over each family's systems; real-world systems are named
+    "family/system" (systems without a family, such as the demos', are left out)."""
+    return {
+        family: float(np.mean([v for k, v in per_system.items() if k.startswith(family + "/")]))
+        for family in sorted({k.split("/")[0] for k in per_system if "/" in k})
+    }
 
 
 def split_prefixes(text: str) -> tuple[str, ...]:

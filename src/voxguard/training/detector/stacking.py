@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from voxguard.evaluation.metrics import eer
 from voxguard.training.detector.data import REALWORLD_PREFIX
 from voxguard.training.detector.models import source_balanced_weights
-from voxguard.training.detector.protocols import SOURCE_FOLDS, source_fold
+from voxguard.training.detector.protocols import SOURCE_FOLDS, family_means, source_fold
 
 # fit(training mask) -> score(mask) -> one logit per clip of the mask
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -102,11 +102,7 @@ def metrics(
 
     per_source = {g: against((groups == g) & (y == 1)) for g in sorted(set(groups[y == 1]))}
     per_system = {s: against((systems == s) & (y == 1)) for s in sorted(set(systems[y == 1]))}
-    families = np.array([s.split("/")[0] for s in systems])
-    per_family = {
-        fam: float(np.mean([v for s, v in per_system.items() if s.split("/")[0] == fam]))
-        for fam in sorted(set(families[y == 1]))
-    }
+    per_family = family_means(per_system)  # spoof systems here are all "family/system"
     return {
         "eer": eer(scores, y),
         "mean_over_sources": float(np.mean(list(per_source.values()))),
