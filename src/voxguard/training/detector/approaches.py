@@ -36,6 +36,7 @@ from voxguard.training.detector.models import (
     fit_stats,
     fit_views_mlp,
     fold_projected_mlp,
+    joined_scale,
     nap_projection,
     predict_cnn,
     predict_mlp,
@@ -147,10 +148,7 @@ def _fit_nap(
         projected.append(projections[-1].project(x))
     weights = _source_weights(cache, windows, labels)
     scales = (projections[0].scale, projections[1].scale)
-    joined = (
-        np.concatenate([p.mean for p in projections]),
-        np.concatenate([p.std for p in projections]),
-    )
+    joined = joined_scale(projections)
     views = fit_views_mlp(projected[0], projected[1], labels, weights, seed=seed, scale=joined)
     linear = fit_fusion(projected[0], projected[1], labels, sample_weight=weights, scales=scales)
     fitted = _ensemble(linear, views, projected[0], projected[1])

@@ -458,10 +458,14 @@ class Projection:
         return LinearModel(self.mean, self.std, weights.astype(np.float32), head.bias + shift)
 
 
+def joined_scale(views: list[Projection]) -> tuple[np.ndarray, np.ndarray]:
+    """The joined views' (mean, std), as a views MLP standardises them."""
+    return np.concatenate([p.mean for p in views]), np.concatenate([p.std for p in views])
+
+
 def fold_projected_mlp(mlp: ViewsMLP, views: list[Projection]) -> ViewsMLP:
     """A views MLP fitted on projected, joined views -> the same logit from raw views."""
-    mean = np.concatenate([p.mean for p in views])
-    std = np.concatenate([p.std for p in views])
+    mean, std = joined_scale(views)
     q = np.zeros((mean.size, mean.size), dtype=np.float32)
     start = 0
     for p in views:
