@@ -17,6 +17,7 @@ from voxguard.training.detector.data import (
     FeatureCache,
     build_cache,
     concat_caches,
+    keep_encoder_values,
     librispeech_clips,
     short_excerpt,
     subset,
@@ -132,3 +133,28 @@ def test_a_compact_chunk_keeps_the_phase_view_of_the_audio_it_drops(
     assert compact.waves.shape == (len(full.waves), 0)
     assert compact.phase is not None
     np.testing.assert_allclose(compact.phase, with_phase_features(full).phase, rtol=1e-6)
+
+
+def test_a_merge_can_keep_block_one_of_a_wider_encoder_view(tmp_path: Path) -> None:
+    clips = [Clip(Path(f"c{i}.wav"), i % 2, "s", "g") for i in range(3)]
+    cache = one_window_cache(clips)
+    cache.encoded = np.arange(3 * 8, dtype=np.float32).reshape(3, 8)
+    cache.save(tmp_path / "wide.npz")
+    wide, narrow_path = str(tmp_path / "wide.npz"), str(tmp_path / "narrow.npz")
+    data.main(["--merge", wide, "--encoder-values", "4", "--cache", narrow_path])
+    narrow = FeatureCache.load(Path(narrow_path))
+    assert narrow.encoded is not None
+    np.testing.assert_array_equal(narrow.encoded, cache.encoded[:, :4])
+    np.testing.assert_array_equal(narrow.stats, cache.stats)
+
+
+def test_keeping_more_encoder_values_than_the_view_has_is_refused(tmp_path: Path) -> None:
+    cache = one_window_cache([Clip(Path("c.wav"), 0, "s", "g")])
+    with pytest.raises(ValueError, match="no encoder view"):
+        keep_encoder_values(cache, 4)
+    cache.encoded = np.zeros((1, 8), np.float32)
+    with pytest.raises(ValueError, match="cannot keep 9 encoder values: the view has 8"):
+        keep_encoder_values(cache, 9)
+    cache.save(tmp_path / "c.npz")
+    with pytest.raises(SystemExit):
+        data.main(["--merge", str(tmp_path / "c.npz"), "--encoder-values", "9"])

@@ -627,6 +627,18 @@ def _featurise_chunk(
     return cache
 
 
+def keep_encoder_values(cache: FeatureCache, count: int) -> FeatureCache:
+    """Cut ``cache``'s encoder view to its first ``count`` values, in place (block 1 of a
+    cache whose view joins several blocks: ``WhisperPrefix(pool_each=True)`` puts it first)."""
+    if cache.encoded is None:
+        raise ValueError("the cache has no encoder view (featurise it with --compact)")
+    width = cache.encoded.shape[1]
+    if not 0 < count <= width:
+        raise ValueError(f"cannot keep {count} encoder values: the view has {width} (1-{width})")
+    cache.encoded = np.ascontiguousarray(cache.encoded[:, :count])
+    return cache
+
+
 def main(argv: list[str] | None = None) -> None:
     """Featurise the given sources into ``--cache`` (nothing else), e.g. a large corpus once,
     in parallel and compact, before the protocols and training read it."""
@@ -638,9 +650,24 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         help="instead: join these caches (same feature definitions) into --cache",
     )
+    ap.add_argument(
+        "--encoder-values",
+        type=int,
+        help="with --merge: keep only the first N values of the encoder view (N = 768 gives "
+        "block 1 of a cache featurised with --encoder-blocks 2: the served model's view of "
+        "the same windows)",
+    )
     args = ap.parse_args(argv)
+    if args.encoder_values is not None and not args.merge:
+        ap.error("--encoder-values only applies with --merge")
     if args.merge:
         parts = [FeatureCache.load(p) for p in args.merge]
+        if args.encoder_values is not None:
+            for path, part in zip(args.merge, parts, strict=True):
+                try:
+                    keep_encoder_values(part, args.encoder_values)
+                except ValueError as exc:
+                    ap.error(f"{path}: {exc}")
         if len({p.waves.shape[1] for p in parts}) > 1:  # compact and full caches
             for part in parts:
                 part.waves = np.zeros((len(part.waves), 0), dtype=np.int16)
