@@ -13,7 +13,9 @@ from voxguard.training.detector.models import (
     fit_fusion,
     fit_stats,
     fit_views_mlp,
+    fit_views_mlps,
     fold_projected_mlp,
+    merge_views_mlps,
     nap_projection,
     source_balanced_weights,
     with_phase_head,
@@ -90,6 +92,40 @@ def test_the_ensemble_is_the_weighted_sum_of_its_two_read_outs() -> None:
     both = FusionEnsemble(linear, mlp, 0.5, 2.0)
     expected = 0.5 * linear.logit(stats, encoded) + 2.0 * mlp.logit(stats, encoded)
     np.testing.assert_allclose(both.logit(stats, encoded), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_merged_views_mlps_give_the_mean_of_their_members_logits() -> None:
+    stats, encoded, labels = _xor_views(400, seed=3)
+    weights = np.ones(labels.size)
+    views = np.hstack([stats, encoded])
+    scale = (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    members = [
+        fit_views_mlp(stats, encoded, labels, weights, epochs=2, seed=s, scale=scale)
+        for s in (0, 1, 2)
+    ]
+    merged = merge_views_mlps(members)
+    assert merged.net[1].out_features == 3 * members[0].net[1].out_features
+    expected = np.mean([m.logit(stats, encoded) for m in members], axis=0)
+    np.testing.assert_allclose(merged.logit(stats, encoded), expected, rtol=1e-5, atol=1e-5)
+    # The first member is the single network the bundled recipe fits with that seed.
+    pair = fit_views_mlps(stats, encoded, labels, weights, count=2, seed=4)
+    single = fit_views_mlp(stats, encoded, labels, weights, seed=4)
+    second = fit_views_mlp(stats, encoded, labels, weights, seed=1004, scale=scale)
+    np.testing.assert_allclose(
+        pair.logit(stats, encoded),
+        (single.logit(stats, encoded) + second.logit(stats, encoded)) / 2,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_views_mlps_with_different_standardisations_are_not_merged() -> None:
+    stats, encoded, labels = _xor_views(200, seed=4)
+    weights = np.ones(labels.size)
+    a = fit_views_mlp(stats, encoded, labels, weights, epochs=1, seed=0)
+    b = fit_views_mlp(stats[:100], encoded[:100], labels[:100], weights[:100], epochs=1, seed=0)
+    with pytest.raises(ValueError, match="different standardisations"):
+        merge_views_mlps([a, b])
 
 
 def test_the_phase_head_adds_a_third_view_at_the_linear_fusions_scale() -> None:

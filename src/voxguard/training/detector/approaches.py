@@ -35,6 +35,7 @@ from voxguard.training.detector.models import (
     fit_mlp,
     fit_stats,
     fit_views_mlp,
+    fit_views_mlps,
     fold_projected_mlp,
     joined_scale,
     nap_projection,
@@ -55,6 +56,8 @@ ARCHITECTURES = {
     "weights as fusion_balanced, 8 epochs",
     "fusion_ensemble": "fusion_balanced and views_mlp, each logit divided by its spread on the "
     "training windows, summed",
+    "fusion_ensemble5": "fusion_ensemble with the mean of five views MLPs (fit seeds S, "
+    "S + 1000, ..., S + 4000, one standardisation) merged into one 1660-640-1 network",
     "family_ensemble": "fusion_ensemble fitted with every spoof family weighted the same, "
     "within a family every source, genuine windows source-balanced as before (real-world "
     "families from the corpus manifest; a vocoded copy counts as vocoder, demo-page spoofs, "
@@ -90,19 +93,29 @@ def fit_approach(
             labels,
             sample_weight=_source_weights(cache, windows, labels),
         )
-    if approach in ("views_mlp", "fusion_ensemble", "phase_ensemble", "family_ensemble"):
+    if approach in (
+        "views_mlp",
+        "fusion_ensemble",
+        "fusion_ensemble5",
+        "phase_ensemble",
+        "family_ensemble",
+    ):
         stats, encoded = cache.stats[windows], _encoded(cache)[windows]
         weights = (
             _family_weights(cache, windows, labels)
             if approach == "family_ensemble"
             else _source_weights(cache, windows, labels)
         )
-        views = fit_views_mlp(stats, encoded, labels, weights, seed=seed)
+        views = (
+            fit_views_mlps(stats, encoded, labels, weights, count=5, seed=seed)
+            if approach == "fusion_ensemble5"
+            else fit_views_mlp(stats, encoded, labels, weights, seed=seed)
+        )
         if approach == "views_mlp":
             return views
         linear = fit_fusion(stats, encoded, labels, sample_weight=weights)
         ensemble = _ensemble(linear, views, stats, encoded)
-        if approach in ("fusion_ensemble", "family_ensemble"):
+        if approach in ("fusion_ensemble", "fusion_ensemble5", "family_ensemble"):
             return ensemble
         return with_phase_head(ensemble, _phase(cache)[windows], labels, weights)
     if approach in ("nap_genuine", "nap_cells"):

@@ -401,6 +401,46 @@ def fit_views_mlp(
     return model
 
 
+def fit_views_mlps(
+    stats: np.ndarray,
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    sample_weight: np.ndarray,
+    count: int,
+    seed: int = 0,
+) -> ViewsMLP:
+    """``count`` views MLPs fitted with seeds ``seed``, ``seed + 1000``, ... on the same
+    windows, weights and standardisation, merged into one network (their mean logit)."""
+    views = np.hstack([stats, encoded])
+    scale = (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    members = [
+        fit_views_mlp(stats, encoded, labels, sample_weight, seed=seed + 1000 * k, scale=scale)
+        for k in range(count)
+    ]
+    return merge_views_mlps(members)
+
+
+def merge_views_mlps(members: list[ViewsMLP]) -> ViewsMLP:
+    """One views MLP whose logit is the mean of ``members``' logits: their hidden layers side
+    by side, their output weights divided by their count. The members must share their input
+    standardisation."""
+    first = members[0]
+    for member in members[1:]:
+        if not (torch.equal(member.mean, first.mean) and torch.equal(member.std, first.std)):
+            raise ValueError("views MLPs with different standardisations cannot be merged")
+    hidden = [m.net[1] for m in members]
+    output = [m.net[4] for m in members]
+    merged = ViewsMLP(
+        first.mean.numpy(), first.std.numpy(), hidden=sum(h.out_features for h in hidden)
+    )
+    with torch.no_grad():
+        merged.net[1].weight.copy_(torch.cat([h.weight for h in hidden]))
+        merged.net[1].bias.copy_(torch.cat([h.bias for h in hidden]))
+        merged.net[4].weight.copy_(torch.cat([o.weight for o in output], dim=1) / len(members))
+        merged.net[4].bias.copy_(torch.stack([o.bias for o in output]).mean(dim=0))
+    return merged.eval()
+
+
 def nap_projection(
     z: np.ndarray, cells: np.ndarray, classes: np.ndarray, k: int, min_windows: int = 5
 ) -> np.ndarray:
