@@ -428,17 +428,24 @@ def merge_views_mlps(members: list[ViewsMLP]) -> ViewsMLP:
     for member in members[1:]:
         if not (torch.equal(member.mean, first.mean) and torch.equal(member.std, first.std)):
             raise ValueError("views MLPs with different standardisations cannot be merged")
-    hidden = [m.net[1] for m in members]
-    output = [m.net[4] for m in members]
+    hidden, output = zip(*(_linear_layers(m) for m in members), strict=True)
     merged = ViewsMLP(
         first.mean.numpy(), first.std.numpy(), hidden=sum(h.out_features for h in hidden)
     )
+    merged_hidden, merged_output = _linear_layers(merged)
     with torch.no_grad():
-        merged.net[1].weight.copy_(torch.cat([h.weight for h in hidden]))
-        merged.net[1].bias.copy_(torch.cat([h.bias for h in hidden]))
-        merged.net[4].weight.copy_(torch.cat([o.weight for o in output], dim=1) / len(members))
-        merged.net[4].bias.copy_(torch.stack([o.bias for o in output]).mean(dim=0))
+        merged_hidden.weight.copy_(torch.cat([h.weight for h in hidden]))
+        merged_hidden.bias.copy_(torch.cat([h.bias for h in hidden]))
+        merged_output.weight.copy_(torch.cat([o.weight for o in output], dim=1) / len(members))
+        merged_output.bias.copy_(torch.stack([o.bias for o in output]).mean(dim=0))
     return merged.eval()
+
+
+def _linear_layers(mlp: StatsMLP) -> tuple[nn.Linear, nn.Linear]:
+    """The hidden and the output layer of a one-hidden-layer MLP."""
+    hidden, output = mlp.net[1], mlp.net[4]
+    assert isinstance(hidden, nn.Linear) and isinstance(output, nn.Linear)
+    return hidden, output
 
 
 def nap_projection(
