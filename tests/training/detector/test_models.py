@@ -18,6 +18,7 @@ from voxguard.training.detector.models import (
     merge_views_mlps,
     nap_projection,
     source_balanced_weights,
+    views_scale,
     with_phase_head,
 )
 
@@ -97,8 +98,7 @@ def test_the_ensemble_is_the_weighted_sum_of_its_two_read_outs() -> None:
 def test_merged_views_mlps_give_the_mean_of_their_members_logits() -> None:
     stats, encoded, labels = _xor_views(400, seed=3)
     weights = np.ones(labels.size)
-    views = np.hstack([stats, encoded])
-    scale = (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    scale = views_scale(np.hstack([stats, encoded]))
     members = [
         fit_views_mlp(stats, encoded, labels, weights, epochs=2, seed=s, scale=scale)
         for s in (0, 1, 2)

@@ -379,6 +379,11 @@ class ViewsMLP(StatsMLP):
         return np.asarray(self(views).numpy())
 
 
+def views_scale(views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (mean, std) a views MLP standardises its joined views with, from its windows."""
+    return views.mean(axis=0), views.std(axis=0) + 1e-3
+
+
 def fit_views_mlp(
     stats: np.ndarray,
     encoded: np.ndarray,
@@ -394,7 +399,7 @@ def fit_views_mlp(
     ``scale``: the joined views' (mean, std) to standardise with, instead of their own."""
     torch.manual_seed(seed)
     views = np.hstack([stats, encoded])
-    mean, std = scale or (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    mean, std = scale or views_scale(views)
     model = ViewsMLP(mean, std, hidden=128)
     weights = sample_weight / sample_weight.mean()
     _train_weighted(model, views, labels, weights, epochs, batch_size, seed)
@@ -411,8 +416,7 @@ def fit_views_mlps(
 ) -> ViewsMLP:
     """``count`` views MLPs fitted with seeds ``seed``, ``seed + 1000``, ... on the same
     windows, weights and standardisation, merged into one network (their mean logit)."""
-    views = np.hstack([stats, encoded])
-    scale = (views.mean(axis=0), views.std(axis=0) + 1e-3)
+    scale = views_scale(np.hstack([stats, encoded]))
     members = [
         fit_views_mlp(stats, encoded, labels, sample_weight, seed=seed + 1000 * k, scale=scale)
         for k in range(count)
