@@ -4,7 +4,11 @@ spoofs missed, per group (a manifest column, or ``kind``: a clip's first folder 
 page's data folder, e.g. FreeCodec-Demo's ``speex`` or ``target``).
 
     python scripts/score_breakdown.py --report artifacts/seeds/full-seed4.json \
-        --manifest /work/realworld/manifest.csv --by source_format [--repo OWNER/NAME]
+        --manifest /work/realworld/manifest.csv --by source_format [--repo OWNER/NAME] \
+        [--without OWNER/NAME ...]
+
+``--without``: those sources are left out first (the pooled EER and its threshold are then
+the rest's).
 """
 
 from __future__ import annotations
@@ -52,8 +56,13 @@ def main() -> None:
     ap.add_argument("--manifest", type=Path, required=True, help="real-world corpus manifest")
     ap.add_argument("--by", default="source_repo", help="a manifest column, or kind")
     ap.add_argument("--repo", help="only this source (OWNER/NAME)")
+    ap.add_argument("--without", nargs="+", default=[], help="leave these sources out first")
     args = ap.parse_args()
     clips = joined(args.report, args.approach, args.manifest)
+    unknown = set(args.without) - set(clips["source_repo"])
+    if unknown:
+        raise SystemExit(f"--without: no scored clip of {', '.join(sorted(unknown))}")
+    clips = clips[~clips["source_repo"].isin(args.without)]
     labels = (clips["label"] == "spoof").to_numpy(int)
     curve = detection_curve(clips["score"].to_numpy(), labels)
     at = int(np.argmin(np.abs(curve.miss_rate - curve.false_alarm_rate)))

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import shutil
+
 import av
 import numpy as np
 import pytest
 
 from tests.conftest import tone
-from voxguard.audio.codec import encode_decode, fit_length
+from voxguard.audio.codec import cli_encode_decode, encode_decode, fit_length
 
 
 def _snr_db(reference: np.ndarray, test: np.ndarray) -> float:
@@ -61,3 +63,15 @@ def test_fit_length_cuts_and_zero_fills() -> None:
 def test_an_encoder_ffmpeg_lacks_raises() -> None:
     with pytest.raises((av.error.FFmpegError, ValueError)):
         encode_decode(np.zeros(800, np.float32), 8000, "no_such_encoder", "wav")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command")
+def test_speex_through_the_ffmpeg_command_keeps_a_tone() -> None:
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)).astype(np.float32)
+    back = fit_length(cli_encode_decode(x, 8000, "libspeex", 15_000), x.size)
+    assert 0.5 < float(np.std(back[2000:])) / float(np.std(x[2000:])) < 1.5
+
+
+def test_an_unknown_command_line_encoder_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="libgsm"):
+        cli_encode_decode(np.zeros(800, np.float32), 8000, "libfoo")

@@ -4,6 +4,8 @@ changes a recording, for channel simulation (speaker enrollment views, spoof tra
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 
 import av
 import numpy as np
@@ -71,3 +73,48 @@ def fit_length(samples: FloatArray, length: int) -> FloatArray:
     kept = samples[:length]
     out: FloatArray = np.pad(kept, (0, length - kept.size)).astype(np.float32)
     return out
+
+
+# Encoders that PyAV's bundled FFmpeg lacks but Debian's `ffmpeg` command has (libspeex for
+# Speex, libgsm for GSM 06.10 full rate): these round trips go through that command.
+CLI_CODEC_FORMATS = {"libspeex": "ogg", "libgsm": "gsm"}
+
+
+def cli_encode_decode(
+    samples: FloatArray, rate: int, encoder: str, bit_rate: int | None = None
+) -> FloatArray:
+    """``samples`` (float at ``rate``) through ``encoder`` of the ``ffmpeg`` command and back,
+    decoded at ``rate`` (the codec's delay and padding still in: ``fit_length`` cuts them).
+
+    ``encoder``: a key of ``CLI_CODEC_FORMATS``. Speex codes narrowband at 8 kHz and wideband
+    at 16 kHz (``rate`` picks the mode); GSM takes 8 kHz only. Raises ``RuntimeError`` naming
+    what is missing when there is no ``ffmpeg`` command or it lacks the encoder.
+    """
+    if encoder not in CLI_CODEC_FORMATS:
+        raise ValueError(f"unknown encoder {encoder!r}: one of {sorted(CLI_CODEC_FORMATS)}")
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise RuntimeError(f"{encoder} needs the ffmpeg command (Debian: apt-get install ffmpeg)")
+    raw = ["-f", "f32le", "-ar", str(rate), "-ac", "1"]
+    quiet = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin"]
+    rate_args = ["-b:a", str(bit_rate)] if bit_rate else []
+    container = CLI_CODEC_FORMATS[encoder]
+    coded = subprocess.run(
+        [*quiet, *raw, "-i", "pipe:0", "-c:a", encoder, *rate_args, "-f", container, "pipe:1"],
+        input=np.asarray(samples, dtype="<f4").tobytes(),
+        capture_output=True,
+        check=False,
+    )
+    if coded.returncode != 0 or not coded.stdout:
+        raise RuntimeError(
+            f"ffmpeg could not encode with {encoder}: {coded.stderr.decode()[-300:]}"
+        )
+    decoded = subprocess.run(
+        [*quiet, "-i", "pipe:0", *raw, "pipe:1"],
+        input=coded.stdout,
+        capture_output=True,
+        check=False,
+    )
+    if decoded.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not decode {encoder}: {decoded.stderr.decode()[-300:]}")
+    return np.frombuffer(decoded.stdout, dtype="<f4").astype(np.float32)

@@ -1,14 +1,19 @@
 """Channel effects for both classes keep the clip's length and level range."""
 
+import shutil
+
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
+from voxguard.training.detector import augment
 from voxguard.training.detector.augment import (
+    AUGMENTATIONS,
     EFFECTS,
     TEST_CHANNELS,
     TEST_PHONE_LINES,
+    TEST_VOIP_CODECS,
     TEST_WIDEBAND_LIMITS,
     phone_line,
     quantize_16bit,
@@ -62,3 +67,54 @@ def test_every_test_channel_keeps_the_timeline_and_the_wideband_limits_cut_above
     assert above_7k6_relative_to_1_6k(TEST_WIDEBAND_LIMITS["lowpass-7k"](x)) < 1e-3
     # G.722 codes 4-8 kHz coarsely: its quantisation noise refills part of the cut band.
     assert above_7k6_relative_to_1_6k(TEST_WIDEBAND_LIMITS["hd-voice"](x)) < 0.1
+
+
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="Speex and GSM need the ffmpeg command"
+)
+
+
+@needs_ffmpeg
+def test_the_voip_effects_keep_length_and_reach_speex_gsm_and_low_rate_opus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x = (0.3 * np.random.default_rng(5).standard_normal(16000)).astype(np.float32)
+    for effect in AUGMENTATIONS["voip"]:
+        assert effect(x, np.random.default_rng(1)).shape == x.shape, effect.__name__
+    calls: list[tuple[str, int | None]] = []
+    real = augment.cli_encode_decode
+
+    def spy(samples: np.ndarray, rate: int, encoder: str, bit_rate: int | None = None):  # type: ignore[no-untyped-def]
+        calls.append((encoder, rate))
+        return real(samples, rate, encoder, bit_rate)
+
+    monkeypatch.setattr(augment, "cli_encode_decode", spy)
+    for seed in range(40):
+        augment.voip_codec_round_trip(x, np.random.default_rng(seed))
+        augment.voip_phone_line(x, np.random.default_rng(seed))
+    assert {("libspeex", 8000), ("libspeex", 16000), ("libgsm", 8000)} <= set(calls)
+
+
+@needs_ffmpeg
+def test_the_voip_test_channels_code_speech_bands_as_their_codecs_do() -> None:
+    x = (0.1 * np.random.default_rng(6).standard_normal(32000)).astype(np.float32)
+    freqs = np.fft.rfftfreq(x.size, 1 / 16000)
+
+    def above_4k5_relative_to_1_3k(y: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(y)) ** 2
+        return float(
+            spectrum[freqs > 4500].mean() / spectrum[(freqs > 1000) & (freqs < 3000)].mean()
+        )
+
+    for name, channel in TEST_VOIP_CODECS.items():
+        y = channel(x)
+        assert y.shape == x.shape and float(np.abs(y).max()) > 0.01, name
+    # Narrowband codecs (8 kHz) leave the band above 4 kHz empty; wideband Speex keeps some.
+    assert above_4k5_relative_to_1_3k(TEST_VOIP_CODECS["speex-nb-8k"](x)) < 1e-3
+    assert above_4k5_relative_to_1_3k(TEST_VOIP_CODECS["gsm-fr"](x)) < 1e-3
+    assert above_4k5_relative_to_1_3k(TEST_VOIP_CODECS["speex-wb-16.8k"](x)) > 1e-3
+
+
+def test_the_standard_augmentation_is_the_bundled_five_effects() -> None:
+    assert AUGMENTATIONS["standard"] == EFFECTS
+    assert len(AUGMENTATIONS["voip"]) == len(EFFECTS)

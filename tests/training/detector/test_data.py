@@ -129,7 +129,7 @@ def test_a_compact_chunk_keeps_the_phase_view_of_the_audio_it_drops(
     # The encoder and baseline views are tested elsewhere; stand them in to keep this fast.
     monkeypatch.setattr(data, "with_encoder_features", lambda cache, params, blocks: cache)
     monkeypatch.setattr(data, "with_summary_features", lambda cache, params: cache)
-    compact = data._featurise_chunk((clips, P, 1, 5, 0, True, 1))
+    compact = data._featurise_chunk((clips, P, 1, 5, 0, True, 1, "standard", False))
     assert compact.waves.shape == (len(full.waves), 0)
     assert compact.phase is not None
     np.testing.assert_allclose(compact.phase, with_phase_features(full).phase, rtol=1e-6)
@@ -158,3 +158,55 @@ def test_keeping_more_encoder_values_than_the_view_has_is_refused(tmp_path: Path
     cache.save(tmp_path / "c.npz")
     with pytest.raises(SystemExit):
         data.main(["--merge", str(tmp_path / "c.npz"), "--encoder-values", "9"])
+
+
+def _windows(clips: list[Clip], rows: list[tuple[int, int]], first: float) -> FeatureCache:
+    """A cache whose windows are ``(clip, window_aug)`` rows, each a distinct statistic."""
+    n = len(rows)
+    return FeatureCache(
+        specs=np.zeros((n, 1, 1), np.float16),
+        waves=np.zeros((n, 0), np.int16),
+        stats=(first + np.arange(n, dtype=np.float32))[:, None],
+        window_clip=np.array([c for c, _ in rows]),
+        window_aug=np.array([a for _, a in rows]),
+        clips=clips,
+        encoded=np.zeros((n, 2), np.float32),
+    )
+
+
+def test_augmented_windows_from_another_build_replace_the_cache_own(tmp_path: Path) -> None:
+    clips = [Clip(Path(f"c{i}.wav"), i % 2, "s", "g") for i in range(2)]
+    base = _windows(clips, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)], first=0)
+    other = _windows(clips, [(0, 1), (0, 1), (1, 1)], first=100)
+    base.save(tmp_path / "base.npz")
+    other.save(tmp_path / "other.npz")
+    out = tmp_path / "out.npz"
+    merge = ["--merge", str(tmp_path / "base.npz"), "--cache", str(out)]
+    data.main([*merge, "--augmented-from", str(tmp_path / "other.npz")])
+    joined = FeatureCache.load(out)
+    # Clip 0: its clean and excerpt windows, then the other build's two augmented ones.
+    assert joined.window_clip.tolist() == [0, 0, 0, 0, 1, 1]
+    assert joined.window_aug.tolist() == [0, 2, 1, 1, 0, 1]
+    assert joined.stats[:, 0].tolist() == [0, 2, 100, 101, 3, 102]
+    assert joined.encoded is not None and joined.encoded.shape == (6, 2)
+    assert [c.path for c in joined.clips] == [c.path for c in clips]
+
+
+def test_augmented_windows_of_other_clips_are_refused(tmp_path: Path) -> None:
+    clips = [Clip(Path(f"c{i}.wav"), 0, "s", "g") for i in range(2)]
+    base = _windows(clips, [(0, 0), (1, 1)], first=0)
+    other = _windows(clips[:1], [(0, 1)], first=0)
+    with pytest.raises(ValueError, match="different clips \\(2 and 1\\)"):
+        data.with_augmented_from(base, other)
+    with pytest.raises(SystemExit):
+        data.main(["--augmented-from", str(tmp_path / "x.npz")])
+
+
+def test_an_augmented_only_build_has_the_augmented_windows_alone() -> None:
+    clips = librispeech_clips(shared_data("librispeech"))[:1]
+    full = build_cache(clips, P, augment_copies=1, seed=3)
+    alone = build_cache(clips, P, augment_copies=1, seed=3, augmented_only=True)
+    assert set(full.window_aug.tolist()) == {0, 1}
+    assert set(alone.window_aug.tolist()) == {1} and len(alone.window_aug) > 0
+    with pytest.raises(ValueError, match="no excerpts"):
+        build_cache(clips, P, short_excerpts=1, augmented_only=True)

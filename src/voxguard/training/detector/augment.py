@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
-from voxguard.audio.codec import encode_decode, fit_length
+from voxguard.audio.codec import cli_encode_decode, encode_decode, fit_length
 from voxguard.audio.types import FloatArray
-from voxguard.speaker.augment import AMR_NB_BITRATES, phone_channel
+from voxguard.speaker.augment import AMR_NB_BITRATES, narrowband_call, phone_channel
 
 SR = 16000
 
@@ -115,14 +115,75 @@ def phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:
 EFFECTS = (band_limit, add_noise, reverb, codec_round_trip, phone_line)
 
 
-def random_channel(x: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, str]:
-    """One or two random effects; returns the audio and a short description."""
+# The "voip" augmentation (an experiment: docs/models/experiments/2026-12-07-voip-codec-
+# augmentation.md): the same five effects, with the low-rate VoIP codecs callers' speech
+# arrives through, for both classes. Uploads: MP3 as before, Opus down to 6 kbit/s (WebRTC's
+# low rates), Speex narrowband (8 kHz) and wideband (16 kHz) at common VoIP rates. Calls: the
+# phone codecs above and GSM 06.10 full rate. Speex and GSM go through the ``ffmpeg`` command.
+VOIP_OPUS_BIT_RATES = (6_000, 8_000, 10_000, 12_000, 16_000, 24_000, 32_000)
+SPEEX_BIT_RATES = {8000: (8_000, 11_000, 15_000), 16000: (12_800, 16_800, 23_800)}
+VOIP_UPLOAD_SHARES = {"mp3": 0.4, "opus": 0.3, "speex": 0.3}
+
+
+def voip_codec_round_trip(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """MP3, Opus at 6-32 kbit/s or Speex; returns the input when the encoder is missing."""
+    choice = str(rng.choice(list(VOIP_UPLOAD_SHARES), p=list(VOIP_UPLOAD_SHARES.values())))
+    try:
+        if choice == "mp3":
+            return _encode_decode(x, "libmp3lame", "mp3", int(rng.choice(MP3_BIT_RATES)))
+        if choice == "opus":
+            return _encode_decode(x, "libopus", "ogg", int(rng.choice(VOIP_OPUS_BIT_RATES)))
+        mode_rate = int(rng.choice(list(SPEEX_BIT_RATES)))
+        return speex_round_trip(x, mode_rate, int(rng.choice(SPEEX_BIT_RATES[mode_rate])))
+    except Exception:  # encoder not built into this FFmpeg, or no ffmpeg command
+        return x
+
+
+def speex_round_trip(x: FloatArray, mode_rate: int, bit_rate: int) -> FloatArray:
+    """16 kHz audio through Speex at ``mode_rate`` (8000: narrowband, 16000: wideband)."""
+    if mode_rate == SR:
+        return fit_length(cli_encode_decode(x, SR, "libspeex", bit_rate), x.size)
+    narrow = signal.resample_poly(x, 1, 2).astype(np.float32)
+    coded = fit_length(cli_encode_decode(narrow, 8000, "libspeex", bit_rate), narrow.size)
+    return fit_length(signal.resample_poly(coded, 2, 1).astype(np.float32), x.size)
+
+
+def gsm_full_rate(x: FloatArray) -> FloatArray:
+    """A GSM 06.10 full-rate call (13 kbit/s), 16 kHz in and out."""
+    return narrowband_call(x, lambda narrow: cli_encode_decode(narrow, 8000, "libgsm"))
+
+
+def voip_phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """``phone_line``'s codecs and GSM full rate, each as likely."""
+    if rng.integers(len(PHONE_CODECS) + 1) == len(PHONE_CODECS):
+        try:
+            return gsm_full_rate(x)
+        except Exception:  # no ffmpeg command, or it lacks libgsm
+            return band_limit(x, rng)
+    return phone_line(x, rng)
+
+
+VOIP_EFFECTS = (band_limit, add_noise, reverb, voip_codec_round_trip, voip_phone_line)
+
+# The channel augmentations a feature cache can be built with (``data --augmentation``).
+AUGMENTATIONS: dict[str, tuple[Callable[[FloatArray, np.random.Generator], FloatArray], ...]] = {
+    "standard": EFFECTS,
+    "voip": VOIP_EFFECTS,
+}
+
+
+def random_channel(
+    x: FloatArray,
+    rng: np.random.Generator,
+    effects: tuple[Callable[[FloatArray, np.random.Generator], FloatArray], ...] = EFFECTS,
+) -> tuple[FloatArray, str]:
+    """One or two random ``effects``; returns the audio and a short description."""
     k = 1 if rng.random() < 0.6 else 2
-    picks = rng.choice(len(EFFECTS), size=k, replace=False)
+    picks = rng.choice(len(effects), size=k, replace=False)
     names = []
     for i in sorted(picks):
-        x = EFFECTS[i](x, rng)
-        names.append(EFFECTS[i].__name__)
+        x = effects[i](x, rng)
+        names.append(effects[i].__name__)
     peak = float(np.abs(x).max()) if x.size else 0.0
     if peak > 1.0:
         x = x / peak
@@ -196,8 +257,20 @@ def _filtered(x: FloatArray, sos: np.ndarray) -> FloatArray:
     return out
 
 
+# Low-rate VoIP codecs (bench/spoof_false_alarms.py): Speex narrowband at 8 kbit/s and
+# wideband at 16.8 kbit/s, Opus at 6 kbit/s, a GSM full-rate call. Speex and GSM need the
+# ``ffmpeg`` command. Genuine speech through any of them is genuine.
+TEST_VOIP_CODECS: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "speex-nb-8k": lambda x: speex_round_trip(x, 8000, 8_000),
+    "speex-wb-16.8k": lambda x: speex_round_trip(x, SR, 16_800),
+    "opus-6k": lambda x: _encode_decode(x, "libopus", "ogg", 6_000),
+    "gsm-fr": gsm_full_rate,
+}
+
+
 TEST_CHANNELS: dict[str, Callable[[FloatArray], FloatArray]] = {
     **TEST_PHONE_LINES,
     **TEST_UPLOAD_CODECS,
     **TEST_WIDEBAND_LIMITS,
+    **TEST_VOIP_CODECS,
 }

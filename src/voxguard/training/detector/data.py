@@ -34,7 +34,7 @@ from voxguard.spoof.features import (
     summary_features,
 )
 from voxguard.training.demopages.guarding import DEFAULT_GUARD_DIR, HoldoutGuard
-from voxguard.training.detector.augment import random_channel
+from voxguard.training.detector.augment import AUGMENTATIONS, random_channel
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,8 @@ def build_cache(
     short_excerpts: int = 0,
     channel: Callable[[FloatArray], FloatArray] | None = None,
     excerpt_s: tuple[float, float] | None = None,
+    augmentation: str = "standard",
+    augmented_only: bool = False,
 ) -> FeatureCache:
     """Decode, VAD, window and featurise every clip (clean plus augmented copies).
 
@@ -279,7 +281,14 @@ def build_cache(
     random length in that range (seconds) repeated to the window length, as a short clip of
     that length reaches the model (``window_aug`` 0, no augmented copies); clips with less
     speech than the drawn length are left out.
+
+    ``augmentation``: the channel effects of the copies (a key of ``AUGMENTATIONS``).
+    ``augmented_only``: the augmented copies' windows alone (``with_augmented_from`` puts them
+    in place of another cache's, so that two augmentations share every clean window).
     """
+    if augmented_only and (short_excerpts or excerpt_s is not None):
+        raise ValueError("augmented_only builds augmented copies alone: no excerpts")
+    effects = AUGMENTATIONS[augmentation]
     rng = np.random.default_rng(seed)
     excerpt_rng = np.random.default_rng(seed + 1)  # leaves the augmented copies unchanged
     vad = SpeechDetector(threads=1)
@@ -305,9 +314,9 @@ def build_cache(
                 continue
             variants = [(0, stretch)]
         else:
-            variants = [(int(clip.augmented), speech)]
+            variants = [] if augmented_only else [(int(clip.augmented), speech)]
             copies = 0 if clip.augmented or clip.group.startswith("corpus:") else augment_copies
-            variants += [(1, random_channel(speech, rng)[0]) for _ in range(copies)]
+            variants += [(1, random_channel(speech, rng, effects)[0]) for _ in range(copies)]
         for tag, audio in variants:
             windows = make_windows(audio, params)
             if len(windows) > max_windows_per_clip:
@@ -535,6 +544,13 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
         help="with --compact: the encoder view joins the pooled outputs of this many of "
         "Whisper's blocks (an experiment; the served model reads block 1 only)",
     )
+    ap.add_argument(
+        "--augmentation",
+        choices=sorted(AUGMENTATIONS),
+        default="standard",
+        help="the channel effects of the augmented copies (both classes alike); voip adds "
+        "Speex, GSM and Opus at 6-12 kbit/s (an experiment; needs the ffmpeg command)",
+    )
 
 
 def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -556,6 +572,8 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         jobs=args.jobs,
         compact=args.compact,
         encoder_blocks=args.encoder_blocks,
+        augmentation=args.augmentation,
+        augmented_only=getattr(args, "augmented_only", False),
     )
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache.save(args.cache)
@@ -573,6 +591,8 @@ def build_cache_parallel(
     jobs: int = 1,
     compact: bool = False,
     encoder_blocks: int = 1,
+    augmentation: str = "standard",
+    augmented_only: bool = False,
 ) -> FeatureCache:
     """``build_cache``, as one call with ``seed`` (the default: ``jobs`` 1, not compact, the
     draws every earlier build made), or over contiguous chunks of at most ``CHUNK_CLIPS``
@@ -582,12 +602,21 @@ def build_cache_parallel(
     ``compact``: each chunk also gets its encoder, baseline and phase features, then drops the
     window audio (``waves`` becomes zero samples wide); everything but re-featurising works.
     A worker holds one chunk at a time: about 1.5 GB, where 24,000 windows took 10 GB.
-    ``encoder_blocks``: see ``with_encoder_features``.
+    ``encoder_blocks``: see ``with_encoder_features``; ``augmentation``, ``augmented_only``:
+    see ``build_cache``.
     """
     if encoder_blocks != 1 and not compact:
         raise ValueError("encoder_blocks other than 1 needs compact featurising")
     if jobs <= 1 and not compact:
-        return build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
+        return build_cache(
+            clips,
+            params,
+            augment_copies,
+            seed,
+            short_excerpts=short_excerpts,
+            augmentation=augmentation,
+            augmented_only=augmented_only,
+        )
     count = max(1, -(-len(clips) // CHUNK_CLIPS))
     chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
     tasks = [
@@ -599,6 +628,8 @@ def build_cache_parallel(
             short_excerpts,
             compact,
             encoder_blocks,
+            augmentation,
+            augmented_only,
         )
         for k, c in enumerate(chunks)
     ]
@@ -615,10 +646,18 @@ def build_cache_parallel(
 
 
 def _featurise_chunk(
-    task: tuple[list[Clip], FeatureParams, int, int, int, bool, int],
+    task: tuple[list[Clip], FeatureParams, int, int, int, bool, int, str, bool],
 ) -> FeatureCache:
-    clips, params, augment_copies, seed, short_excerpts, compact, encoder_blocks = task
-    cache = build_cache(clips, params, augment_copies, seed, short_excerpts=short_excerpts)
+    clips, params, copies, seed, excerpts, compact, encoder_blocks, effects, aug_only = task
+    cache = build_cache(
+        clips,
+        params,
+        copies,
+        seed,
+        short_excerpts=excerpts,
+        augmentation=effects,
+        augmented_only=aug_only,
+    )
     if compact:
         with_encoder_features(cache, params, encoder_blocks)
         with_summary_features(cache, params)
@@ -639,6 +678,43 @@ def keep_encoder_values(cache: FeatureCache, count: int) -> FeatureCache:
     return cache
 
 
+def with_augmented_from(base: FeatureCache, augmented: FeatureCache) -> FeatureCache:
+    """``base``'s clean and excerpt windows with ``augmented``'s augmented windows in place of
+    its own: two augmentations compared on the very same clean windows. Both caches must hold
+    the same clips in the same order (featurised from the same sources) and the same views."""
+    base_paths = [str(c.path) for c in base.clips]
+    if base_paths != [str(c.path) for c in augmented.clips]:
+        raise ValueError(
+            f"the caches hold different clips ({len(base.clips)} and {len(augmented.clips)}): "
+            "featurise the augmented copies from the same sources, in the same order"
+        )
+    keep = base.window_aug != 1
+    take = augmented.window_aug == 1
+    clip_of = np.concatenate([base.window_clip[keep], augmented.window_clip[take]])
+    order = np.argsort(clip_of, kind="stable")  # each clip's windows together, clean first
+
+    def cat(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+        return np.concatenate([mine[keep], theirs[take]])[order]
+
+    def joined(mine: np.ndarray | None, theirs: np.ndarray | None) -> np.ndarray | None:
+        return None if mine is None or theirs is None else cat(mine, theirs)
+
+    waves = (base.waves, augmented.waves)
+    if base.waves.shape[1] != augmented.waves.shape[1]:  # a compact cache has no window audio
+        waves = tuple(np.zeros((len(w), 0), dtype=np.int16) for w in waves)  # type: ignore[assignment]
+    return FeatureCache(
+        specs=cat(base.specs, augmented.specs),
+        waves=cat(*waves),
+        stats=cat(base.stats, augmented.stats),
+        window_clip=clip_of[order],
+        window_aug=cat(base.window_aug, augmented.window_aug),
+        clips=base.clips,
+        encoded=joined(base.encoded, augmented.encoded),
+        summary=joined(base.summary, augmented.summary),
+        phase=joined(base.phase, augmented.phase),
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Featurise the given sources into ``--cache`` (nothing else), e.g. a large corpus once,
     in parallel and compact, before the protocols and training read it."""
@@ -657,9 +733,22 @@ def main(argv: list[str] | None = None) -> None:
         "block 1 of a cache featurised with --encoder-blocks 2: the served model's view of "
         "the same windows)",
     )
+    ap.add_argument(
+        "--augmented-only",
+        action="store_true",
+        help="featurise the augmented copies alone (for --augmented-from)",
+    )
+    ap.add_argument(
+        "--augmented-from",
+        type=Path,
+        help="with --merge: the augmented windows come from this cache (built with "
+        "--augmented-only from the same sources) instead of the merged caches' own",
+    )
     args = ap.parse_args(argv)
     if args.encoder_values is not None and not args.merge:
         ap.error("--encoder-values only applies with --merge")
+    if args.augmented_from is not None and not args.merge:
+        ap.error("--augmented-from only applies with --merge")
     if args.merge:
         parts = [FeatureCache.load(p) for p in args.merge]
         if args.encoder_values is not None:
@@ -671,8 +760,14 @@ def main(argv: list[str] | None = None) -> None:
         if len({p.waves.shape[1] for p in parts}) > 1:  # compact and full caches
             for part in parts:
                 part.waves = np.zeros((len(part.waves), 0), dtype=np.int16)
+        merged = concat_caches(parts)
+        if args.augmented_from is not None:
+            try:
+                merged = with_augmented_from(merged, FeatureCache.load(args.augmented_from))
+            except ValueError as exc:
+                ap.error(f"{args.augmented_from}: {exc}")
         args.cache.parent.mkdir(parents=True, exist_ok=True)
-        concat_caches(parts).save(args.cache)
+        merged.save(args.cache)
         return
     ensure_cache(ap, args)
 
