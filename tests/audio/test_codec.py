@@ -73,5 +73,5 @@ def test_speex_through_the_ffmpeg_command_keeps_a_tone() -> None:
 
 
 def test_an_unknown_command_line_encoder_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="libgsm"):
+    with pytest.raises(ValueError, match="libspeex"):
         cli_encode_decode(np.zeros(800, np.float32), 8000, "libfoo")

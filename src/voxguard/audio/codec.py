@@ -76,8 +76,8 @@ def fit_length(samples: FloatArray, length: int) -> FloatArray:
 
 
 # Encoders that PyAV's bundled FFmpeg lacks but Debian's `ffmpeg` command has (libspeex for
-# Speex, libgsm for GSM 06.10 full rate): these round trips go through that command.
-CLI_CODEC_FORMATS = {"libspeex": "ogg", "libgsm": "gsm"}
+# Speex): these round trips go through that command.
+CLI_CODEC_FORMATS = {"libspeex": "ogg"}
 
 
 def cli_encode_decode(
@@ -87,7 +87,7 @@ def cli_encode_decode(
     decoded at ``rate`` (the codec's delay and padding still in: ``fit_length`` cuts them).
 
     ``encoder``: a key of ``CLI_CODEC_FORMATS``. Speex codes narrowband at 8 kHz and wideband
-    at 16 kHz (``rate`` picks the mode); GSM takes 8 kHz only. Raises ``RuntimeError`` naming
+    at 16 kHz (``rate`` picks the mode). Raises ``RuntimeError`` naming
     what is missing when there is no ``ffmpeg`` command or it lacks the encoder.
     """
     if encoder not in CLI_CODEC_FORMATS:

@@ -9,7 +9,7 @@ from scipy import signal
 
 from voxguard.audio.codec import cli_encode_decode, encode_decode, fit_length
 from voxguard.audio.types import FloatArray
-from voxguard.speaker.augment import AMR_NB_BITRATES, narrowband_call, phone_channel
+from voxguard.speaker.augment import AMR_NB_BITRATES, phone_channel
 
 SR = 16000
 
@@ -117,9 +117,10 @@ EFFECTS = (band_limit, add_noise, reverb, codec_round_trip, phone_line)
 
 # The "voip" augmentation (an experiment: docs/models/experiments/2026-12-07-voip-codec-
 # augmentation.md): the same five effects, with the low-rate VoIP codecs callers' speech
-# arrives through, for both classes. Uploads: MP3 as before, Opus down to 6 kbit/s (WebRTC's
-# low rates), Speex narrowband (8 kHz) and wideband (16 kHz) at common VoIP rates. Calls: the
-# phone codecs above and GSM 06.10 full rate. Speex and GSM go through the ``ffmpeg`` command.
+# arrives through, for both classes: the upload codec is MP3 as before, Opus down to 6 kbit/s
+# (WebRTC's low rates), or Speex narrowband (8 kHz) or wideband (16 kHz) at common VoIP rates,
+# through the ``ffmpeg`` command. GSM stays out: it is the phone codec the false-alarm bench
+# keeps unseen (``bench/spoof_false_alarms.py --channels gsm-fr``).
 VOIP_OPUS_BIT_RATES = (6_000, 8_000, 10_000, 12_000, 16_000, 24_000, 32_000)
 SPEEX_BIT_RATES = {8000: (8_000, 11_000, 15_000), 16000: (12_800, 16_800, 23_800)}
 VOIP_UPLOAD_SHARES = {"mp3": 0.4, "opus": 0.3, "speex": 0.3}
@@ -148,22 +149,7 @@ def speex_round_trip(x: FloatArray, mode_rate: int, bit_rate: int) -> FloatArray
     return fit_length(signal.resample_poly(coded, 2, 1).astype(np.float32), x.size)
 
 
-def gsm_full_rate(x: FloatArray) -> FloatArray:
-    """A GSM 06.10 full-rate call (13 kbit/s), 16 kHz in and out."""
-    return narrowband_call(x, lambda narrow: cli_encode_decode(narrow, 8000, "libgsm"))
-
-
-def voip_phone_line(x: FloatArray, rng: np.random.Generator) -> FloatArray:
-    """``phone_line``'s codecs and GSM full rate, each as likely."""
-    if rng.integers(len(PHONE_CODECS) + 1) == len(PHONE_CODECS):
-        try:
-            return gsm_full_rate(x)
-        except Exception:  # no ffmpeg command, or it lacks libgsm
-            return band_limit(x, rng)
-    return phone_line(x, rng)
-
-
-VOIP_EFFECTS = (band_limit, add_noise, reverb, voip_codec_round_trip, voip_phone_line)
+VOIP_EFFECTS = (band_limit, add_noise, reverb, voip_codec_round_trip, phone_line)
 
 # The channel augmentations a feature cache can be built with (``data --augmentation``).
 AUGMENTATIONS: dict[str, tuple[Callable[[FloatArray, np.random.Generator], FloatArray], ...]] = {
@@ -258,13 +244,12 @@ def _filtered(x: FloatArray, sos: np.ndarray) -> FloatArray:
 
 
 # Low-rate VoIP codecs (bench/spoof_false_alarms.py): Speex narrowband at 8 kbit/s and
-# wideband at 16.8 kbit/s, Opus at 6 kbit/s, a GSM full-rate call. Speex and GSM need the
-# ``ffmpeg`` command. Genuine speech through any of them is genuine.
+# wideband at 16.8 kbit/s (through the ``ffmpeg`` command), Opus at 6 kbit/s. Genuine speech
+# through any of them is genuine.
 TEST_VOIP_CODECS: dict[str, Callable[[FloatArray], FloatArray]] = {
     "speex-nb-8k": lambda x: speex_round_trip(x, 8000, 8_000),
     "speex-wb-16.8k": lambda x: speex_round_trip(x, SR, 16_800),
     "opus-6k": lambda x: _encode_decode(x, "libopus", "ogg", 6_000),
-    "gsm-fr": gsm_full_rate,
 }
 
 
