@@ -16,7 +16,9 @@ show.
 a phone line are genuine; a detector that flags them is unusable on calls. It also takes
 compressed uploads: ``mp3-32k`` and ``mp3-64k`` (16 kHz, 32 and 64 kbit/s), ``opus-24k`` (a
 WebRTC call) and ``aac-64k`` (a codec the training augmentation leaves out), and wideband
-limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on).
+limits: ``lowpass-7k`` and ``hd-voice`` (50-7000 Hz through G.722, also never trained on),
+and low-rate VoIP codecs: ``speex-nb-8k``, ``speex-wb-16.8k`` (Speex narrowband and wideband,
+through the ``ffmpeg`` command) and ``opus-6k``.
 ``--excerpt-s LOW,HIGH`` cuts each LibriSpeech file to one stretch of audio LOW-HIGH s long
 (length and start drawn from a generator seeded by the file name, the same on every channel
 and every run) before its channel: short utterances of unseen readers, which the detector
@@ -142,6 +144,8 @@ def main() -> None:
         ap.error(f"unknown channels {sorted(unknown)}; accepted: clean, {', '.join(CHANNELS)}")
     if "gsm-fr" in channels and shutil.which("sox") is None:
         ap.error("gsm-fr needs SoX (apt install sox)")
+    if any(c.startswith("speex") for c in channels) and shutil.which("ffmpeg") is None:
+        ap.error("the speex channels need the ffmpeg command (apt install ffmpeg)")
     detector = SpoofDetector(model_dir=args.model_dir)
     librispeech = [
         path
