@@ -87,8 +87,8 @@ def cli_encode_decode(
     decoded at ``rate`` (the codec's delay and padding still in: ``fit_length`` cuts them).
 
     ``encoder``: a key of ``CLI_CODEC_FORMATS``. Speex codes narrowband at 8 kHz and wideband
-    at 16 kHz (``rate`` picks the mode). Raises ``RuntimeError`` naming
-    what is missing when there is no ``ffmpeg`` command or it lacks the encoder.
+    at 16 kHz (``rate`` picks the mode). Raises ``RuntimeError`` naming what is missing when
+    there is no ``ffmpeg`` command or it lacks the encoder.
     """
     if encoder not in CLI_CODEC_FORMATS:
         raise ValueError(f"unknown encoder {encoder!r}: one of {sorted(CLI_CODEC_FORMATS)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import shutil
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -549,7 +550,8 @@ def add_source_arguments(ap: argparse.ArgumentParser) -> None:
         choices=sorted(AUGMENTATIONS),
         default="standard",
         help="the channel effects of the augmented copies (both classes alike); voip adds "
-        "Speex, GSM and Opus at 6-12 kbit/s (an experiment; needs the ffmpeg command)",
+        "Speex and Opus down to 6 kbit/s (an experiment that failed its rule; needs the "
+        "ffmpeg command)",
     )
 
 
@@ -557,6 +559,8 @@ def ensure_cache(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.cache.is_file():
         print(f"using cached features {args.cache}", file=sys.stderr)
         return
+    if args.augmentation == "voip" and shutil.which("ffmpeg") is None:
+        ap.error("--augmentation voip codes Speex with the ffmpeg command: install it first")
     clips = collect(args)
     if not clips:
         ap.error(
