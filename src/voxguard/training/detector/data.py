@@ -612,14 +612,18 @@ def build_cache_parallel(
     if encoder_blocks != 1 and not compact:
         raise ValueError("encoder_blocks other than 1 needs compact featurising")
     if jobs <= 1 and not compact:
-        return build_cache(
-            clips,
-            params,
-            augment_copies,
-            seed,
-            short_excerpts=short_excerpts,
-            augmentation=augmentation,
-            augmented_only=augmented_only,
+        return _featurise_chunk(
+            (
+                clips,
+                params,
+                augment_copies,
+                seed,
+                short_excerpts,
+                False,
+                1,
+                augmentation,
+                augmented_only,
+            )
         )
     count = max(1, -(-len(clips) // CHUNK_CLIPS))
     chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
@@ -682,10 +686,19 @@ def keep_encoder_values(cache: FeatureCache, count: int) -> FeatureCache:
     return cache
 
 
+def drop_mixed_window_audio(caches: list[FeatureCache]) -> None:
+    """Where compact caches (no window audio) meet full ones, drop the audio of all, in place,
+    so that they can be joined."""
+    if len({c.waves.shape[1] for c in caches}) > 1:
+        for cache in caches:
+            cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
+
+
 def with_augmented_from(base: FeatureCache, augmented: FeatureCache) -> FeatureCache:
     """``base``'s clean and excerpt windows with ``augmented``'s augmented windows in place of
     its own: two augmentations compared on the very same clean windows. Both caches must hold
-    the same clips in the same order (featurised from the same sources) and the same views."""
+    the same clips in the same order (featurised from the same sources) and the same views;
+    where one is compact, neither keeps its window audio (``drop_mixed_window_audio``)."""
     base_paths = [str(c.path) for c in base.clips]
     if base_paths != [str(c.path) for c in augmented.clips]:
         raise ValueError(
@@ -703,12 +716,10 @@ def with_augmented_from(base: FeatureCache, augmented: FeatureCache) -> FeatureC
     def joined(mine: np.ndarray | None, theirs: np.ndarray | None) -> np.ndarray | None:
         return None if mine is None or theirs is None else cat(mine, theirs)
 
-    waves = (base.waves, augmented.waves)
-    if base.waves.shape[1] != augmented.waves.shape[1]:  # a compact cache has no window audio
-        waves = tuple(np.zeros((len(w), 0), dtype=np.int16) for w in waves)  # type: ignore[assignment]
+    drop_mixed_window_audio([base, augmented])
     return FeatureCache(
         specs=cat(base.specs, augmented.specs),
-        waves=cat(*waves),
+        waves=cat(base.waves, augmented.waves),
         stats=cat(base.stats, augmented.stats),
         window_clip=clip_of[order],
         window_aug=cat(base.window_aug, augmented.window_aug),
@@ -761,9 +772,7 @@ def main(argv: list[str] | None = None) -> None:
                     keep_encoder_values(part, args.encoder_values)
                 except ValueError as exc:
                     ap.error(f"{path}: {exc}")
-        if len({p.waves.shape[1] for p in parts}) > 1:  # compact and full caches
-            for part in parts:
-                part.waves = np.zeros((len(part.waves), 0), dtype=np.int16)
+        drop_mixed_window_audio(parts)
         merged = concat_caches(parts)
         if args.augmented_from is not None:
             try:
