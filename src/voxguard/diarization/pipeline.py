@@ -47,6 +47,7 @@ from voxguard.diarization.vbx import Plda, VbxParams, load_plda, resegment
 from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair
 from voxguard.speaker.encoder import Ge2eEncoder, volume_gain
 from voxguard.speaker.features import mel_spectrogram_chunked
+from voxguard.speaker.scoring import unit_rows
 
 _BATCH = 64
 
@@ -124,7 +125,12 @@ class DiarizationParams:
     # speaker scores per frame, the centroids and every later step stay on the raw GE2E
     # embeddings. None: the raw embeddings. "noisy": chosen on development seeds 7-12 with a
     # back end that never heard their readers (docs/diarization-eval.md, Rounds 14 and 14b).
+    # "plda": the windows centred on the recording's mean and projected on the leading
+    # ``cluster_dims`` directions of the diarization PLDA (``vbx_plda``, else the bundled
+    # one): a within-speaker whitening fitted on the diarizer's own windows of clean, phone
+    # and babble conversations rather than on whole utterances (Round 16).
     cluster_wccn: str | None = "noisy"
+    cluster_dims: int | None = 128  # with cluster_wccn="plda"; None: every direction
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -287,7 +293,7 @@ class Diarizer:
         if self.params.clustering.speaker_count == "learned":
             load_count_model(self.params.clustering.count_model)  # read and checked at start-up
         self.plda: Plda | None = None
-        if self.params.vbx_fa is not None:
+        if self.params.vbx_fa is not None or self.params.cluster_wccn == "plda":
             self.plda = load_plda(self.params.vbx_plda)
 
     def diarize(self, source: AudioSource, num_speakers: int | None = None) -> Diarization:
@@ -417,6 +423,11 @@ class Diarizer:
     def _clustering_space(self, windows: Windows) -> FloatArray:
         """The window embeddings the clustering sees (``cluster_wccn``)."""
         backend, name = self.speaker_backend, self.params.cluster_wccn
+        if name == "plda":
+            if self.plda is None:
+                return windows.embeddings
+            projected = self.plda.project(windows.embeddings, self.params.cluster_dims)
+            return unit_rows(projected.astype(np.float32))
         if backend is None or name is None:
             return windows.embeddings
         if name == "channel":
