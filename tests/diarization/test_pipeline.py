@@ -325,6 +325,34 @@ def test_the_partition_can_be_made_after_the_back_ends_whitening(
     assert Diarizer(encoder=diarizer.encoder, params=plain).speaker_backend is None
 
 
+@pytest.mark.parametrize(("dims", "speakers"), [(None, 2), (3, 3)])
+def test_the_partition_can_be_made_in_the_diarization_pldas_whitening(
+    diarizer: Diarizer, tmp_path: Path, dims: int | None, speakers: int
+) -> None:
+    # A PLDA space without axis 3 (speaker A's within-speaker nuisance): there A's halves are
+    # one voice. One that ranks axis 3 first, cut to its 3 leading directions
+    # (``cluster_dims``), keeps the nuisance, and A stays split.
+    keep = [a for a in range(256) if a != 3] if speakers == 2 else [3, 0, 1, *range(4, 256)]
+    plda = Plda(np.eye(256)[:, keep], np.linspace(2.0, 1.0, len(keep)))
+    folder = write_plda(tmp_path / "plda", plda)
+    space = _without_detectors(
+        diarizer,
+        _backend(),
+        same_speaker_llr=None,
+        cluster_wccn="plda",
+        cluster_dims=dims,
+        vbx_plda=str(folder),
+    )
+    assert space.plda is not None
+    result = space.segment(_split_voice_windows(8000.0))
+    assert len(result.speakers) == speakers
+    # Without its PLDA the clustering sees the raw windows (and splits A).
+    missing = _without_detectors(
+        diarizer, _backend(), cluster_wccn="plda", vbx_plda=str(tmp_path / "none")
+    )
+    assert len(missing.segment(_split_voice_windows(8000.0)).speakers) == 3
+
+
 def test_the_clustering_sees_the_noisy_paths_whitening_by_default(diarizer: Diarizer) -> None:
     # docs/diarization-eval.md, Round 14b.
     assert DiarizationParams().cluster_wccn == "noisy"
