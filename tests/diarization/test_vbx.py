@@ -91,6 +91,8 @@ def test_projection_centres_each_recording_and_keeps_the_leading_directions() ->
     x = np.random.default_rng(5).normal(size=(30, 8))
     np.testing.assert_allclose(plda.project(x + 3.0, 2), plda.project(x, 2))
     assert plda.project(x, 2).shape == (30, 2)
+    # Uncentred (Round 16b), the windows are projected as they are.
+    np.testing.assert_allclose(plda.project(x + 3.0, 2, centre=False), (x + 3.0) @ transform[:, :2])
 
 
 def test_files_round_trip_and_a_changed_file_is_refused(tmp_path: Path) -> None:

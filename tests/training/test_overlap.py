@@ -167,6 +167,15 @@ def test_tune_passes_an_optional_text_field_as_text() -> None:
     assert _params(settings[1]).cluster_wccn == "noisy"
 
 
+def test_tune_passes_a_yes_no_field_as_a_bool() -> None:
+    # Round 16b: cluster_centre is a bool; anything but true or false is refused.
+    settings = _settings(_tune_args(["cluster_centre=false,true"]))
+    assert settings[1:] == [{"cluster_centre": False}, {"cluster_centre": True}]
+    assert _params(settings[1]).cluster_centre is False
+    with pytest.raises(SystemExit, match="expected true or false"):
+        _settings(_tune_args(["cluster_centre=0"]))
+
+
 def test_tune_reaches_the_pause_bridge() -> None:
     # Round 8: min_gap_s is an optional float ('off' is None), reached by --param.
     settings = _settings(_tune_args(["min_gap_s=off,0.2,0.3"]))

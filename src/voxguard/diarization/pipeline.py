@@ -131,6 +131,9 @@ class DiarizationParams:
     # and babble conversations rather than on whole utterances (Round 16).
     cluster_wccn: str | None = "noisy"
     cluster_dims: int | None = 128  # with cluster_wccn="plda"; None: every direction
+    # With cluster_wccn="plda": False projects the windows as they are, without centring them
+    # on the recording's mean first (Round 16b).
+    cluster_centre: bool = True
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -426,7 +429,9 @@ class Diarizer:
         if name == "plda":
             if self.plda is None:
                 return windows.embeddings
-            projected = self.plda.project(windows.embeddings, self.params.cluster_dims)
+            projected = self.plda.project(
+                windows.embeddings, self.params.cluster_dims, centre=self.params.cluster_centre
+            )
             return unit_rows(projected.astype(np.float32))
         if backend is None or name is None:
             return windows.embeddings

@@ -48,9 +48,13 @@ class Plda:
     phi: FloatArray  # (d,), descending
     model_version: str = ""
 
-    def project(self, embeddings: FloatArray, dims: int | None = None) -> FloatArray:
-        """One recording's windows (T, dim) in the first ``dims`` directions (None: all)."""
-        centred = embeddings.astype(np.float64) - embeddings.mean(axis=0)
+    def project(
+        self, embeddings: FloatArray, dims: int | None = None, centre: bool = True
+    ) -> FloatArray:
+        """One recording's windows (T, dim) in the first ``dims`` directions (None: all),
+        centred on their mean first unless ``centre`` is False."""
+        offset = embeddings.mean(axis=0) if centre else 0.0
+        centred = embeddings.astype(np.float64) - offset
         projected: FloatArray = centred @ self.transform[:, :dims]
         return projected
 

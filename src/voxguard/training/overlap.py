@@ -559,12 +559,12 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-Setting = dict[str, float | str | None]
+Setting = dict[str, float | str | bool | None]
 
 
-def _value(name: str, text: str) -> float | str | None:
+def _value(name: str, text: str) -> float | str | bool | None:
     """``text`` as the type of the field's default ('off' is None): an int field gets an int,
-    a text field (``clustering.speaker_count``) the text."""
+    a text field (``clustering.speaker_count``) the text, a yes/no field True or False."""
     if text == "off":
         return None
     default: object = DiarizationParams()
@@ -575,6 +575,10 @@ def _value(name: str, text: str) -> float | str | None:
     annotation = str(fields[name.rpartition(".")[2]].type)
     if isinstance(default, str) or annotation.startswith("str"):
         return text
+    if isinstance(default, bool):
+        if text not in ("true", "false"):
+            raise SystemExit(f"--param {name}={text}: expected true or false")
+        return text == "true"
     return int(text) if isinstance(default, int) and not isinstance(default, bool) else float(text)
 
 
