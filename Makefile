@@ -212,11 +212,14 @@ diar-eval: install
 			--manifest $(DIAR_SET)/$$condition/manifest.csv || exit 1; \
 	done
 
-# The diarizer's overlap detector (docs/diarization-eval.md, Round 3): development (seed 1)
-# and training (seed 2) conversations of the LibriSpeech readers the evaluation set never
-# uses, then the model (src/voxguard/models/overlap), and the background detector on the same
-# features (src/voxguard/models/background, Round 4). Build with espeak-ng installed, so that
-# the evaluation set's tts readers are listed in its speakers.csv and kept out too.
+# The diarizer's overlap detector (Round 3,
+# docs/diarization-experiments/2026-12-05-overlap-detector.md): development (seed 1) and
+# training (seed 2) conversations of the LibriSpeech readers the evaluation set never uses,
+# then the model (src/voxguard/models/overlap), and the background detector on the same
+# features (src/voxguard/models/background, Round 4,
+# docs/diarization-experiments/2026-12-05-background-speech.md). Build with espeak-ng
+# installed, so that the evaluation set's tts readers are listed in its speakers.csv and kept
+# out too.
 OTHER_READERS := artifacts/librispeech-other
 other-readers: install
 	test -f $(DIAR_SET)/speakers.csv || $(MAKE) diar-set
@@ -237,7 +240,8 @@ overlap-model: other-readers
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --target background \
 		--train artifacts/diar-train --dev artifacts/diar-dev --out src/voxguard/models/background
 
-# The PLDA space of the diarizer's VBx resegmentation (docs/diarization-eval.md, Round 15):
+# The PLDA space of the diarizer's VBx resegmentation (Round 15,
+# docs/diarization-experiments/2026-12-06-vbx-resegmentation.md):
 # the overlap detector's training conversations (seed 2, built here when absent), their GE2E
 # windows, then the PLDA (src/voxguard/models/diar_plda).
 diar-plda: other-readers
@@ -248,9 +252,10 @@ diar-plda: other-readers
 	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.diar_plda train --train artifacts/diar-train \
 		--out src/voxguard/models/diar_plda
 
-# The diarizer's learned speaker count (docs/diarization-eval.md, Round 6): the overlap
-# detector's training conversations (seed 2, built here when absent), then the logistic
-# regression (src/voxguard/models/speaker_count); its fresh development set is seed 3.
+# The diarizer's learned speaker count (Round 6,
+# docs/diarization-experiments/2026-12-05-learned-speaker-count.md): the overlap detector's
+# training conversations (seed 2, built here when absent), then the logistic regression
+# (src/voxguard/models/speaker_count); its fresh development set is seed 3.
 speaker-count-model: other-readers
 	test -f artifacts/diar-train/babble/manifest.csv || nice -n 10 $(PY) -m \
 		voxguard.evaluation.conversations --out artifacts/diar-train --seed 2 \

@@ -6,7 +6,8 @@ the diarizer's run time.
 
 Each conversation is diarized with the defaults (``clustering.silhouette_share``,
 ``crowd_threshold``, ``same_speaker_llr`` and ``cluster_wccn`` on) and, as the named baseline
-in the same run, with those four off (the defaults before Round 10, docs/diarization-eval.md).
+in the same run, with those four off (the defaults before Round 10,
+docs/diarization-experiments/2026-12-06-count-adds-and-removes.md).
 Best of three per file, the two interleaved; prints the seconds of each and their ratio.
 """
 

@@ -3,8 +3,9 @@
     .venv/bin/python bench/retrain_espeak.py [--per-class 60] [--out DIR]
 
 The bundled detector lets espeak-ng pass as genuine (0% of its turn time flagged in the
-diarization set's tts conversations, docs/diarization-eval.md). This builds two labelled
-folders from ``../shared`` and espeak-ng (every clip through the holdout guard):
+diarization set's tts conversations,
+docs/diarization-experiments/2026-12-05-synthetic-turns-in-the-tts-condition.md). This builds
+two labelled folders from ``../shared`` and espeak-ng (every clip through the holdout guard):
 
 - training: espeak-ng sentences (spoof; 8 voices, 150-190 wpm, pitch 30-70) and LibriSpeech
   readers (bonafide);

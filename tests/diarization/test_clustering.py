@@ -161,8 +161,9 @@ def test_the_silhouette_only_tries_counts_down_to_its_eigengap_share() -> None:
 
 
 def test_the_silhouette_is_on_by_default_down_to_an_eigengap_share_of_0_4() -> None:
-    # 0.4: docs/diarization-eval.md, Round 10 (with the diarizer's crowd guard). The rarely
-    # heard voice here opens a gap of about a quarter of the largest, so it is not tried.
+    # 0.4: Round 10, docs/diarization-experiments/2026-12-06-count-adds-and-removes.md (with
+    # the diarizer's crowd guard). The rarely heard voice here opens a gap of about a quarter
+    # of the largest, so it is not tried.
     assert ClusteringParams().silhouette_share == 0.4
     x, _ = _talkers_and_a_rarely_heard_voice()
     assert int(cluster_embeddings(x).max()) + 1 == 3

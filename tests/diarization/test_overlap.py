@@ -26,7 +26,8 @@ from voxguard.diarization.pipeline import DiarizationParams, Diarizer
 from voxguard.errors import ModelMismatch, ModelUnavailable
 from voxguard.models import bundled_model_path
 
-THRESHOLD = 0.7  # the default (docs/diarization-eval.md, Round 3)
+# The default (Round 3, docs/diarization-experiments/2026-12-05-overlap-detector.md).
+THRESHOLD = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,9 @@ def detector() -> OverlapDetector:
 def diarizer(detector: OverlapDetector) -> Diarizer:
     # The overlap detector on a two-voice partition: the clustering is pinned to the raw
     # embeddings. With the default whitened clustering (cluster_wccn="noisy", Round 14b) this
-    # mix's first voice is split in two, a known limitation (docs/diarization-eval.md, Round
-    # 14b, "What is left"; the expected failure below tracks it).
+    # mix's first voice is split in two, a known limitation (Round 14b, "What is left":
+    # docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md; the expected
+    # failure below tracks it).
     params = replace(DiarizationParams(), overlap_threshold=THRESHOLD, cluster_wccn=None)
     return Diarizer(params=params, overlap_detector=detector)
 
@@ -141,8 +143,10 @@ def test_overlap_is_found_in_a_mix_of_two_voices_and_not_in_one(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limitation (docs/diarization-eval.md, Round 14b): after the back end's "
-    "whitening the eigengap counts four voices in this two-voice mix, and three remain",
+    reason="known limitation (Round 14b, "
+    "docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md): after the "
+    "back end's whitening the eigengap counts four voices in this two-voice mix, and three "
+    "remain",
 )
 def test_the_default_clustering_finds_the_two_voices_of_the_mix(
     detector: OverlapDetector, mix: Mix

@@ -138,7 +138,8 @@ def test_frames_that_resemble_no_speaker_are_dropped(diarizer: Diarizer) -> None
 
 
 def test_the_background_detector_is_on_by_default(diarizer: Diarizer) -> None:
-    # 0.8: docs/diarization-eval.md, Round 4; the similarity floor did nothing there, so off.
+    # 0.8: Round 4, docs/diarization-experiments/2026-12-05-background-speech.md; the
+    # similarity floor did nothing there, so off.
     params = DiarizationParams()
     assert params.background_threshold == 0.8 and params.min_speaker_similarity is None
     assert diarizer.background_detector is not None
@@ -183,7 +184,8 @@ def test_a_cluster_the_background_detector_takes_for_the_crowd_is_no_speaker(
 
 
 def test_the_crowd_guard_is_on_by_default(diarizer: Diarizer) -> None:
-    # 0.45: docs/diarization-eval.md, Round 10 (with the clustering's silhouette_share 0.4).
+    # 0.45: Round 10, docs/diarization-experiments/2026-12-06-count-adds-and-removes.md (with
+    # the clustering's silhouette_share 0.4).
     assert DiarizationParams().crowd_threshold == 0.45
     guarded = Diarizer(
         encoder=diarizer.encoder,
@@ -279,7 +281,7 @@ def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
 def test_the_same_speaker_merge_is_on_by_default_with_the_bundled_back_end(
     diarizer: Diarizer,
 ) -> None:
-    # LLR 10: docs/diarization-eval.md, Round 11.
+    # LLR 10: Round 11, docs/diarization-experiments/2026-12-06-split-talkative-voice.md.
     assert DiarizationParams().same_speaker_llr == 10.0
     assert diarizer.speaker_backend is not None
     assert set(diarizer.speaker_backend.paths) >= {"clean", "noisy", "phone"}
@@ -354,7 +356,7 @@ def test_the_partition_can_be_made_in_the_diarization_pldas_whitening(
 
 
 def test_the_clustering_sees_the_noisy_paths_whitening_by_default(diarizer: Diarizer) -> None:
-    # docs/diarization-eval.md, Round 14b.
+    # Round 14b, docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md.
     assert DiarizationParams().cluster_wccn == "noisy"
     assert diarizer.speaker_backend is not None
     assert diarizer.speaker_backend.path("noisy").wccn is not None
@@ -500,7 +502,7 @@ def test_an_overlap_inside_one_speakers_turn_goes_to_the_other_speaker_heard_aro
 
 
 def test_the_overlap_hysteresis_and_pair_are_on_by_default() -> None:
-    # 0.6 and 0.5 s: docs/diarization-eval.md, Round 7.
+    # 0.6 and 0.5 s: Round 7, docs/diarization-experiments/2026-12-05-overlapped-stretches.md.
     params = DiarizationParams()
     assert params.overlap_threshold == 0.7
     assert params.overlap_offset == 0.6 and params.overlap_pair_s == 0.5
@@ -587,7 +589,7 @@ def test_frames_the_background_detector_removed_are_not_bridged(diarizer: Diariz
 
 
 def test_short_pauses_are_bridged_by_default() -> None:
-    # 0.3 s: docs/diarization-eval.md, Round 8.
+    # 0.3 s: Round 8, docs/diarization-experiments/2026-12-05-short-pauses.md.
     assert DiarizationParams().min_gap_s == 0.3
 
 

@@ -13,7 +13,8 @@ affinity instead, and the eigengap is its fallback when the model is missing. Wi
 speakers estimated, larger counts (down to an eigengap share of 0.4) are clustered too and
 the silhouette picks among them (``ClusteringParams.silhouette_share``): it adds a rarely
 heard voice; the diarizer's crowd guard (``DiarizationParams.crowd_threshold``) removes a
-cluster of a crowd's windows (docs/diarization-eval.md, Round 10).
+cluster of a crowd's windows (Round 10,
+docs/diarization-experiments/2026-12-06-count-adds-and-removes.md).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class ClusteringParams:
     auto_prune_max: float | None = None
     # The number of speakers is the largest k whose eigengap is at least this share of the
     # largest one (1.0: the largest gap). Below 1, two close voices that open only a small
-    # gap are still counted apart. 0.7: chosen on the development set (docs/diarization-eval.md,
-    # Round 5c).
+    # gap are still counted apart. 0.7: chosen on the development set (Round 5c,
+    # docs/diarization-experiments/2026-12-05-eigengap-share.md).
     eigengap_share: float = 0.7
     # Clusters whose centroids are at least this cosine-similar are one speaker (GE2E).
     merge_similarity: float = 0.75
@@ -60,8 +61,9 @@ class ClusteringParams:
     extra_clusters: int = 0
     # How the number of speakers is estimated: "eigengap" (the rule above) or "learned" (the
     # model in ``count_model``, None: the bundled ``models/speaker_count``; the eigengap when
-    # the model is missing). "learned" did not pass its rule on the development set
-    # (docs/diarization-eval.md, Round 6), so the eigengap stays the default.
+    # the model is missing). "learned" did not pass its rule on the development set (Round 6,
+    # docs/diarization-experiments/2026-12-05-learned-speaker-count.md), so the eigengap stays
+    # the default.
     speaker_count: str = "eigengap"
     count_model: str | None = None
     # When set (and the speakers estimated): every count from the eigengap's up to the largest
@@ -70,8 +72,9 @@ class ClusteringParams:
     # embeddings) wins. A rarely heard voice close to a talkative one (a fourth speaker on a
     # phone line or over a crowd) opens only a small eigengap but a partition that holds
     # together. None: the eigengap's count alone. 0.4: chosen with the diarizer's crowd
-    # guard on development seeds 4-6 pooled (docs/diarization-eval.md, Round 10; alone it
-    # raised seed 4's DER, Round 9).
+    # guard on development seeds 4-6 pooled (Round 10,
+    # docs/diarization-experiments/2026-12-06-count-adds-and-removes.md; alone it raised seed
+    # 4's DER, Round 9, docs/diarization-experiments/2026-12-06-rarely-heard-fourth-speaker.md).
     silhouette_share: float | None = 0.4
     # Clusters holding fewer windows than this share are absorbed by their nearest neighbour.
     min_cluster_share: float = 0.02

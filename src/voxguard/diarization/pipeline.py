@@ -14,7 +14,7 @@ speaker heard most around it) -> frames
 that the background detector takes for background speech (a crowd) dropped -> turns on the
 recording's own time axis, a speaker's pauses under 0.3 s bridged (``min_gap_s``). A VBx
 resegmentation of the partition (``vbx``, ``vbx_fa``) is available and off by default
-(docs/diarization-eval.md, Round 15).
+(Round 15, docs/diarization-experiments/2026-12-06-vbx-resegmentation.md).
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class DiarizationParams:
     overlap_margin: float = 0.04
     # When set, the trained overlap detector (``models/overlap``) decides instead: a frame is
     # overlapped when its probability is at least this. None: the similarity rule above.
-    # 0.7: chosen on the development set (docs/diarization-eval.md, Round 3).
+    # 0.7: chosen on the development set (Round 3,
+    # docs/diarization-experiments/2026-12-05-overlap-detector.md).
     overlap_threshold: float | None = 0.7
     # Hysteresis for the detector: a stretch at or over ``overlap_threshold`` goes on over the
     # frames next to it whose probability is at least this (the end of an interruption, where
@@ -78,7 +79,8 @@ class DiarizationParams:
     # Else the speaker heard most in this many seconds of speech before the stretch and the one
     # after it, when they differ: an overlap is mostly one talker cutting in on another, and
     # in three- and four-speaker calls the second-best score often names a third.
-    # 0.6 and 0.5 s: chosen on the development set (docs/diarization-eval.md, Round 7).
+    # 0.6 and 0.5 s: chosen on the development set (Round 7,
+    # docs/diarization-experiments/2026-12-05-overlapped-stretches.md).
     overlap_pair_s: float | None = 0.5
     # With ``overlap_pair_s``: a stretch with the same speaker (A) heard most before and after
     # it is A's, with someone cutting in; it goes to A and the speaker other than A heard most
@@ -90,7 +92,8 @@ class DiarizationParams:
     # A pause shorter than this where nobody is heard, between two turns of the same speaker,
     # is that speaker's (the reference bridges a talker's short pauses); the frames the
     # background detector (or ``min_speaker_similarity``) dropped stay dropped. None: off.
-    # 0.3 s: chosen on the development set (docs/diarization-eval.md, Round 8).
+    # 0.3 s: chosen on the development set (Round 8,
+    # docs/diarization-experiments/2026-12-05-short-pauses.md).
     min_gap_s: float | None = 0.3
     # A change of speaker with no pause between is an interruption: both speakers are heard
     # this long on each side of it. None: off.
@@ -101,21 +104,23 @@ class DiarizationParams:
     level_smooth_s: float = 0.3
     # When set, the trained background detector (``models/background``) drops the frames whose
     # probability of background speech only (a crowd, no talker) is at least this. None: off.
-    # 0.8: chosen on the development set (docs/diarization-eval.md, Round 4).
+    # 0.8: chosen on the development set (Round 4,
+    # docs/diarization-experiments/2026-12-05-background-speech.md).
     background_threshold: float | None = 0.8
     # With the number of speakers estimated: a cluster over whose frames (those it scores best
     # on) the background detector's mean probability is at least this is the crowd, not a
     # speaker; its windows go to the nearest other cluster. Over a crowd, the crowd's windows
     # can hold together as one more "speaker". None: off. 0.45: chosen with the clustering's
-    # ``silhouette_share`` on development seeds 4-6 pooled (docs/diarization-eval.md, Round 10).
+    # ``silhouette_share`` on development seeds 4-6 pooled (Round 10,
+    # docs/diarization-experiments/2026-12-06-count-adds-and-removes.md).
     crowd_threshold: float | None = 0.45
     # With the number of speakers estimated: after the crowd guard, the two clusters whose
     # centroids the speaker back end scores highest (the recording's channel path, as
     # verification scores a trial: WCCN, AS-norm, calibration) are one speaker while that
     # LLR is at least this. A talkative voice can be split in two that the raw cosine and
     # ``clustering.merge_gap`` keep apart. None: off. 10: chosen on development seeds 4-6
-    # pooled (docs/diarization-eval.md, Round 11); over a crowd or a phone line two talkers
-    # can reach LLR 6, which is why the threshold is high.
+    # pooled (Round 11, docs/diarization-experiments/2026-12-06-split-talkative-voice.md); over
+    # a crowd or a phone line two talkers can reach LLR 6, which is why the threshold is high.
     same_speaker_llr: float | None = 10.0
     # When set, the windows are clustered after the speaker back end's within-speaker
     # whitening (WCCN, fitted on LibriSpeech readers in clean, short, phone and babble
@@ -124,7 +129,9 @@ class DiarizationParams:
     # report's condition), where the raw embeddings are kept. Only the partition changes: the
     # speaker scores per frame, the centroids and every later step stay on the raw GE2E
     # embeddings. None: the raw embeddings. "noisy": chosen on development seeds 7-12 with a
-    # back end that never heard their readers (docs/diarization-eval.md, Rounds 14 and 14b).
+    # back end that never heard their readers (Rounds 14 and 14b,
+    # docs/diarization-experiments/2026-12-06-whitened-clustering.md,
+    # docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md).
     # "plda": the windows centred on the recording's mean and projected on the leading
     # ``cluster_dims`` directions of the diarization PLDA (``vbx_plda``, else the bundled
     # one): a within-speaker whitening fitted on the diarizer's own windows of clean, phone

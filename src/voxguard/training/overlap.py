@@ -26,7 +26,7 @@ and prints pooled DER; it is how ``DiarizationParams.overlap_threshold`` (Round 
 ``background_threshold`` / ``min_speaker_similarity`` (Round 4) and the clustering's
 ``extra_clusters`` / ``merge_gap`` / ``prune_share`` / ``auto_prune_max`` /
 ``eigengap_share`` (Round 5), ``speaker_count`` (Round 6) and ``overlap_offset`` /
-``overlap_pair_s`` (Round 7) are chosen (docs/diarization-eval.md).
+``overlap_pair_s`` (Round 7) are chosen (docs/diarization-experiments/README.md).
 """
 
 from __future__ import annotations

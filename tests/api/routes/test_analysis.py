@@ -34,7 +34,8 @@ def test_who_spoke_when_who_they_are_and_which_turns_are_synthetic(api: Api) -> 
     )
     assert enrolled.status_code == 201, enrolled.text
     # The number of speakers is given: left to estimate it, the tuned clustering splits the
-    # TTS voice's last utterance off as a third speaker (docs/diarization-eval.md).
+    # TTS voice's last utterance off as a third speaker (Round 1,
+    # docs/diarization-experiments/2026-12-05-development-set-tuning.md).
     response = api.client.post(
         "/v1/analyze?num_speakers=2",
         files={"file": ("call.wav", conversation, "audio/wav")},
@@ -66,9 +67,9 @@ def test_who_spoke_when_who_they_are_and_which_turns_are_synthetic(api: Api) -> 
 def test_no_turn_of_the_human_is_flagged(api: Api) -> None:
     # A genuine reader's first 4 s window can score near 0.5 (docs/models/spoof-detector.md,
     # Limitations; 0.50-0.55 with 0.1.0+spoof.202612051611). Before the diarizer bridged a
-    # speaker's short pauses (docs/diarization-eval.md, Round 8) her first two turns (0-1.1
-    # and 1.25-4.1 s) were flagged on that window; now they are one turn (0-5.2 s) and the
-    # later windows it spans bring it under the threshold.
+    # speaker's short pauses (Round 8, docs/diarization-experiments/2026-12-05-short-pauses.md) her
+    # first two turns (0-1.1 and 1.25-4.1 s) were flagged on that window; now they are one turn
+    # (0-5.2 s) and the later windows it spans bring it under the threshold.
     enrollment, conversation = human_and_tts()
     api.client.post(
         "/v1/speakers",

@@ -106,7 +106,8 @@ def test_a_live_call_gets_rolling_results_and_is_stored(api: Api, pcm_call: Call
     assert all(u["bad_packets"] == 0 for u in updates)
     result = message["result"]
     # The final analysis estimates the count; on this MelGAN voice it may split it in two
-    # (docs/diarization-eval.md), so only the reader and the verdict are pinned here.
+    # (Round 1, docs/diarization-experiments/2026-12-05-development-set-tuning.md), so only
+    # the reader and the verdict are pinned here.
     assert "Alice" in {s["display_name"] for s in result["speakers"]}
     assert result["num_speakers"] >= 2 and result["risk"]["level"] == "HIGH"
     event = api.client.get(f"/v1/events/{result['event_id']}", headers=api.headers())
