@@ -194,3 +194,27 @@ def test_tune_pools_sets_by_their_seconds_not_by_their_rates() -> None:
     assert _pooled([found, missed]) == pytest.approx(100 * whole.der, abs=0.01)
     # Not the mean of the two sets' rates (0 % and about 100 %).
     assert _pooled([found, missed]) < 30.0
+
+
+def test_an_ensemble_of_seeds_is_one_network_averaging_their_logits() -> None:
+    import torch
+
+    from voxguard.training.overlap import _build_model, merged_ensemble
+
+    members = [_build_model(seed).eval() for seed in (0, 1, 2)]
+    merged = merged_ensemble(members)
+    x = torch.from_numpy(np.random.default_rng(3).normal(size=(2, len(FEATURES), 300)))
+    x = x.float()
+    with torch.no_grad():
+        expected = torch.stack([m(x) for m in members]).mean(dim=0)
+        np.testing.assert_allclose(merged(x).numpy(), expected.numpy(), atol=1e-5)
+    # Different seeds start from different weights; one member is returned as it is.
+    assert not torch.equal(members[0][0].weight, members[1][0].weight)
+    assert merged_ensemble(members[:1]) is members[0]
+    # The merged network exports like one member and gives the same probabilities.
+    mean, std = np.zeros(len(FEATURES), np.float32), np.ones(len(FEATURES), np.float32)
+    session = cpu_session(to_onnx(merged, mean, std))
+    (out,) = session.run(None, {"features": x[:1].numpy()})
+    np.testing.assert_allclose(
+        np.asarray(out).reshape(-1), torch.sigmoid(expected[0, 0]).numpy(), atol=1e-5
+    )

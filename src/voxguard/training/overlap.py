@@ -274,11 +274,11 @@ def collect(
 # --- the model ------------------------------------------------------------------------------
 
 
-def _build_model() -> Any:
+def _build_model(seed: int = 0) -> Any:
     import torch
     from torch import nn
 
-    torch.manual_seed(0)  # the same initial weights every run
+    torch.manual_seed(seed)  # the same initial weights every run with this seed
     layers: list[nn.Module] = []
     channels = len(FEATURES)
     for dilation in DILATIONS:
@@ -312,7 +312,7 @@ def train_model(
     rng = np.random.default_rng(seed)
     mean, std = _scaling(examples)
     scaled = [((e.features - mean) / std).astype(np.float32) for e in examples]
-    model = _build_model()
+    model = _build_model(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
     total = sum(e.features.shape[0] for e in examples)
     steps = max(1, total // (crop * batch))
@@ -346,6 +346,49 @@ def train_model(
         log(f"epoch {epoch + 1}/{epochs}: loss {running / steps:.4f}")
     model.eval()
     return model, mean, std
+
+
+def merged_ensemble(models: Sequence[Any]) -> Any:
+    """One network equal to the mean of ``models``' logits: the members side by side (their
+    first layers stacked, the later ones block-diagonal), the last 1x1 layer averaging them.
+    Every member has ``_build_model``'s layers; a single member is returned as it is."""
+    import torch
+    from torch import nn
+
+    if len(models) == 1:
+        return models[0]
+    count = len(models)
+    convs = [[layer for layer in m if isinstance(layer, nn.Conv1d)] for m in models]
+    layers: list[nn.Module] = []
+    with torch.no_grad():
+        for depth, first in enumerate(convs[0]):
+            weights = [c[depth].weight for c in convs]
+            biases = [c[depth].bias for c in convs]
+            assert all(b is not None for b in biases)  # every Conv1d here has one
+            last = depth == len(convs[0]) - 1
+            width_in, width_out = first.in_channels, first.out_channels
+            merged = nn.Conv1d(
+                width_in * (1 if depth == 0 else count),
+                width_out * (1 if last else count),
+                first.kernel_size[0],
+                dilation=first.dilation[0],
+                padding=int(first.padding[0]),
+            )
+            assert merged.bias is not None
+            merged.weight.zero_()
+            if last:
+                merged.weight.copy_(torch.cat(weights, dim=1) / count)
+                merged.bias.copy_(torch.stack(biases).mean(dim=0))  # type: ignore[arg-type]
+            else:
+                for i, weight in enumerate(weights):
+                    rows = slice(i * width_out, (i + 1) * width_out)
+                    start = 0 if depth == 0 else i * width_in
+                    merged.weight[rows, start : start + width_in] = weight
+                merged.bias.copy_(torch.cat(biases))  # type: ignore[arg-type]
+            layers.append(merged)
+            if not last:
+                layers.append(nn.ReLU())
+    return nn.Sequential(*layers).eval()
 
 
 def predict_torch(
@@ -494,7 +537,8 @@ def train(args: argparse.Namespace) -> int:
     if not training:
         print(f"error: no conversations with two or more speakers under {args.train}")
         return 2
-    model, mean, std = train_model(training, epochs=args.epochs)
+    members = [train_model(training, epochs=args.epochs, seed=seed) for seed in args.seeds]
+    model, (_, mean, std) = merged_ensemble([m[0] for m in members]), members[0]
     model_bytes = to_onnx(model, mean, std, output=target.name)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{target.name}.onnx").write_bytes(model_bytes)
@@ -528,7 +572,9 @@ def train(args: argparse.Namespace) -> int:
             "kernel": KERNEL,
             "dilations": list(DILATIONS),
             "receptive_field_frames": 1 + (KERNEL - 1) * sum(DILATIONS),
-            "parameters": int(sum(p.numel() for p in model.parameters())),
+            "parameters": int(sum(p.numel() for p in members[0][0].parameters())),
+            # several training seeds: one member per seed, their logits averaged (Round 18)
+            "ensemble_seeds": list(args.seeds),
         },
         "training_data": {
             "train": _set_summary(args.train, training),
@@ -726,6 +772,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     fit.add_argument("--dev", type=Path, required=True, help="Development conversations.")
     fit.add_argument("--epochs", type=int, default=12)
+    fit.add_argument(
+        "--seeds",
+        type=lambda text: [int(v) for v in text.split(",")],
+        default=[0],
+        help="Training seeds, e.g. 0,1,2: one network per seed, their logits averaged.",
+    )
     fit.add_argument("--target", choices=sorted(TARGETS), default="overlap")
     search = commands.add_parser("tune", help="Development DER per setting.")
     search.add_argument(
