@@ -217,7 +217,9 @@ diar-eval: install
 # training (seed 2) conversations of the LibriSpeech readers the evaluation set never uses,
 # then the model (src/voxguard/models/overlap), and the background detector on the same
 # features (src/voxguard/models/background, Round 4,
-# docs/diarization-experiments/2026-12-05-background-speech.md). Build with espeak-ng
+# docs/diarization-experiments/2026-12-05-background-speech.md). Since Round 18
+# (docs/diarization-experiments/2026-12-07-frame-detector-seed-ensembles.md) each is three
+# networks (seeds 0-2) merged into one graph, trained on 180 conversations per condition. Build with espeak-ng
 # installed, so that the evaluation set's tts readers are listed in its speakers.csv and kept
 # out too.
 OTHER_READERS := artifacts/librispeech-other
@@ -231,19 +233,22 @@ overlap-model: other-readers
 	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out artifacts/diar-dev --seed 1 \
 		--per-condition 12 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
 		--min-talker-s 13
-	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out artifacts/diar-train --seed 2 \
-		--per-condition 60 --conditions clean,phone,babble --librispeech $(OTHER_READERS) \
-		--min-talker-s 13
+	nice -n 10 $(PY) -m voxguard.evaluation.conversations --out artifacts/diar-train-detectors \
+		--seed 2 --per-condition 180 --conditions clean,phone,babble \
+		--librispeech $(OTHER_READERS) --min-talker-s 13
 	$(PY) -m pip install --quiet -e ".[train]"
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --train artifacts/diar-train \
-		--dev artifacts/diar-dev --out src/voxguard/models/overlap
-	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --target background \
-		--train artifacts/diar-train --dev artifacts/diar-dev --out src/voxguard/models/background
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --seeds 0,1,2 \
+		--train artifacts/diar-train-detectors --dev artifacts/diar-dev \
+		--out src/voxguard/models/overlap
+	OMP_NUM_THREADS=1 $(PY) -m voxguard.training.overlap train --seeds 0,1,2 --target background \
+		--train artifacts/diar-train-detectors --dev artifacts/diar-dev \
+		--out src/voxguard/models/background
 
 # The PLDA space of the diarizer's VBx resegmentation (Round 15,
 # docs/diarization-experiments/2026-12-06-vbx-resegmentation.md):
-# the overlap detector's training conversations (seed 2, built here when absent), their GE2E
-# windows, then the PLDA (src/voxguard/models/diar_plda).
+# the overlap detector's first training conversations (seed 2, 60 per condition: the first 60
+# of the detectors' 180 today; built here when absent), their GE2E windows, then the PLDA
+# (src/voxguard/models/diar_plda).
 diar-plda: other-readers
 	test -f artifacts/diar-train/babble/manifest.csv || nice -n 10 $(PY) -m \
 		voxguard.evaluation.conversations --out artifacts/diar-train --seed 2 \
@@ -254,7 +259,8 @@ diar-plda: other-readers
 
 # The diarizer's learned speaker count (Round 6,
 # docs/diarization-experiments/2026-12-05-learned-speaker-count.md): the overlap detector's
-# training conversations (seed 2, built here when absent), then the logistic regression
+# first training conversations (seed 2, 60 per condition: the first 60 of the detectors' 180
+# today; built here when absent), then the logistic regression
 # (src/voxguard/models/speaker_count); its fresh development set is seed 3.
 speaker-count-model: other-readers
 	test -f artifacts/diar-train/babble/manifest.csv || nice -n 10 $(PY) -m \

@@ -65,7 +65,9 @@ class DiarizationParams:
     # When set, the trained overlap detector (``models/overlap``) decides instead: a frame is
     # overlapped when its probability is at least this. None: the similarity rule above.
     # 0.7: chosen on the development set (Round 3,
-    # docs/diarization-experiments/2026-12-05-overlap-detector.md).
+    # docs/diarization-experiments/2026-12-05-overlap-detector.md). Both bundled detectors are
+    # three networks averaged, trained on 180 conversations per condition (Round 18,
+    # docs/diarization-experiments/2026-12-07-frame-detector-seed-ensembles.md).
     overlap_threshold: float | None = 0.7
     # Hysteresis for the detector: a stretch at or over ``overlap_threshold`` goes on over the
     # frames next to it whose probability is at least this (the end of an interruption, where

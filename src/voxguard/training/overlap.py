@@ -120,13 +120,13 @@ TARGETS = {
     "overlap": Target(
         "overlap",
         overlap_labels,
-        "overlap-cnn-1",
+        "overlap-cnn-2",
         "overlapped speech (two or more speakers) per 10 ms frame, for diarization",
     ),
     "background": Target(
         "background",
         background_labels,
-        "background-cnn-1",
+        "background-cnn-2",
         "background speech per 10 ms frame (VAD speech where no talker of the conversation "
         "talks: a crowd), for diarization",
     ),
