@@ -625,7 +625,7 @@ def _value(name: str, text: str) -> float | str | bool | None:
         if text not in ("true", "false"):
             raise SystemExit(f"--param {name}={text}: expected true or false")
         return text == "true"
-    return int(text) if isinstance(default, int) and not isinstance(default, bool) else float(text)
+    return int(text) if isinstance(default, int) else float(text)
 
 
 def _known(name: str) -> bool:

@@ -612,18 +612,14 @@ def build_cache_parallel(
     if encoder_blocks != 1 and not compact:
         raise ValueError("encoder_blocks other than 1 needs compact featurising")
     if jobs <= 1 and not compact:
-        return _featurise_chunk(
-            (
-                clips,
-                params,
-                augment_copies,
-                seed,
-                short_excerpts,
-                False,
-                1,
-                augmentation,
-                augmented_only,
-            )
+        return build_cache(
+            clips,
+            params,
+            augment_copies,
+            seed,
+            short_excerpts=short_excerpts,
+            augmentation=augmentation,
+            augmented_only=augmented_only,
         )
     count = max(1, -(-len(clips) // CHUNK_CLIPS))
     chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
