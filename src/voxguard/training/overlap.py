@@ -350,8 +350,9 @@ def train_model(
 
 def merged_ensemble(models: Sequence[Any]) -> Any:
     """One network equal to the mean of ``models``' logits: the members side by side (their
-    first layers stacked, the later ones block-diagonal), the last 1x1 layer averaging them.
-    Every member has ``_build_model``'s layers; a single member is returned as it is."""
+    first layers stacked, the later ones as grouped convolutions, one group per member), the
+    last 1x1 layer averaging them. Every member has ``_build_model``'s layers; a single member
+    is returned as it is."""
     import torch
     from torch import nn
 
@@ -362,29 +363,23 @@ def merged_ensemble(models: Sequence[Any]) -> Any:
     layers: list[nn.Module] = []
     with torch.no_grad():
         for depth, first in enumerate(convs[0]):
-            weights = [c[depth].weight for c in convs]
-            biases = [c[depth].bias for c in convs]
-            assert all(b is not None for b in biases)  # every Conv1d here has one
+            weights = torch.cat([c[depth].weight for c in convs])  # (count * out, in, kernel)
+            biases = torch.stack([c[depth].bias for c in convs])  # type: ignore[misc]
             last = depth == len(convs[0]) - 1
-            width_in, width_out = first.in_channels, first.out_channels
             merged = nn.Conv1d(
-                width_in * (1 if depth == 0 else count),
-                width_out * (1 if last else count),
+                first.in_channels * (1 if depth == 0 else count),
+                first.out_channels * (1 if last else count),
                 first.kernel_size[0],
                 dilation=first.dilation[0],
                 padding=int(first.padding[0]),
+                groups=1 if depth == 0 or last else count,
             )
-            assert merged.bias is not None
-            merged.weight.zero_()
-            if last:
-                merged.weight.copy_(torch.cat(weights, dim=1) / count)
-                merged.bias.copy_(torch.stack(biases).mean(dim=0))  # type: ignore[arg-type]
+            if last:  # (out, count * in): every member's channels, their logits averaged
+                merged.weight.copy_(torch.cat([c[depth].weight for c in convs], dim=1) / count)
+                merged.bias.copy_(biases.mean(dim=0))  # type: ignore[union-attr]
             else:
-                for i, weight in enumerate(weights):
-                    rows = slice(i * width_out, (i + 1) * width_out)
-                    start = 0 if depth == 0 else i * width_in
-                    merged.weight[rows, start : start + width_in] = weight
-                merged.bias.copy_(torch.cat(biases))  # type: ignore[arg-type]
+                merged.weight.copy_(weights)
+                merged.bias.copy_(biases.reshape(-1))  # type: ignore[union-attr]
             layers.append(merged)
             if not last:
                 layers.append(nn.ReLU())
@@ -437,6 +432,7 @@ def to_onnx(model: Any, mean: FloatArray, std: FloatArray, output: str = "overla
                     [current, weight, bias],
                     [out],
                     dilations=[int(layer.dilation[0])],
+                    group=int(layer.groups),
                     kernel_shape=[int(layer.kernel_size[0])],
                     pads=[pad, pad],
                 )
