@@ -568,9 +568,10 @@ def train(args: argparse.Namespace) -> int:
             "kernel": KERNEL,
             "dilations": list(DILATIONS),
             "receptive_field_frames": 1 + (KERNEL - 1) * sum(DILATIONS),
-            "parameters": int(sum(p.numel() for p in members[0][0].parameters())),
             # several training seeds: one member per seed, their logits averaged (Round 18)
             "ensemble_seeds": list(args.seeds),
+            "parameters_per_member": int(sum(p.numel() for p in members[0][0].parameters())),
+            "parameters": int(sum(p.numel() for m in members for p in m[0].parameters())),
         },
         "training_data": {
             "train": _set_summary(args.train, training),

@@ -192,6 +192,16 @@ def test_augmented_windows_from_another_build_replace_the_cache_own(tmp_path: Pa
     assert [c.path for c in joined.clips] == [c.path for c in clips]
 
 
+def test_joining_a_compact_augmented_build_leaves_both_caches_as_they_were() -> None:
+    clips = [Clip(Path("c0.wav"), 0, "s", "g")]
+    base = _windows(clips, [(0, 0), (0, 1)], first=0)
+    base.waves = np.ones((2, 4), np.int16)
+    compact = _windows(clips, [(0, 1)], first=10)
+    joined = data.with_augmented_from(base, compact)
+    assert joined.waves.shape == (2, 0)
+    assert base.waves.shape == (2, 4) and compact.waves.shape == (1, 0)
+
+
 def test_augmented_windows_of_other_clips_are_refused(tmp_path: Path) -> None:
     clips = [Clip(Path(f"c{i}.wav"), 0, "s", "g") for i in range(2)]
     base = _windows(clips, [(0, 0), (1, 1)], first=0)

@@ -694,7 +694,7 @@ def with_augmented_from(base: FeatureCache, augmented: FeatureCache) -> FeatureC
     """``base``'s clean and excerpt windows with ``augmented``'s augmented windows in place of
     its own: two augmentations compared on the very same clean windows. Both caches must hold
     the same clips in the same order (featurised from the same sources) and the same views;
-    where one is compact, neither keeps its window audio (``drop_mixed_window_audio``)."""
+    where one is compact, the result keeps no window audio. Neither input is changed."""
     base_paths = [str(c.path) for c in base.clips]
     if base_paths != [str(c.path) for c in augmented.clips]:
         raise ValueError(
@@ -712,10 +712,13 @@ def with_augmented_from(base: FeatureCache, augmented: FeatureCache) -> FeatureC
     def joined(mine: np.ndarray | None, theirs: np.ndarray | None) -> np.ndarray | None:
         return None if mine is None or theirs is None else cat(mine, theirs)
 
-    drop_mixed_window_audio([base, augmented])
+    if base.waves.shape[1] == augmented.waves.shape[1]:
+        waves = cat(base.waves, augmented.waves)
+    else:  # one is compact: the joined cache keeps no window audio (the inputs keep theirs)
+        waves = np.zeros((clip_of.size, 0), dtype=np.int16)
     return FeatureCache(
         specs=cat(base.specs, augmented.specs),
-        waves=cat(base.waves, augmented.waves),
+        waves=waves,
         stats=cat(base.stats, augmented.stats),
         window_clip=clip_of[order],
         window_aug=cat(base.window_aug, augmented.window_aug),
