@@ -74,6 +74,38 @@ def family_eers(cache: FeatureCache, result: dict[str, object]) -> dict[str, flo
     }
 
 
+def add_clip_rows(
+    rows: dict[str, list[tuple[int, str, float]]],
+    cache: FeatureCache,
+    scored: np.ndarray,
+    fold: str,
+    logits: dict[str, np.ndarray],
+) -> None:
+    """Each read-out's clip scores (mean window logit) of a fold's scored windows."""
+    for readout, window_logit in logits.items():
+        clip_ids, means = clip_means(cache.window_clip[scored], window_logit)
+        pairs = zip(clip_ids, means, strict=True)
+        rows[readout] += [(int(c), fold, float(m)) for c, m in pairs]
+
+
+def summarise(
+    cache: FeatureCache, rows: dict[str, list[tuple[int, str, float]]]
+) -> dict[str, object]:
+    """Each read-out's metrics and per-family EERs, one line of it printed per read-out."""
+    out: dict[str, object] = {}
+    for readout, readout_rows in rows.items():
+        result = score_rows(cache, readout_rows)
+        families = family_eers(cache, result)
+        result["per_family"] = families
+        out[readout] = result
+        print(
+            f"{readout:16s} pooled EER {100 * float(result['eer']):5.1f}%  mean over sources "
+            f"{100 * float(result['mean_over_sources']):5.1f}%  vocoder family "
+            f"{families.get('vocoder', float('nan')):5.1f}%"
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache", type=Path, default=Path("artifacts/cache_all.npz"))
@@ -109,10 +141,7 @@ def main() -> None:
         logits["ensemble"] = (
             logits["fusion_ensemble"] / spread["fusion_ensemble"] + logits["cnn"] / spread["cnn"]
         )
-        for readout in READOUTS:
-            clip_ids, means = clip_means(cache.window_clip[te], logits[readout])
-            pairs = zip(clip_ids, means, strict=True)
-            rows[readout] += [(int(c), name, float(m)) for c, m in pairs]
+        add_clip_rows(rows, cache, te, name, logits)
         print(
             f"{name}: {tr.size} training windows, {te.size} scored, CNN loss "
             f"{np.mean(report.losses[:50]):.3f} -> {np.mean(report.losses[-50:]):.3f}, "
@@ -120,18 +149,7 @@ def main() -> None:
             file=sys.stderr,
             flush=True,
         )
-    out: dict[str, object] = {}
-    for readout in READOUTS:
-        result = score_rows(cache, rows[readout])
-        result["per_family"] = family_eers(cache, result)
-        out[readout] = result
-        families = result["per_family"]
-        assert isinstance(families, dict)
-        print(
-            f"{readout:16s} pooled EER {100 * float(result['eer']):5.1f}%  mean over sources "
-            f"{100 * float(result['mean_over_sources']):5.1f}%  vocoder family "
-            f"{families.get('vocoder', float('nan')):5.1f}%"
-        )
+    out = summarise(cache, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"protocol": "sources-2fold", "epochs": args.epochs, **out}))
 

@@ -34,15 +34,13 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from spoof_cnn_experiment import family_eers, two_folds
+from spoof_cnn_experiment import add_clip_rows, summarise, two_folds
 from voxguard.spoof.features import FeatureParams, power_spectrogram, summary_features
 from voxguard.training.detector import data
 from voxguard.training.detector.approaches import _source_weights, fit_approach, window_logits
 from voxguard.training.detector.encoder import WhisperPrefix, load_whisper_prefix
 from voxguard.training.detector.protocols import (
-    clip_means,
     ensure_features,
-    score_rows,
     scored_windows,
     training_windows,
 )
@@ -219,10 +217,7 @@ def run(args: argparse.Namespace) -> None:
             logits["fusion_ensemble"] / spread["fusion_ensemble"]
             + logits["finetuned"] / spread["finetuned"]
         )
-        for readout in READOUTS:
-            clip_ids, means = clip_means(cache.window_clip[te], logits[readout])
-            pairs = zip(clip_ids, means, strict=True)
-            rows[readout] += [(int(c), name, float(m)) for c, m in pairs]
+        add_clip_rows(rows, cache, te, name, logits)
         print(
             f"{name}: {tr.size} training windows, {te.size} scored, loss "
             f"{np.mean(losses[name][:50]):.3f} -> {np.mean(losses[name][-50:]):.3f}, "
@@ -230,18 +225,7 @@ def run(args: argparse.Namespace) -> None:
             file=sys.stderr,
             flush=True,
         )
-    out: dict[str, object] = {}
-    for readout in READOUTS:
-        result = score_rows(cache, rows[readout])
-        result["per_family"] = family_eers(cache, result)
-        out[readout] = result
-        families = result["per_family"]
-        assert isinstance(families, dict)
-        print(
-            f"{readout:16s} pooled EER {100 * float(result['eer']):5.1f}%  mean over sources "
-            f"{100 * float(result['mean_over_sources']):5.1f}%  vocoder family "
-            f"{families.get('vocoder', float('nan')):5.1f}%"
-        )
+    out = summarise(cache, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps({"protocol": "sources-2fold", "steps": args.steps, "losses": losses, **out})
