@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional
 
 from spoof_cnn_experiment import add_clip_rows, summarise, two_folds
-from voxguard.spoof.features import FeatureParams, power_spectrogram, summary_features
+from voxguard.spoof.features import FeatureParams, power_spectrogram
 from voxguard.training.detector import data
 from voxguard.training.detector.approaches import _source_weights, fit_approach, window_logits
 from voxguard.training.detector.encoder import WhisperPrefix, load_whisper_prefix
@@ -63,22 +63,15 @@ def _chunk(task: tuple[list[data.Clip], int, Path, int]) -> data.FeatureCache:
     params = FeatureParams()
     cache = data.build_cache(clips, params, 1, seed)
     np.save(audio_dir / f"chunk{k:03d}.npy", cache.waves)
-    data.with_encoder_features(cache, params)
-    data.with_summary_features(cache, params)
-    data.with_phase_features(cache)
-    cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
-    return cache
+    return data.compact_views(cache, params)
 
 
 def featurise(args: argparse.Namespace) -> None:
     clips = data.realworld_clips(args.realworld)
-    count = max(1, -(-len(clips) // data.CHUNK_CLIPS))
-    chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
+    chunks = data.clip_chunks(len(clips))
     args.audio.mkdir(parents=True, exist_ok=True)
     tasks = [(clips[c[0] : c[-1] + 1], args.seed + k, args.audio, k) for k, c in enumerate(chunks)]
-    # Compile librosa's numba kernels once before the workers do (see build_cache_parallel).
-    noise = np.random.default_rng(0).normal(0.0, 0.1, 16000).astype(np.float32)
-    summary_features(noise, FeatureParams())
+    data.compile_librosa_kernels(FeatureParams())
     with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
         cache = data.concat_caches(list(pool.map(_chunk, tasks)))
     args.cache.parent.mkdir(parents=True, exist_ok=True)

@@ -621,8 +621,7 @@ def build_cache_parallel(
             augmentation=augmentation,
             augmented_only=augmented_only,
         )
-    count = max(1, -(-len(clips) // CHUNK_CLIPS))
-    chunks = [c for c in np.array_split(np.arange(len(clips)), count) if c.size]
+    chunks = clip_chunks(len(clips))
     tasks = [
         (
             clips[c[0] : c[-1] + 1],
@@ -640,11 +639,7 @@ def build_cache_parallel(
     if len(tasks) == 1 or jobs <= 1:
         return concat_caches([_featurise_chunk(task) for task in tasks])
     if compact:
-        # librosa compiles its numba kernels on first use and caches them beside its own
-        # files; workers compiling them at the same moment have left a corrupt cache that
-        # crashed every later worker (a segfault in piptrack). Compile once here first.
-        noise = np.random.default_rng(0).normal(0.0, 0.1, params.sample_rate)
-        summary_features(noise.astype(np.float32), params)
+        compile_librosa_kernels(params)
     with ProcessPoolExecutor(jobs, max_tasks_per_child=1) as pool:
         return concat_caches(list(pool.map(_featurise_chunk, tasks)))
 
@@ -662,11 +657,33 @@ def _featurise_chunk(
         augmentation=effects,
         augmented_only=aug_only,
     )
-    if compact:
-        with_encoder_features(cache, params, encoder_blocks)
-        with_summary_features(cache, params)
-        with_phase_features(cache)
-        cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
+    return compact_views(cache, params, encoder_blocks) if compact else cache
+
+
+def clip_chunks(clips: int) -> list[np.ndarray]:
+    """The contiguous chunks of at most ``CHUNK_CLIPS`` clip indices a parallel build
+    featurises (chunk ``k`` draws from ``seed + k``)."""
+    count = max(1, -(-clips // CHUNK_CLIPS))
+    return [c for c in np.array_split(np.arange(clips), count) if c.size]
+
+
+def compile_librosa_kernels(params: FeatureParams) -> None:
+    """librosa compiles its numba kernels on first use and caches them beside its own files;
+    workers compiling them at the same moment have left a corrupt cache that crashed every
+    later worker (a segfault in piptrack). Call once before starting workers."""
+    noise = np.random.default_rng(0).normal(0.0, 0.1, params.sample_rate)
+    summary_features(noise.astype(np.float32), params)
+
+
+def compact_views(
+    cache: FeatureCache, params: FeatureParams, encoder_blocks: int = 1
+) -> FeatureCache:
+    """A compact build's chunk, in place: its encoder, baseline and phase views, then the
+    window audio dropped (``waves`` zero samples wide)."""
+    with_encoder_features(cache, params, encoder_blocks)
+    with_summary_features(cache, params)
+    with_phase_features(cache)
+    cache.waves = np.zeros((len(cache.waves), 0), dtype=np.int16)
     return cache
 
 
