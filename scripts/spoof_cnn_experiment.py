@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,9 @@ from voxguard.training.detector.protocols import (
     training_windows,
 )
 
-READOUTS = ("fusion_ensemble", "cnn", "ensemble", "baseline")
+# A candidate fitted on a fold's training windows: its logit of any cache windows, the spread
+# of its logits on the training windows, and a line for the log.
+Fitted = tuple[Callable[[np.ndarray], np.ndarray], float, str]
 
 
 def two_folds(cache: FeatureCache) -> list[tuple[str, np.ndarray]]:
@@ -88,6 +91,41 @@ def add_clip_rows(
         rows[readout] += [(int(c), fold, float(m)) for c, m in pairs]
 
 
+def compare_on_two_folds(
+    cache: FeatureCache, name: str, fit: Callable[[str, np.ndarray, np.ndarray], Fitted]
+) -> dict[str, object]:
+    """``sources-2fold``: in each fold the shipped read-out, the candidate ``name`` (``fit`` on
+    the fold's name, its training windows and their labels), both summed as ``ensemble`` (each
+    logit divided by its spread on the training windows), and the baseline; then each
+    read-out's metrics."""
+    rows: dict[str, list[tuple[int, str, float]]] = {
+        r: [] for r in ("fusion_ensemble", name, "ensemble", "baseline")
+    }
+    for fold, held in two_folds(cache):
+        t0 = time.time()
+        tr = training_windows(cache, held, ("librispeech",))
+        te = scored_windows(cache, held)
+        labels = cache.clip_labels(cache.window_clip[tr])
+        fused = fit_approach("fusion_ensemble", cache, tr)
+        predict, spread, note = fit(fold, tr, labels)
+        baseline = fit_approach("baseline", cache, tr)
+        fused_spread = float(window_logits(fused, cache, tr).std()) + 1e-6
+        logits = {
+            "fusion_ensemble": window_logits(fused, cache, te),
+            name: predict(te),
+            "baseline": window_logits(baseline, cache, te),
+        }
+        logits["ensemble"] = logits["fusion_ensemble"] / fused_spread + logits[name] / spread
+        add_clip_rows(rows, cache, te, fold, logits)
+        print(
+            f"{fold}: {tr.size} training windows, {te.size} scored, {note}, "
+            f"{time.time() - t0:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return summarise(cache, rows)
+
+
 def summarise(
     cache: FeatureCache, rows: dict[str, list[tuple[int, str, float]]]
 ) -> dict[str, object]:
@@ -115,41 +153,19 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cache = ensure_features(args.cache, ["fusion_ensemble", "baseline"])
-    rows: dict[str, list[tuple[int, str, float]]] = {r: [] for r in READOUTS}
-    for name, held in two_folds(cache):
-        t0 = time.time()
-        tr = training_windows(cache, held, ("librispeech",))
-        te = scored_windows(cache, held)
-        labels = cache.clip_labels(cache.window_clip[tr])
-        fused = fit_approach("fusion_ensemble", cache, tr)
+
+    def fit(fold: str, tr: np.ndarray, labels: np.ndarray) -> Fitted:
         cnn, report = fit_cnn(
             cache.specs[tr],
             labels,
             epochs=args.epochs,
             sample_weight=_source_weights(cache, tr, labels),
         )
-        baseline = fit_approach("baseline", cache, tr)
-        spread = {
-            "fusion_ensemble": float(window_logits(fused, cache, tr).std()) + 1e-6,
-            "cnn": float(predict_cnn(cnn, cache.specs[tr]).std()) + 1e-6,
-        }
-        logits = {
-            "fusion_ensemble": window_logits(fused, cache, te),
-            "cnn": predict_cnn(cnn, cache.specs[te]),
-            "baseline": window_logits(baseline, cache, te),
-        }
-        logits["ensemble"] = (
-            logits["fusion_ensemble"] / spread["fusion_ensemble"] + logits["cnn"] / spread["cnn"]
-        )
-        add_clip_rows(rows, cache, te, name, logits)
-        print(
-            f"{name}: {tr.size} training windows, {te.size} scored, CNN loss "
-            f"{np.mean(report.losses[:50]):.3f} -> {np.mean(report.losses[-50:]):.3f}, "
-            f"{time.time() - t0:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-    out = summarise(cache, rows)
+        spread = float(predict_cnn(cnn, cache.specs[tr]).std()) + 1e-6
+        loss = f"CNN loss {np.mean(report.losses[:50]):.3f} -> {np.mean(report.losses[-50:]):.3f}"
+        return lambda windows: predict_cnn(cnn, cache.specs[windows]), spread, loss
+
+    out = compare_on_two_folds(cache, "cnn", fit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"protocol": "sources-2fold", "epochs": args.epochs, **out}))
 

@@ -34,18 +34,15 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from spoof_cnn_experiment import add_clip_rows, summarise, two_folds
+from spoof_cnn_experiment import Fitted, compare_on_two_folds
 from voxguard.spoof.features import FeatureParams, power_spectrogram
 from voxguard.training.detector import data
-from voxguard.training.detector.approaches import _source_weights, fit_approach, window_logits
+from voxguard.training.detector.approaches import _source_weights
 from voxguard.training.detector.encoder import WhisperPrefix, load_whisper_prefix
 from voxguard.training.detector.protocols import (
     ensure_features,
-    scored_windows,
-    training_windows,
 )
 
-READOUTS = ("fusion_ensemble", "finetuned", "ensemble", "baseline")
 STEPS = 800
 BATCH = 32
 WARMUP = 50
@@ -185,40 +182,18 @@ def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     cache = ensure_features(args.cache, ["fusion_ensemble", "baseline"])
     audio = load_audio(args.audio, len(cache.window_clip))
-    rows: dict[str, list[tuple[int, str, float]]] = {r: [] for r in READOUTS}
     losses: dict[str, list[float]] = {}
-    for name, held in two_folds(cache):
-        t0 = time.time()
-        tr = training_windows(cache, held, ("librispeech",))
-        te = scored_windows(cache, held)
-        labels = cache.clip_labels(cache.window_clip[tr])
-        fused = fit_approach("fusion_ensemble", cache, tr)
-        baseline = fit_approach("baseline", cache, tr)
+
+    def fit(fold: str, tr: np.ndarray, labels: np.ndarray) -> Fitted:
         weights = _source_weights(cache, tr, labels)
-        model, losses[name] = fine_tune(audio, tr, labels, weights, args.steps)
+        model, losses[fold] = fine_tune(audio, tr, labels, weights, args.steps)
         sample = np.random.default_rng(0).choice(tr, size=min(SPREAD_WINDOWS, tr.size))
-        spread = {
-            "fusion_ensemble": float(window_logits(fused, cache, tr).std()) + 1e-6,
-            "finetuned": float(predict(model, audio, sample).std()) + 1e-6,
-        }
-        logits = {
-            "fusion_ensemble": window_logits(fused, cache, te),
-            "finetuned": predict(model, audio, te),
-            "baseline": window_logits(baseline, cache, te),
-        }
-        logits["ensemble"] = (
-            logits["fusion_ensemble"] / spread["fusion_ensemble"]
-            + logits["finetuned"] / spread["finetuned"]
-        )
-        add_clip_rows(rows, cache, te, name, logits)
-        print(
-            f"{name}: {tr.size} training windows, {te.size} scored, loss "
-            f"{np.mean(losses[name][:50]):.3f} -> {np.mean(losses[name][-50:]):.3f}, "
-            f"{time.time() - t0:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-    out = summarise(cache, rows)
+        spread = float(predict(model, audio, sample).std()) + 1e-6
+        first, last = np.mean(losses[fold][:50]), np.mean(losses[fold][-50:])
+        loss = f"loss {first:.3f} -> {last:.3f}"
+        return lambda windows: predict(model, audio, windows), spread, loss
+
+    out = compare_on_two_folds(cache, "finetuned", fit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps({"protocol": "sources-2fold", "steps": args.steps, "losses": losses, **out})
