@@ -219,9 +219,9 @@ diar-eval: install
 # features (src/voxguard/models/background, Round 4,
 # docs/diarization-experiments/2026-12-05-background-speech.md). Since Round 18
 # (docs/diarization-experiments/2026-12-07-frame-detector-seed-ensembles.md) each is three
-# networks (seeds 0-2) merged into one graph, trained on 180 conversations per condition. Build with espeak-ng
-# installed, so that the evaluation set's tts readers are listed in its speakers.csv and kept
-# out too.
+# networks (seeds 0-2) merged into one graph, trained on 180 conversations per condition.
+# Build with espeak-ng installed, so that the evaluation set's tts readers are listed in its
+# speakers.csv and kept out too.
 OTHER_READERS := artifacts/librispeech-other
 other-readers: install
 	test -f $(DIAR_SET)/speakers.csv || $(MAKE) diar-set

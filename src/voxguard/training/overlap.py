@@ -363,7 +363,7 @@ def merged_ensemble(models: Sequence[Any]) -> Any:
     layers: list[nn.Module] = []
     with torch.no_grad():
         for depth, first in enumerate(convs[0]):
-            weights = torch.cat([c[depth].weight for c in convs])  # (count * out, in, kernel)
+            weights = [c[depth].weight for c in convs]
             biases = torch.stack([c[depth].bias for c in convs])  # type: ignore[misc]
             last = depth == len(convs[0]) - 1
             merged = nn.Conv1d(
@@ -375,10 +375,10 @@ def merged_ensemble(models: Sequence[Any]) -> Any:
                 groups=1 if depth == 0 or last else count,
             )
             if last:  # (out, count * in): every member's channels, their logits averaged
-                merged.weight.copy_(torch.cat([c[depth].weight for c in convs], dim=1) / count)
+                merged.weight.copy_(torch.cat(weights, dim=1) / count)
                 merged.bias.copy_(biases.mean(dim=0))  # type: ignore[union-attr]
-            else:
-                merged.weight.copy_(weights)
+            else:  # (count * out, in, kernel): the members stacked, or one group each
+                merged.weight.copy_(torch.cat(weights))
                 merged.bias.copy_(biases.reshape(-1))  # type: ignore[union-attr]
             layers.append(merged)
             if not last:
