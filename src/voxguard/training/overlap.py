@@ -62,6 +62,7 @@ from voxguard.evaluation.diarization import (
     read_manifest,
 )
 from voxguard.speaker.backend import load_backend
+from voxguard.speaker.campplus import CamppEncoder
 
 CONDITIONS = ("clean", "phone", "babble")
 CHANNELS = 32
@@ -698,6 +699,9 @@ def tune(args: argparse.Namespace) -> int:
             else BackgroundDetector()
         )
     backend = load_backend(args.backend)  # None: the bundled one, read once for every setting
+    campplus = None
+    if any(s.get("cluster_embedder") is not None for s in settings):
+        campplus = CamppEncoder()  # one session for every setting that clusters on CAM++
     variants = [
         Diarizer(
             encoder=base.encoder,
@@ -706,9 +710,12 @@ def tune(args: argparse.Namespace) -> int:
             overlap_detector=overlap,
             background_detector=background,
             speaker_backend=backend,
+            campplus=campplus,
         )
         for setting in settings
     ]
+    # The CAM++ windows are embedded once per conversation, by the first setting that uses them.
+    embedder = next((v for v in variants if v.campplus is not None), None)
     sets = args.dev
     scorers = [
         {(d, c): DiarizationScorer() for d in sets for c in args.conditions} for _ in settings
@@ -716,10 +723,16 @@ def tune(args: argparse.Namespace) -> int:
     for dev in sets:
         for condition in args.conditions:
             for row in read_manifest(dev / condition / "manifest.csv"):
-                windows = base.windows(base.front_end.analyze(row.audio), with_acoustic=True)
+                analyzed = base.front_end.analyze(row.audio)
+                windows = base.windows(analyzed, with_acoustic=True)
+                extra = None
+                if embedder is not None and windows.starts.size:
+                    extra = embedder.clustering_embeddings(analyzed.clip.samples, windows.starts)
                 count = row.speakers if args.num_speakers_given else None
                 for diarizer, scorer in zip(variants, scorers, strict=True):
-                    turns = diarizer.segment(windows, count).turns if windows.starts.size else []
+                    own = extra if diarizer.campplus is not None else None
+                    seen = replace(windows, clustering_embeddings=own)
+                    turns = diarizer.segment(seen, count).turns if windows.starts.size else []
                     scorer[dev, condition].add(
                         row.reference, turns, windows.duration_s, row.audio.stem
                     )
