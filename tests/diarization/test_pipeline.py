@@ -625,3 +625,28 @@ def test_vbx_resegmentation_merges_a_split_voice_when_turned_on(
     assert DiarizationParams().vbx_fa is None
     missing = _without_detectors(diarizer, _backend(), vbx_fa=0.3, vbx_plda=str(tmp_path / "x"))
     np.testing.assert_array_equal(missing._resegmented(windows, labels, None), labels)
+
+
+def test_the_partition_can_be_made_on_campplus_windows(diarizer: Diarizer) -> None:
+    campplus = Diarizer(
+        encoder=diarizer.encoder, params=DiarizationParams(cluster_embedder="campplus")
+    )
+    conversation = readers(3, turn_s=4.0)
+    analyzed = campplus.front_end.analyze(wav(conversation.samples))
+    windows = campplus.windows(analyzed)
+    assert windows.clustering_embeddings is not None
+    assert windows.clustering_embeddings.shape == (windows.starts.size, 192)
+    result = campplus.segment(windows)
+    assert len(result.speakers) == 3
+    duration = conversation.samples.size / 16000
+    assert frame_accuracy(conversation.reference, result.turns, duration) > 0.85
+    # Only the partition changes: the centroids stay GE2E's (256 numbers, for identification).
+    assert {len(c) for c in result.centroids.values()} == {256}
+    # The clustering sees the CAM++ windows: with GE2E's windows in their place (and no
+    # CAM++ ones), the same diarizer clusters GE2E's.
+    assert diarizer.windows(analyzed).clustering_embeddings is None
+
+
+def test_an_unknown_clustering_encoder_is_refused(diarizer: Diarizer) -> None:
+    with pytest.raises(ValueError, match="campplus"):
+        Diarizer(encoder=diarizer.encoder, params=DiarizationParams(cluster_embedder="xvector"))
