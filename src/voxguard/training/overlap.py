@@ -714,8 +714,14 @@ def tune(args: argparse.Namespace) -> int:
         )
         for setting in settings
     ]
-    # The CAM++ windows are embedded once per conversation, by the first setting that uses them.
-    embedder = next((v for v in variants if v.campplus is not None), None)
+
+    # The CAM++ windows are embedded once per conversation for each way of embedding them.
+    def embedding_key(diarizer: Diarizer) -> tuple[int, bool] | None:
+        p = diarizer.params
+        if diarizer.campplus is None:
+            return None
+        return p.cluster_context_frames, p.cluster_embedder_centre
+
     sets = args.dev
     scorers = [
         {(d, c): DiarizationScorer() for d in sets for c in args.conditions} for _ in settings
@@ -725,13 +731,15 @@ def tune(args: argparse.Namespace) -> int:
             for row in read_manifest(dev / condition / "manifest.csv"):
                 analyzed = base.front_end.analyze(row.audio)
                 windows = base.windows(analyzed, with_acoustic=True)
-                extra = None
-                if embedder is not None and windows.starts.size:
-                    extra = embedder.clustering_embeddings(analyzed.clip.samples, windows.starts)
+                extra: dict[tuple[int, bool] | None, FloatArray | None] = {None: None}
                 count = row.speakers if args.num_speakers_given else None
                 for diarizer, scorer in zip(variants, scorers, strict=True):
-                    own = extra if diarizer.campplus is not None else None
-                    seen = replace(windows, clustering_embeddings=own)
+                    key = embedding_key(diarizer)
+                    if key not in extra and windows.starts.size:
+                        extra[key] = diarizer.clustering_embeddings(
+                            analyzed.clip.samples, windows.starts
+                        )
+                    seen = replace(windows, clustering_embeddings=extra.get(key))
                     turns = diarizer.segment(seen, count).turns if windows.starts.size else []
                     scorer[dev, condition].add(
                         row.reference, turns, windows.duration_s, row.audio.stem
