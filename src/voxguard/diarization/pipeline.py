@@ -412,12 +412,9 @@ class Diarizer:
             return None
         p = self.params
         context = p.cluster_context_frames
-        embeddings = self.campplus.embed_windows(
+        return self.campplus.embed_windows(
             kaldi_fbank(samples), np.maximum(starts - context, 0), p.window_frames + 2 * context
         )
-        if p.cluster_embedder_centre and embeddings.shape[0] > 1:
-            embeddings = unit_rows(embeddings - embeddings.mean(axis=0, keepdims=True))
-        return embeddings
 
     def _foreground(self, mel: FloatArray, speech: np.ndarray, hop_s: float) -> np.ndarray:
         """Frames within ``background_db`` of the loud speech: speech far quieter than the
@@ -483,8 +480,11 @@ class Diarizer:
 
     def _clustering_space(self, windows: Windows) -> FloatArray:
         """The window embeddings the clustering sees (``cluster_embedder``, ``cluster_wccn``)."""
-        if windows.clustering_embeddings is not None:
-            return windows.clustering_embeddings
+        own = windows.clustering_embeddings
+        if own is not None:
+            if self.params.cluster_embedder_centre and own.shape[0] > 1:
+                return unit_rows(own - own.mean(axis=0, keepdims=True))
+            return own
         backend, name = self.speaker_backend, self.params.cluster_wccn
         if name == "plda":
             if self.plda is None:

@@ -716,11 +716,10 @@ def tune(args: argparse.Namespace) -> int:
     ]
 
     # The CAM++ windows are embedded once per conversation for each way of embedding them.
-    def embedding_key(diarizer: Diarizer) -> tuple[int, bool] | None:
-        p = diarizer.params
+    def embedding_key(diarizer: Diarizer) -> int | None:
         if diarizer.campplus is None:
             return None
-        return p.cluster_context_frames, p.cluster_embedder_centre
+        return diarizer.params.cluster_context_frames
 
     sets = args.dev
     scorers = [
@@ -731,7 +730,7 @@ def tune(args: argparse.Namespace) -> int:
             for row in read_manifest(dev / condition / "manifest.csv"):
                 analyzed = base.front_end.analyze(row.audio)
                 windows = base.windows(analyzed, with_acoustic=True)
-                extra: dict[tuple[int, bool] | None, FloatArray | None] = {None: None}
+                extra: dict[int | None, FloatArray | None] = {None: None}
                 count = row.speakers if args.num_speakers_given else None
                 for diarizer, scorer in zip(variants, scorers, strict=True):
                     key = embedding_key(diarizer)
