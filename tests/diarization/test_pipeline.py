@@ -20,6 +20,7 @@ from voxguard.diarization.pipeline import DiarizationParams, Diarizer, Windows
 from voxguard.diarization.vbx import Plda
 from voxguard.speaker.backend import ScoringPath, SpeakerBackend, Wccn
 from voxguard.speaker.calibration import LinearCalibration
+from voxguard.speaker.campplus import kaldi_fbank
 
 
 @pytest.fixture(scope="module")
@@ -650,3 +651,28 @@ def test_the_partition_can_be_made_on_campplus_windows(diarizer: Diarizer) -> No
 def test_an_unknown_clustering_encoder_is_refused(diarizer: Diarizer) -> None:
     with pytest.raises(ValueError, match="campplus"):
         Diarizer(encoder=diarizer.encoder, params=DiarizationParams(cluster_embedder="xvector"))
+
+
+def test_campplus_windows_can_reach_further_and_be_centred(diarizer: Diarizer) -> None:
+    params = DiarizationParams(cluster_embedder="campplus", cluster_context_frames=40)
+    wide = Diarizer(encoder=diarizer.encoder, params=params)
+    assert wide.campplus is not None
+    samples = readers(2, turn_s=3.0).samples
+    starts = np.array([0, 100, 300])
+    got = wide.clustering_embeddings(samples, starts)
+    # Each window reaches 40 frames further on each side; the first one cannot start earlier.
+    fbank = kaldi_fbank(samples)
+    want = wide.campplus.embed_windows(fbank, np.array([0, 60, 260]), 240)
+    assert got is not None and np.allclose(got, want, atol=1e-5)
+    # Centred: the clustering sees each window less the recording's mean, unit length.
+    centred = Diarizer(
+        encoder=diarizer.encoder,
+        params=replace(params, cluster_embedder_centre=True),
+        campplus=wide.campplus,
+    )
+    windows = replace(_windows([(0, 210, np.eye(256)[0])], 210), clustering_embeddings=got)
+    assert windows.starts.size == got.shape[0]
+    space = centred._clustering_space(windows)
+    expected = got - got.mean(axis=0)
+    assert np.allclose(space, expected / np.linalg.norm(expected, axis=1, keepdims=True))
+    assert np.allclose(wide._clustering_space(windows), got)
