@@ -5,7 +5,9 @@ scores."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +30,7 @@ from voxguard.training.overlap import (
     predict_torch,
     to_onnx,
     train_model,
+    tune,
 )
 
 LEVEL = FEATURES.index("log_energy")
@@ -218,3 +221,22 @@ def test_an_ensemble_of_seeds_is_one_network_averaging_their_logits() -> None:
     np.testing.assert_allclose(
         np.asarray(out).reshape(-1), torch.sigmoid(expected[0, 0]).numpy(), atol=1e-5
     )
+
+
+def test_tune_scores_campplus_settings_on_their_own_windows(
+    conversation_set: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One clean conversation: the defaults, CAM++ windows of 1.6 s and of 2.4 s, each scored.
+    args = _tune_args(["cluster_embedder=campplus", "cluster_context_frames=0,40"], grid=True)
+    args.dev, args.conditions, args.num_speakers_given = [conversation_set], ["clean"], False
+    args.model = args.background_model = args.backend = None
+    assert tune(args) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["setting"] for r in results] == [
+        "defaults",
+        {"cluster_embedder": "campplus", "cluster_context_frames": 0},
+        {"cluster_embedder": "campplus", "cluster_context_frames": 40},
+    ]
+    for result in results:
+        assert 0.0 <= result["pooled_der"] < 50.0
+        assert result["clean"]["speech_s"] > 30.0
