@@ -279,11 +279,14 @@ def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
     assert len(merging.segment(windows, num_speakers=3).speakers) == 3
 
 
-def test_the_same_speaker_merge_is_on_by_default_with_the_bundled_back_end(
+def test_the_same_speaker_merge_is_off_by_default_and_the_back_end_still_loads(
     diarizer: Diarizer,
 ) -> None:
-    # LLR 10: Round 11, docs/diarization-experiments/2026-12-06-split-talkative-voice.md.
-    assert DiarizationParams().same_speaker_llr == 10.0
+    # LLR 10 from Round 11 (docs/diarization-experiments/2026-12-06-split-talkative-voice.md)
+    # to Round 19 (docs/diarization-experiments/2026-12-07-campplus-clustering.md). The back
+    # end still loads: GE2E's windows are clustered after its whitening when the CAM++ ones
+    # are missing.
+    assert DiarizationParams().same_speaker_llr is None
     assert diarizer.speaker_backend is not None
     assert set(diarizer.speaker_backend.paths) >= {"clean", "noisy", "phone"}
     params = replace(DiarizationParams(), same_speaker_llr=None, cluster_wccn=None)
@@ -643,9 +646,19 @@ def test_the_partition_can_be_made_on_campplus_windows(diarizer: Diarizer) -> No
     assert frame_accuracy(conversation.reference, result.turns, duration) > 0.85
     # Only the partition changes: the centroids stay GE2E's (256 numbers, for identification).
     assert {len(c) for c in result.centroids.values()} == {256}
-    # The clustering sees the CAM++ windows: with GE2E's windows in their place (and no
-    # CAM++ ones), the same diarizer clusters GE2E's.
-    assert diarizer.windows(analyzed).clustering_embeddings is None
+    # With ``cluster_embedder`` off, no CAM++ windows are embedded.
+    ge2e = Diarizer(
+        encoder=diarizer.encoder, params=replace(DiarizationParams(), cluster_embedder=None)
+    )
+    assert ge2e.campplus is None and ge2e.windows(analyzed).clustering_embeddings is None
+
+
+def test_the_clustering_sees_centred_campplus_windows_by_default(diarizer: Diarizer) -> None:
+    # Round 19, docs/diarization-experiments/2026-12-07-campplus-clustering.md.
+    params = DiarizationParams()
+    assert params.cluster_embedder == "campplus" and params.cluster_embedder_centre
+    assert params.cluster_context_frames == 0 and params.clustering.eigengap_share == 1.0
+    assert diarizer.campplus is not None
 
 
 def test_an_unknown_clustering_encoder_is_refused(diarizer: Diarizer) -> None:
@@ -654,7 +667,9 @@ def test_an_unknown_clustering_encoder_is_refused(diarizer: Diarizer) -> None:
 
 
 def test_campplus_windows_can_reach_further_and_be_centred(diarizer: Diarizer) -> None:
-    params = DiarizationParams(cluster_embedder="campplus", cluster_context_frames=40)
+    params = DiarizationParams(
+        cluster_embedder="campplus", cluster_context_frames=40, cluster_embedder_centre=False
+    )
     wide = Diarizer(encoder=diarizer.encoder, params=params)
     assert wide.campplus is not None
     samples = readers(2, turn_s=3.0).samples

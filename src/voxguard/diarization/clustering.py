@@ -3,8 +3,8 @@
 Spectral clustering on the cosine affinity of window embeddings (the refinements of Wang et
 al., "Speaker diarization with LSTM", ICASSP 2018: row-wise pruning, symmetrisation,
 diffusion, row-max normalisation), the number of speakers from the eigengaps of the
-normalised Laplacian (the largest k whose gap is at least 0.7 of the largest gap: two close
-voices, on a phone line or over a crowd, open a smaller gap than two groups of voices), then
+normalised Laplacian (the largest gap by default; the largest k whose gap is at least a share
+of it, ``eigengap_share``, counts close voices apart, which GE2E's windows needed), then
 k-means on the embeddings seeded by the spectral labels, and a merge of clusters whose
 centroids are closer than a same-speaker similarity. A single speaker cannot show an
 eigengap; the merge is what finds it. With ``ClusteringParams.speaker_count="learned"`` a
@@ -47,9 +47,11 @@ class ClusteringParams:
     auto_prune_max: float | None = None
     # The number of speakers is the largest k whose eigengap is at least this share of the
     # largest one (1.0: the largest gap). Below 1, two close voices that open only a small
-    # gap are still counted apart. 0.7: chosen on the development set (Round 5c,
-    # docs/diarization-experiments/2026-12-05-eigengap-share.md).
-    eigengap_share: float = 0.7
+    # gap are still counted apart. 0.7: chosen on the development set for GE2E's windows
+    # (Round 5c, docs/diarization-experiments/2026-12-05-eigengap-share.md); 1.0 for CAM++'s,
+    # whose voices lie further apart (Round 19,
+    # docs/diarization-experiments/2026-12-07-campplus-clustering.md).
+    eigengap_share: float = 1.0
     # Clusters whose centroids are at least this cosine-similar are one speaker (GE2E).
     merge_similarity: float = 0.75
     # Or, when set: merge two clusters whose windows are less than this much closer (cosine)

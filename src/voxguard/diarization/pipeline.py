@@ -1,10 +1,12 @@
 """``Diarizer``: who spoke when in a recording.
 
-decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech ->
-clustering with the number of speakers estimated (``clustering``), on the embeddings after
-the speaker back end's noisy-path whitening (``cluster_wccn``), a cluster that the
-background detector takes for a crowd given to the other speakers (and, when
-``same_speaker_llr`` is set, clusters the speaker back end takes for one voice merged) ->
+decode -> Silero VAD -> GE2E embeddings of 1.6 s windows every 0.25 s over the speech, and
+CAM++ embeddings of the same windows (``cluster_embedder``) -> clustering of the CAM++
+windows, centred on the recording's mean, with the number of speakers estimated
+(``clustering``; on GE2E's windows after the speaker back end's noisy-path whitening when
+``cluster_embedder`` is off, ``cluster_wccn``), a cluster that the background detector takes
+for a crowd given to the other speakers (and, when ``same_speaker_llr`` is set, clusters the
+speaker back end takes for one voice merged) -> per speaker, the GE2E centroid of its windows ->
 a speaker score per 10 ms frame from the windows covering it, smoothed -> overlapping speech
 where the trained detector (``overlap``) finds it (with hysteresis; on a narrowband line at
 its own threshold when ``narrowband_overlap_threshold`` is set) or where the two best
@@ -124,21 +126,23 @@ class DiarizationParams:
     # ``clustering.merge_gap`` keep apart. None: off. 10: chosen on development seeds 4-6
     # pooled (Round 11, docs/diarization-experiments/2026-12-06-split-talkative-voice.md); over
     # a crowd or a phone line two talkers can reach LLR 6, which is why the threshold is high.
-    same_speaker_llr: float | None = 10.0
-    # When set, the windows are clustered after the speaker back end's within-speaker
-    # whitening (WCCN, fitted on LibriSpeech readers in clean, short, phone and babble
-    # copies): a back end path's name ("short", "clean", "noisy") takes that path's WCCN for
-    # every recording; "channel" takes the noisy path's except on a phone line (the quality
-    # report's condition), where the raw embeddings are kept. Only the partition changes: the
-    # speaker scores per frame, the centroids and every later step stay on the raw GE2E
-    # embeddings. None: the raw embeddings. "noisy": chosen on development seeds 7-12 with a
-    # back end that never heard their readers (Rounds 14 and 14b,
-    # docs/diarization-experiments/2026-12-06-whitened-clustering.md,
-    # docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md).
-    # "plda": the windows centred on the recording's mean and projected on the leading
-    # ``cluster_dims`` directions of the diarization PLDA (``vbx_plda``, else the bundled
-    # one): a within-speaker whitening fitted on the diarizer's own windows of clean, phone
-    # and babble conversations rather than on whole utterances (Round 16).
+    # Off since Round 19 (clustering on CAM++ windows): there it cost babble 1.7 points on the
+    # screening seeds (docs/diarization-experiments/2026-12-07-campplus-clustering.md).
+    same_speaker_llr: float | None = None
+    # When the clustering is on GE2E's windows (``cluster_embedder`` None, or windows without CAM++
+    # embeddings) and this is set, the windows are clustered after the speaker back end's
+    # within-speaker whitening (WCCN, fitted on LibriSpeech readers in clean, short, phone and
+    # babble copies): a back end path's name ("short", "clean", "noisy") takes that path's WCCN for
+    # every recording; "channel" takes the noisy path's except on a phone line (the quality report's
+    # condition), where the raw embeddings are kept. Only the partition changes: the speaker scores
+    # per frame, the centroids and every later step stay on the raw GE2E embeddings. None: the raw
+    # embeddings. "noisy": chosen on development seeds 7-12 with a back end that never heard their
+    # readers (Rounds 14 and 14b, docs/diarization-experiments/2026-12-06-whitened-clustering.md,
+    # docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md). "plda": the
+    # windows centred on the recording's mean and projected on the leading ``cluster_dims``
+    # directions of the diarization PLDA (``vbx_plda``, else the bundled one): a within-speaker
+    # whitening fitted on the diarizer's own windows of clean, phone and babble conversations rather
+    # than on whole utterances (Round 16).
     cluster_wccn: str | None = "noisy"
     cluster_dims: int | None = 128  # with cluster_wccn="plda"; None: every direction
     # With cluster_wccn="plda": False projects the windows as they are, without centring them
@@ -147,8 +151,12 @@ class DiarizationParams:
     # When "campplus": the windows are clustered on the bundled CAM++ encoder's embeddings of
     # the same windows (``voxguard.speaker.campplus``: a stronger encoder, trained on about
     # 200k speakers) instead of GE2E's, and ``cluster_wccn`` is not used. Only the partition
-    # changes, as with ``cluster_wccn``. None: GE2E's.
-    cluster_embedder: str | None = None
+    # changes, as with ``cluster_wccn``: the frame scores, the detectors' inputs and the
+    # centroids handed to identification stay GE2E's. None: GE2E's. "campplus" (centred,
+    # ``clustering.eigengap_share`` 1.0, no same-speaker merge): fresh half-B seeds 28-29
+    # 9.22 -> 5.58 pooled, every condition and seed lower (Round 19,
+    # docs/diarization-experiments/2026-12-07-campplus-clustering.md).
+    cluster_embedder: str | None = "campplus"
     # With ``cluster_embedder``: each window the clustering's encoder embeds reaches this many
     # 10 ms frames further on each side (clipped at the recording's ends); a longer stretch
     # gives a steadier embedding, the frame scores keep GE2E's 1.6 s windows. 0: the same
@@ -156,8 +164,8 @@ class DiarizationParams:
     cluster_context_frames: int = 0
     # With ``cluster_embedder``: the windows' embeddings centred on the recording's mean (then
     # L2-normalised) before clustering: what every window shares (the channel, the crowd
-    # underneath) goes.
-    cluster_embedder_centre: bool = False
+    # underneath) goes. True: Round 19's screening 2.
+    cluster_embedder_centre: bool = True
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
