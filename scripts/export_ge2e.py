@@ -13,16 +13,16 @@ hidden state. Input ``mels``: (batch, frames, 40) power mel frames; output ``emb
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import onnx
 import resemblyzer
 import torch
 from resemblyzer import VoiceEncoder, hparams
+
+from onnx_export import export_checked, sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "src" / "voxguard" / "models" / "ge2e"
@@ -44,10 +44,6 @@ def write_license(out_dir: Path) -> None:
     (out_dir / "LICENSE").write_text(ATTRIBUTION + text)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
@@ -60,30 +56,9 @@ def main() -> None:
     weights = Path(resemblyzer.__file__).resolve().parent / "pretrained.pt"
     onnx_path = out_dir / "ge2e.onnx"
     dummy = torch.rand(2, hparams.partials_n_frames, hparams.mel_n_channels)
-    with torch.no_grad():
-        torch.onnx.export(
-            encoder,
-            (dummy,),
-            str(onnx_path),
-            input_names=["mels"],
-            output_names=["embeddings"],
-            dynamic_axes={"mels": {0: "batch", 1: "frames"}, "embeddings": {0: "batch"}},
-            opset_version=17,
-            do_constant_folding=True,
-            dynamo=False,
-        )
-    model = onnx.load(str(onnx_path))
-    onnx.checker.check_model(model)
-
     # Sanity check against torch on random input of another batch and length.
-    import onnxruntime as ort
-
     probe = np.random.default_rng(0).random((3, 200, 40), dtype=np.float32)
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(["embeddings"], {"mels": probe})[0]
-    with torch.no_grad():
-        want = encoder(torch.from_numpy(probe)).numpy()
-    max_diff = float(np.max(np.abs(got - want)))
+    max_diff, _ = export_checked(encoder, dummy, probe, onnx_path, "mels")
     if max_diff > 1e-4:
         raise SystemExit(f"ONNX export differs from torch by {max_diff}")
 
