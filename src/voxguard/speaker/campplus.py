@@ -16,11 +16,11 @@ import numpy as np
 from voxguard.audio.types import FloatArray
 from voxguard.errors import ModelMismatch
 from voxguard.models import bundled_model_path, check_sha256, cpu_session, read_model_files
+from voxguard.speaker.scoring import unit_rows
 
 _BATCH = 32
 N_MELS = 80
 SAMPLE_RATE = 16000
-HOP = 160  # samples: 10 ms
 
 
 def kaldi_fbank(samples: FloatArray) -> FloatArray:
@@ -72,20 +72,14 @@ class CamppEncoder:
             return np.zeros((0, self.embedding_size), np.float32)
         if fbank.shape[0] < frames:
             pieces = [self._run(fbank[None])] * starts.size
-            return self._normalised(np.concatenate(pieces))
+            return unit_rows(np.concatenate(pieces))
         first = np.minimum(starts, fbank.shape[0] - frames)
         out = []
         for low in range(0, first.size, _BATCH):
             batch = np.stack([fbank[s : s + frames] for s in first[low : low + _BATCH]])
             out.append(self._run(batch))
-        return self._normalised(np.concatenate(out))
+        return unit_rows(np.concatenate(out))
 
     def _run(self, batch: FloatArray) -> FloatArray:
         result: FloatArray = self._session.run(["embeddings"], {"fbank": batch})[0]
         return result
-
-    @staticmethod
-    def _normalised(embeddings: FloatArray) -> FloatArray:
-        norms = np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        out: FloatArray = (embeddings / norms).astype(np.float32)
-        return out
