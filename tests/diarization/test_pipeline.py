@@ -691,3 +691,25 @@ def test_campplus_windows_can_reach_further_and_be_centred(diarizer: Diarizer) -
     expected = got - got.mean(axis=0)
     assert np.allclose(space, expected / np.linalg.norm(expected, axis=1, keepdims=True))
     assert np.allclose(wide._clustering_space(windows), got)
+
+
+@pytest.mark.parametrize(("threshold", "clusters"), [(None, 3), (0.7, 2), (0.9, 3)])
+def test_clusters_whose_raw_campplus_centroids_are_alike_are_one_voice(
+    diarizer: Diarizer, threshold: float | None, clusters: int
+) -> None:
+    # Round 20, docs/diarization-experiments/2026-12-07-campplus-merge.md.
+    assert DiarizationParams().cluster_merge_cosine is None
+    merging = _without_detectors(diarizer, _backend(), cluster_merge_cosine=threshold)
+    windows = _windows([(0, 210, np.eye(256)[0])], 210)
+    n = windows.starts.size
+    labels = np.arange(n) % 3
+    # Raw CAM++ rows: clusters 0 and 2 at cosine 0.8 of each other, cluster 1 far from both.
+    a, b = np.eye(192)[0], np.eye(192)[1]
+    rows = {0: a, 1: b, 2: 0.8 * a + 0.6 * np.eye(192)[2]}
+    raw = np.stack([rows[int(c)] for c in labels]).astype(np.float32)
+    merged = merging._same_voice_merged(replace(windows, clustering_embeddings=raw), labels)
+    assert int(merged.max()) + 1 == clusters
+    if clusters == 2:
+        assert (merged[labels == 0] == merged[labels == 2][0]).all()
+    # Without the clustering encoder's windows nothing is merged.
+    np.testing.assert_array_equal(merging._same_voice_merged(windows, labels), labels)

@@ -166,6 +166,12 @@ class DiarizationParams:
     # L2-normalised) before clustering: what every window shares (the channel, the crowd
     # underneath) goes. True: Round 19's screening 2.
     cluster_embedder_centre: bool = True
+    # With ``cluster_embedder`` and the number of speakers estimated: at the end, the two
+    # clusters whose centroids of the clustering encoder's own (uncentred) embeddings are most
+    # alike are one speaker while their cosine is at least this. Centring spreads one voice's
+    # windows apart when only two voices share a call, so a voice can be split in two that the
+    # encoder's raw embeddings still hold together. None: off.
+    cluster_merge_cosine: float | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
     min_speaker_similarity: float | None = None
@@ -468,9 +474,22 @@ class Diarizer:
                 labels = without_clusters(windows.embeddings, labels, crowd)
                 grid, centroids = self._grid(windows, labels)
         merged = self._same_speaker_merged(windows, labels)
+        merged = self._same_voice_merged(windows, merged)
         if merged.max() < labels.max():
             grid, centroids = self._grid(windows, merged)
         return grid, centroids
+
+    def _same_voice_merged(self, windows: Windows, labels: np.ndarray) -> np.ndarray:
+        """``labels`` with the clusters merged whose raw clustering-encoder centroids have a
+        cosine of at least ``cluster_merge_cosine``; as they were when that is off."""
+        own, threshold = windows.clustering_embeddings, self.params.cluster_merge_cosine
+        if own is None or threshold is None:
+            return labels
+
+        def cosine(a: FloatArray, b: FloatArray, _: int) -> float:
+            return float(a @ b)
+
+        return merged_while_alike(own, labels, cosine, threshold)
 
     def _resegmented(
         self, windows: Windows, labels: np.ndarray, num_speakers: int | None
