@@ -46,6 +46,7 @@ from voxguard.evaluation.metrics import eer
 from voxguard.speaker.augment import phone_channel
 from voxguard.speaker.backend import Wccn
 from voxguard.speaker.calibration import LinearCalibration, fit_calibration
+from voxguard.speaker.campplus import CamppEncoder
 from voxguard.speaker.scoring import AsNorm, unit_rows
 from voxguard.speaker.training.backend_fit import (
     MID_BELOW_S,
@@ -174,7 +175,7 @@ def add_enrollment_quality(path: Path, data: Path) -> None:
     np.savez(path, **flat)
 
 
-def build_cache(path: Path, data: Path, seed: int, limit: int) -> None:
+def build_cache(path: Path, data: Path, seed: int, limit: int, encoder: str = "ge2e") -> None:
     from resemblyzer import VoiceEncoder, preprocess_wav
 
     reference = VoiceEncoder(device="cpu", verbose=False)
@@ -184,7 +185,7 @@ def build_cache(path: Path, data: Path, seed: int, limit: int) -> None:
     if limit:
         speakers = speakers[:limit]
     folds = reader_folds(speakers, seed)
-    embedder = SpeechEmbedder()
+    embedder = SpeechEmbedder(CamppEncoder() if encoder == "campplus" else None)
     flat: dict[str, np.ndarray] = {"codec": np.array(codec)}
     start = time.time()
     for fold, members in enumerate(folds):
@@ -627,6 +628,12 @@ def main() -> None:
         "--recipe", nargs="+", default=["backend2", "shipped"], choices=sorted(RECIPES)
     )
     parser.add_argument("--limit", type=int, default=0, help="use only this many readers")
+    parser.add_argument(
+        "--encoder",
+        choices=("ge2e", "campplus"),
+        default="ge2e",
+        help="what VoxGuard embeds with (the baseline stays raw GE2E)",
+    )
     parser.add_argument("--per-seed", action="store_true", help="also print each seed alone")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -634,9 +641,10 @@ def main() -> None:
     runs = []
     for seed in args.seeds:
         suffix = f"_{args.limit}" if args.limit else ""
-        cache = ROOT / "artifacts" / f"speaker_unseen_seed{seed}{suffix}.npz"
+        kind = "" if args.encoder == "ge2e" else f"{args.encoder}_"
+        cache = ROOT / "artifacts" / f"speaker_unseen_{kind}seed{seed}{suffix}.npz"
         if not cache.is_file():
-            build_cache(cache, args.data, seed, args.limit)
+            build_cache(cache, args.data, seed, args.limit, args.encoder)
         add_enrollment_quality(cache, args.data)
         runs.append(load_run(cache, seed))
     results = {}
@@ -647,7 +655,7 @@ def main() -> None:
             results[f"{name} / {label}"] = res
             n_t = int(res["clean"]["n_target"])
             print(
-                f"\nrecipe {name}, {label} (seeds {[r.seed for r in subset]}, "
+                f"\n{args.encoder}, recipe {name}, {label} (seeds {[r.seed for r in subset]}, "
                 f"{n_t} target / {int(res['clean']['n_nontarget'])} non-target trials per "
                 f"condition; phone codec {runs[0].codec})"
             )

@@ -76,3 +76,28 @@ def test_a_missing_graph_says_what_to_do(tmp_path: Path) -> None:
     (folder / "campplus.onnx").unlink()
     with pytest.raises(ModelUnavailable, match="reinstall"):
         CamppEncoder(folder)
+
+
+def test_an_utterance_is_one_pass_and_a_long_one_the_weighted_mean_of_pieces(
+    encoder: CamppEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice = _longest_readers(1)[0][: 16000 * 12]
+    fbank = kaldi_fbank(voice)
+    whole = encoder.embed(voice)
+    assert whole.shape == (192,) and np.linalg.norm(whole) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(encoder.partial_embeddings(voice), whole[None], atol=1e-6)
+    single = encoder.embed_windows(fbank, np.array([0]), fbank.shape[0])[0]
+    np.testing.assert_allclose(whole, single, atol=1e-5)
+    # pieces of at most 500 frames: 1198 frames -> three of 400, 399 and 399
+    monkeypatch.setattr("voxguard.speaker.campplus.MAX_UTTERANCE_FRAMES", 500)
+    pieces = [fbank[:400], fbank[400:799], fbank[799:]]
+    rows = np.stack([encoder.embed_windows(p, np.array([0]), p.shape[0])[0] for p in pieces])
+    mean = np.array([400, 399, 399], np.float32) @ rows
+    np.testing.assert_allclose(encoder.embed(voice), mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_too_short_or_malformed_input_is_refused(encoder: CamppEncoder) -> None:
+    with pytest.raises(ValueError, match="at least 400 samples"):
+        encoder.embed(np.zeros(399, np.float32))
+    with pytest.raises(ValueError, match=r"fbank must be \(frames >= 1, 80\)"):
+        encoder.embed_fbank(np.zeros((10, 40), np.float32))

@@ -21,6 +21,9 @@ from voxguard.speaker.scoring import unit_rows
 _BATCH = 32
 N_MELS = 80
 SAMPLE_RATE = 16000
+# An utterance longer than this is embedded in equal pieces of at most this many frames
+# (30 s), whose embeddings are averaged weighted by length: bounds memory on long calls.
+MAX_UTTERANCE_FRAMES = 3000
 
 
 def kaldi_fbank(samples: FloatArray) -> FloatArray:
@@ -79,6 +82,31 @@ class CamppEncoder:
             batch = np.stack([fbank[s : s + frames] for s in first[low : low + _BATCH]])
             out.append(self._run(batch))
         return unit_rows(np.concatenate(out))
+
+    def embed_fbank(self, fbank: FloatArray) -> FloatArray:
+        """L2-normalised utterance embedding of (frames, 80) filterbanks: one pass over all
+        frames, or the length-weighted mean of equal pieces of at most
+        ``MAX_UTTERANCE_FRAMES``."""
+        fbank = np.asarray(fbank, dtype=np.float32)
+        if fbank.ndim != 2 or fbank.shape[1] != N_MELS or fbank.shape[0] == 0:
+            raise ValueError(f"fbank must be (frames >= 1, {N_MELS}), not {fbank.shape}.")
+        pieces = np.array_split(fbank, -(-fbank.shape[0] // MAX_UTTERANCE_FRAMES))
+        vectors = unit_rows(np.concatenate([self._run(piece[None]) for piece in pieces]))
+        weights = np.array([piece.shape[0] for piece in pieces], np.float32)
+        vector: FloatArray = unit_rows((weights @ vectors)[None])[0]
+        return vector
+
+    def embed(self, samples: FloatArray) -> FloatArray:
+        """L2-normalised utterance embedding of speech-only 16 kHz ``samples`` (at least
+        25 ms)."""
+        fbank = kaldi_fbank(samples)
+        if fbank.shape[0] == 0:
+            raise ValueError("CAM++ needs at least 400 samples (25 ms) to embed.")
+        return self.embed_fbank(fbank)
+
+    def partial_embeddings(self, samples: FloatArray) -> FloatArray:
+        """(1, 192): the utterance embedding, for callers that pool partial windows."""
+        return self.embed(samples)[None]
 
     def _run(self, batch: FloatArray) -> FloatArray:
         result: FloatArray = self._session.run(["embeddings"], {"fbank": batch})[0]

@@ -8,11 +8,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
+
+
+class SpeakerEncoder(Protocol):
+    """What the engine and the back-end fitting need of a speaker encoder (GE2E, CAM++)."""
+
+    @property
+    def model_version(self) -> str: ...
+
+    def embed(self, samples: Vector) -> Vector:
+        """L2-normalised embedding of speech-only 16 kHz samples."""
+        ...
+
+    def partial_embeddings(self, samples: Vector) -> Vector:
+        """(windows, dim) embeddings whose normalised mean is ``embed``'s."""
+        ...
 
 
 @dataclass(frozen=True)

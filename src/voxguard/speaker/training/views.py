@@ -24,6 +24,7 @@ from voxguard.audio.decode import load_audio
 from voxguard.audio.types import PHONE_BAND_HZ, AudioClip, AudioMetadata, FloatArray
 from voxguard.speaker.augment import add_noise, band_pass, phone_channel
 from voxguard.speaker.encoder import Ge2eEncoder
+from voxguard.speaker.types import SpeakerEncoder
 
 SAMPLE_RATE = 16_000
 MIN_TRIAL_SECONDS = 6.0
@@ -136,10 +137,13 @@ def test_phone_channel() -> tuple[Callable[[FloatArray], FloatArray], str]:
 
 
 class SpeechEmbedder:
-    """VAD speech only (the whole signal when VAD keeps under 0.5 s), then GE2E."""
+    """VAD speech only (the whole signal when VAD keeps under 0.5 s), then the encoder (GE2E
+    unless another is given)."""
 
-    def __init__(self, encoder: Ge2eEncoder | None = None, front_end: AudioFrontEnd | None = None):
-        self.encoder = encoder or Ge2eEncoder()
+    def __init__(
+        self, encoder: SpeakerEncoder | None = None, front_end: AudioFrontEnd | None = None
+    ):
+        self.encoder: SpeakerEncoder = encoder or Ge2eEncoder()
         self.front_end = front_end or AudioFrontEnd()
 
     def speech(self, samples: FloatArray) -> FloatArray:
@@ -168,7 +172,7 @@ def embed_views(
     phone: Callable[[FloatArray], FloatArray] = phone_channel,
     babble_pool: Sequence[str] = (),
 ) -> dict[str, FloatArray]:
-    """Every view the back-end recipe needs, as raw GE2E embeddings.
+    """Every view the back-end recipe needs, as raw embeddings of the embedder's encoder.
 
     With ``babble_pool``, also the ``EXTRA_BABBLE_VIEWS`` of the test half (talkers drawn from
     the pool, never the speaker) for the noisy path's WCCN, and ``enroll_babble``, the
