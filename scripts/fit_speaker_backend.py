@@ -1,11 +1,11 @@
-"""Fit the speaker back end shipped next to the GE2E model (reproducible, seeded; sox for GSM).
+"""Fit the speaker back end shipped next to a speaker model (reproducible, seeded; sox for GSM).
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/fit_speaker_backend.py
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/fit_speaker_backend.py [--encoder ge2e]
 
 Development protocol (documented in docs/speaker.md): every LibriSpeech reader in
 ../shared/data/librispeech with at least 6 s of audio; enrollment = first half of its
 utterance, test = second half in four conditions (clean, 2 s cut, phone channel via GSM 06.10,
-babble of three other readers at 5 dB). Writes ``src/voxguard/models/ge2e/backend.npz``
+babble of three other readers at 5 dB). Writes ``src/voxguard/models/<encoder>/backend.npz``
 (WCCN transform and cohort embeddings of all readers, clean and phone; no audio) and
 ``backend.json`` (calibration per condition, FAR thresholds, measured dev metrics).
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from voxguard.evaluation.metrics import cllr, min_dcf
 from voxguard.speaker.backend import BACKEND_FORMAT
-from voxguard.speaker.encoder import Ge2eEncoder
+from voxguard.speaker.engine import SPEAKER_MODELS, load_speaker_encoder
 from voxguard.speaker.training.backend_fit import (
     ASNORM_TOP_K,
     DEV_CONDITIONS,
@@ -56,10 +56,13 @@ from voxguard.training.detector.data import guard_flagged_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "librispeech"
-OUT = ROOT / "src" / "voxguard" / "models" / "ge2e"
-CACHE = ROOT / "artifacts" / "backend_views.npz"
-VERSION = "ge2e-backend-4"
+MODELS = ROOT / "src" / "voxguard" / "models"
+VERSIONS = {"ge2e": "ge2e-backend-4", "campplus": "campplus-backend-1"}
 SEED = 2026
+CAVEATS = {
+    "ge2e": "LibriSpeech train-clean-100 is in GE2E's training data: optimistic",
+    "campplus": "whether LibriSpeech is in CAM++'s training data is not stated: maybe optimistic",
+}
 
 
 def guard_readers(data: Path) -> None:
@@ -73,11 +76,11 @@ def guard_readers(data: Path) -> None:
     print(f"holdout guard: {len(list(data.glob('*.flac')))} files checked, none dropped")
 
 
-def build_table(data: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
+def build_table(data: Path, seed: int, encoder: str) -> dict[str, dict[str, np.ndarray]]:
     guard_readers(data)
     readers = load_readers(data)
     speakers = sorted(s for s, w in readers.items() if w.size >= MIN_TRIAL_SECONDS * 16000)
-    embedder = SpeechEmbedder()
+    embedder = SpeechEmbedder(load_speaker_encoder(encoder))
     table: dict[str, dict[str, np.ndarray]] = {}
     start = time.time()
     phone, codec = test_phone_channel()
@@ -94,21 +97,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--cache", type=Path, default=CACHE, help="embedding cache (npz)")
+    parser.add_argument("--encoder", choices=SPEAKER_MODELS, default="campplus")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="embedding cache (npz; default artifacts/backend_views.npz for GE2E, "
+        "artifacts/backend_views_<encoder>.npz otherwise)",
+    )
     parser.add_argument(
         "--cache-only",
         action="store_true",
         help="write the embedding cache and stop (the bundled back end is left as it is)",
     )
     args = parser.parse_args()
+    suffix = "" if args.encoder == "ge2e" else f"_{args.encoder}"
+    cache = args.cache or ROOT / "artifacts" / f"backend_views{suffix}.npz"
+    out = MODELS / args.encoder
 
-    if args.cache.is_file():
-        table = read_view_cache(args.cache)
+    if cache.is_file():
+        table = read_view_cache(cache)
     else:
-        table = build_table(args.data, args.seed)
-        write_view_cache(args.cache, table)
+        table = build_table(args.data, args.seed, args.encoder)
+        write_view_cache(cache, table)
     if args.cache_only:
-        print(f"embedding cache: {args.cache}")
+        print(f"embedding cache: {cache}")
         return
     speakers = sorted(table)
 
@@ -130,11 +142,11 @@ def main() -> None:
 
     fitted = fit_backend(table, speakers)
     npz_bytes = fitted.npz_bytes()
-    (OUT / "backend.npz").write_bytes(npz_bytes)
-    model_version = Ge2eEncoder().model_version
+    (out / "backend.npz").write_bytes(npz_bytes)
+    model_version = load_speaker_encoder(args.encoder).model_version
     meta = {
         "format": BACKEND_FORMAT,
-        "version": VERSION,
+        "version": VERSIONS[args.encoder],
         "model_version": model_version,
         "npz_sha256": hashlib.sha256(npz_bytes).hexdigest(),
         "cohorts": sorted(fitted.cohorts),
@@ -159,7 +171,7 @@ def main() -> None:
                 "clean": "VAD speech of the whole utterance",
                 "phone": "same through the engine's enrollment phone simulation (AMR-NB)",
             },
-            "stored": "GE2E embeddings only, no audio",
+            "stored": f"{args.encoder} embeddings only, no audio",
         },
         "dev_protocol": {
             "script": "scripts/fit_speaker_backend.py",
@@ -176,11 +188,11 @@ def main() -> None:
                 "(back end fitted on the other fold)"
             ),
             "metrics": metrics,
-            "caveat": "LibriSpeech train-clean-100 is in GE2E's training data: optimistic",
+            "caveat": CAVEATS[args.encoder],
         },
     }
-    (OUT / "backend.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {OUT / 'backend.npz'} ({len(npz_bytes) / 1e6:.2f} MB) and backend.json")
+    (out / "backend.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {out / 'backend.npz'} ({len(npz_bytes) / 1e6:.2f} MB) and backend.json")
 
 
 if __name__ == "__main__":

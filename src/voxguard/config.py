@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     narrowband_hz: float = Field(default=5000.0, description="effective bandwidth below this (Hz)")
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
 
+    # The speaker model voiceprints are made and scored with (a bundled encoder and the back end
+    # fitted on it). Voiceprints of another model are stale until re-embedded or re-enrolled.
+    speaker_model: Literal["campplus", "ge2e"] = Field(
+        default="ge2e", description="speaker encoder: campplus | ge2e"
+    )
     # Speaker verification operating point: the threshold is picked from this target FAR.
     target_far: float = Field(default=0.01, gt=0, lt=1)
     identify_top_k: int = Field(default=5, ge=1, le=100)

@@ -3,6 +3,7 @@ frames, and decisions that agree with the audio path."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from voxguard.errors import (
     NoSpeechDetected,
 )
 from voxguard.speaker.augment import phone_channel
+from voxguard.speaker.campplus import kaldi_fbank
 from voxguard.speaker.engine import SpeakerEngine
 from voxguard.speaker.features import mel_spectrogram
 from voxguard.speaker.frames import (
@@ -28,6 +30,7 @@ from voxguard.speaker.frames import (
     analyze_frames,
     check_features,
     energy_speech_mask,
+    fbank_frames,
     features_of,
     frame_rms,
 )
@@ -135,6 +138,42 @@ def test_values_must_be_finite_non_negative_floats(bad: float) -> None:
     payload["frame_rms"][2] = bad
     with pytest.raises(InvalidFeatures, match=r"frame_rms"):
         _check(payload)
+
+
+def test_filterbanks_are_optional_and_checked_when_sent() -> None:
+    samples = _noise(0.5, 0.1)
+    assert _check(_payload(samples)).fbank is None
+    fbank = kaldi_fbank(samples)
+    checked = _check(_payload(samples, fbank=fbank.tolist())).fbank
+    np.testing.assert_array_equal(checked, fbank)
+    assert checked.shape == (fbank_frames(samples.size), 80) == (48, 80)
+    assert _check(_payload(samples[:399], fbank=[])).fbank.shape == (0, 80)
+    with pytest.raises(InvalidFeatures, match=r"fbank has 47 frames; 8000 samples make .* = 48"):
+        _check(_payload(samples, fbank=fbank[:-1].tolist()))
+    narrow = fbank.tolist()
+    narrow[2] = narrow[2][:40]
+    with pytest.raises(InvalidFeatures, match=r"fbank rows have \[40, 80\] values"):
+        _check(_payload(samples, fbank=narrow))
+    for bad in (float("nan"), float("inf"), 1e300):
+        broken = fbank.tolist()
+        broken[3][1] = bad
+        with pytest.raises(InvalidFeatures, match=r"fbank\[3, 1\] is .*; values must be finite"):
+            _check(_payload(samples, fbank=broken))
+    # log energies may be negative
+    assert _check(_payload(samples, fbank=(fbank - 50).tolist())).fbank.min() < 0
+
+
+def test_speech_filterbanks_follow_the_mel_speech_and_are_needed_for_campplus() -> None:
+    samples = _bursts((1.0, 1e-3), (1.0, 0.3), (1.0, 1e-3))
+    analysis = _analyze(samples)
+    speech = analysis.speech_fbank()
+    fbank = kaldi_fbank(samples)
+    # frame i of the filterbanks (samples 160 i .. 160 i + 400) is speech when mel frame i + 1 is
+    np.testing.assert_array_equal(speech, fbank[analysis.speech[1 : 1 + fbank.shape[0]]])
+    assert abs(speech.shape[0] - int(analysis.speech.sum())) <= 3
+    without = analyze_frames(replace(features_of(samples), fbank=None), SETTINGS)
+    with pytest.raises(InvalidFeatures, match="fbank is missing: this server's speaker model"):
+        without.speech_fbank()
 
 
 # --- speech and quality from frames --------------------------------------------------------

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import Server
 from tests.web.conftest import Recordings, axe_violations, ensure_speaker, shot, sign_in
 from voxguard.audio import load_audio
+from voxguard.speaker.campplus import kaldi_fbank
 from voxguard.speaker.features import mel_spectrogram
 
 TIMEOUT = 120_000  # ms: a check runs the real models on a shared 2-core machine
@@ -165,14 +166,22 @@ def test_privacy_mode_sends_the_servers_own_features_not_audio(
 
     body = sent.value.post_data_json
     assert "speaker_id" in body and set(body) == {"speaker_id", "features"}
+    samples = load_audio(recordings.genuine).samples
     browser_mel = np.asarray(body["features"]["mel"], dtype=np.float64)
-    server_mel = mel_spectrogram(load_audio(recordings.genuine).samples).astype(np.float64)
+    server_mel = mel_spectrogram(samples).astype(np.float64)
     assert browser_mel.shape == server_mel.shape
     # Power mel spans many decades: compare against each frame's own scale.
     scale = np.maximum(server_mel.max(axis=1, keepdims=True), 1e-10)
     worst = float(np.max(np.abs(browser_mel - server_mel) / scale))
     print(f"browser vs server mel: max error {worst:.2e} of the frame peak")
     assert worst < 1e-3
+    # CAM++'s input: log energies, compared in absolute terms (natural log units)
+    browser_fbank = np.asarray(body["features"]["fbank"], dtype=np.float64)
+    server_fbank = kaldi_fbank(samples).astype(np.float64)
+    assert browser_fbank.shape == server_fbank.shape
+    fbank_worst = float(np.max(np.abs(browser_fbank - server_fbank)))
+    print(f"browser vs server fbank: max error {fbank_worst:.2e}")
+    assert fbank_worst < 1e-3
     page.context.close()
 
 

@@ -28,6 +28,7 @@ def analyze_features(body: MelFeaturesIn, settings: Settings) -> FrameAnalysis:
         hop_length=body.hop_length,
         n_mels=body.n_mels,
         max_duration_s=settings.max_duration_s,
+        fbank=body.fbank,
     )
     analysis = analyze_frames(features, settings)
     if QualityCode.NO_SPEECH in analysis.quality.codes:

@@ -96,8 +96,11 @@ class Runtime:
         return self.models().policy
 
     def diarizer(self) -> Diarizer:
-        """The diarizer, built on first use around the speaker engine's GE2E encoder."""
+        """The diarizer, built on first use; it shares the speaker engine's encoder (GE2E for
+        its frame scores, or CAM++ for its clustering) rather than load it twice."""
         from voxguard.diarization.pipeline import Diarizer
+        from voxguard.speaker.campplus import CamppEncoder
+        from voxguard.speaker.encoder import Ge2eEncoder
 
         speaker, front_end = self.speaker, self.front_end
         with self._lock:
@@ -105,9 +108,14 @@ class Runtime:
                 encoder = getattr(require_speaker(speaker), "encoder", None)
                 if encoder is None:
                     raise ModelUnavailable(
-                        "Diarization needs the GE2E speaker engine, which is not loaded."
+                        "Diarization needs the speaker engine, which is not loaded."
                     )
-                self._diarizer = Diarizer(self.settings, encoder=encoder, front_end=front_end)
+                self._diarizer = Diarizer(
+                    self.settings,
+                    encoder=encoder if isinstance(encoder, Ge2eEncoder) else None,
+                    campplus=encoder if isinstance(encoder, CamppEncoder) else None,
+                    front_end=front_end,
+                )
             return self._diarizer
 
     def warm_gallery(self) -> None:

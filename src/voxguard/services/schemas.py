@@ -93,7 +93,10 @@ class MelFeaturesIn(BaseModel):
     ``voxguard.speaker.features.mel_spectrogram`` computes them (n_fft 400, hop 160, 40
     Slaney mels, periodic Hann, centred with zero padding, no log), frames = 1 + n_samples //
     160. ``frame_rms``: per frame t, the RMS of samples [160 t, 160 t + 160) (zeros past the
-    end). ``web/src/lib/melFeatures.ts`` builds this body in a browser.
+    end). ``fbank`` (needed when the speaker model is CAM++): 80 Kaldi log mel filterbanks per
+    frame as ``voxguard.speaker.campplus.kaldi_fbank`` computes them (25 ms Povey window,
+    10 ms hop, pre-emphasis 0.97, DC removed, no dither, snip_edges), frames = 1 +
+    (n_samples - 400) // 160. ``web/src/lib/melFeatures.ts`` builds this body in a browser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -104,6 +107,11 @@ class MelFeaturesIn(BaseModel):
     n_samples: int = Field(ge=1, le=(MAX_FEATURE_FRAMES - 1) * 160)
     mel: list[list[float]] = Field(min_length=1, max_length=MAX_FEATURE_FRAMES)
     frame_rms: list[float] = Field(min_length=1, max_length=MAX_FEATURE_FRAMES)
+    fbank: list[list[float]] | None = Field(
+        default=None,
+        max_length=MAX_FEATURE_FRAMES,
+        description="80 Kaldi filterbanks per frame; needed by the CAM++ speaker model.",
+    )
 
 
 class VerifyFeaturesIn(BaseModel):

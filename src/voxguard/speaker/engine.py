@@ -14,8 +14,10 @@ from voxguard.audio.quality import QualityReport
 from voxguard.audio.types import AudioSource
 from voxguard.config import Settings, get_settings
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
+from voxguard.models import bundled_model_path
 from voxguard.speaker.augment import phone_channel
 from voxguard.speaker.backend import SpeakerBackend, load_backend, score_pair, variant_for
+from voxguard.speaker.campplus import CamppEncoder
 from voxguard.speaker.encoder import Ge2eEncoder
 from voxguard.speaker.enrollment import enroll, enrolled_in_noise, voiceprint_variant
 from voxguard.speaker.frames import FrameAnalysis
@@ -25,25 +27,43 @@ from voxguard.speaker.types import (
     Candidate,
     Embedding,
     IdentificationResult,
+    SpeakerEncoder,
     Vector,
     VerificationResult,
     Voiceprint,
 )
 
 SAMPLE_RATE = 16_000
+# Bundled speaker models (``Settings.speaker_model``): each a folder of ``models/`` holding the
+# encoder and the back end fitted on it.
+SPEAKER_MODELS = ("campplus", "ge2e")
+
+
+def load_speaker_encoder(name: str, threads: int = 1) -> Ge2eEncoder | CamppEncoder:
+    """The bundled encoder ``name`` (one of ``SPEAKER_MODELS``)."""
+    if name == "campplus":
+        return CamppEncoder(threads=threads)
+    if name == "ge2e":
+        return Ge2eEncoder(threads=threads)
+    raise ValueError(f"speaker model {name!r} is not bundled; choose one of {SPEAKER_MODELS}.")
 
 
 class SpeakerEngine:
     def __init__(
         self,
         settings: Settings | None = None,
-        encoder: Ge2eEncoder | None = None,
+        encoder: Ge2eEncoder | CamppEncoder | None = None,
         backend: SpeakerBackend | None = None,
         front_end: AudioFrontEnd | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.encoder = encoder or Ge2eEncoder(threads=self.settings.inference_threads)
-        self.backend = backend or load_backend(model_version=self.encoder.model_version)
+        self.encoder = encoder or load_speaker_encoder(
+            self.settings.speaker_model, self.settings.inference_threads
+        )
+        folder = "campplus" if isinstance(self.encoder, CamppEncoder) else "ge2e"
+        self.backend = backend or load_backend(
+            bundled_model_path(folder), model_version=self.encoder.model_version
+        )
         self._front_end = front_end
 
     @property
@@ -75,14 +95,15 @@ class SpeakerEngine:
                 self._refuse_too_little_speech(speech_s, bool(analyzed.segments))
             speech = analyzed.clip.samples
             speech_s = speech.size / SAMPLE_RATE
-        vector = self.encoder.embed(speech)
+        encoder: SpeakerEncoder = self.encoder
+        vector = encoder.embed(speech)
         condition = self._condition(analyzed.quality)
         extra = {}
         if variants:
             # A narrowband recording already sounds like a phone call: simulating the channel
             # again would only add a second codec pass the test side never has.
             narrow = condition == "phone"
-            extra["phone"] = vector if narrow else self.encoder.embed(phone_channel(speech))
+            extra["phone"] = vector if narrow else encoder.embed(phone_channel(speech))
         return self._embedding(vector, speech_s, analyzed.quality, condition, extra)
 
     def embed_frames(self, analysis: FrameAnalysis) -> Embedding:
@@ -94,8 +115,10 @@ class SpeakerEngine:
         speech_s = analysis.speech_s
         if speech_s < self.settings.min_embed_speech_s:
             self._refuse_too_little_speech(speech_s, bool(analysis.speech.any()))
-        mel = analysis.speech_mel(self.encoder.spec.norm_target_dbfs)
-        vector = self.encoder.embed_mel(mel)
+        if isinstance(self.encoder, CamppEncoder):
+            vector = self.encoder.embed_fbank(analysis.speech_fbank())
+        else:
+            vector = self.encoder.embed_mel(analysis.speech_mel(self.encoder.spec.norm_target_dbfs))
         condition = self._condition(analysis.quality)
         return self._embedding(vector, speech_s, analysis.quality, condition, {})
 

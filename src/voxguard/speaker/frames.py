@@ -8,7 +8,13 @@ The client computes, on the whole 16 kHz mono recording (raw samples, not volume
 * ``frame_rms``: one value per mel frame, ``frame_rms[t] = sqrt(sum(x[t*160 : t*160+160]**2)
   / 160)``, the samples past the end counted as zeros (so ``160 * sum(frame_rms**2)`` is the
   recording's energy);
-* ``n_samples``: the recording's length in samples.
+* ``n_samples``: the recording's length in samples;
+* ``fbank`` (needed when the server's speaker model is CAM++, ``Settings.speaker_model``): the
+  80 Kaldi log mel filterbanks of :func:`voxguard.speaker.campplus.kaldi_fbank` (25 ms Povey
+  window, 10 ms hop, pre-emphasis 0.97, DC removed, no dither, ``snip_edges``, samples in
+  [-1, 1]), shape (frames, 80) with ``frames = 1 + (n_samples - 400) // 160`` (none under
+  400 samples); frame ``i`` covers samples ``[160 i, 160 i + 400)``, so it is taken as speech
+  when mel frame ``i + 1`` (centred at ``160 (i + 1)``) is.
 
 From these the server finds speech without audio (Silero needs the waveform) with an energy
 VAD on frames: a frame's level is the sum of its mel bands centred in the speech band
@@ -41,6 +47,8 @@ from voxguard.audio.quality import (
 from voxguard.audio.types import FloatArray
 from voxguard.config import Settings
 from voxguard.errors import FeaturesTooLong, InvalidFeatures
+from voxguard.speaker.campplus import N_MELS as FBANK_BINS
+from voxguard.speaker.campplus import kaldi_fbank
 from voxguard.speaker.encoder import volume_gain
 from voxguard.speaker.features import MelConfig, mel_frequencies, mel_spectrogram
 
@@ -66,11 +74,13 @@ class EnergyVadParams:
 
 @dataclass(frozen=True)
 class MelFeatures:
-    """A validated payload: power mel (frames, 40), frame RMS (frames,), length in samples."""
+    """A validated payload: power mel (frames, 40), frame RMS (frames,), length in samples,
+    and the Kaldi filterbanks (frames, 80) when the client sent them."""
 
     mel: FloatArray
     frame_rms: FloatArray
     n_samples: int
+    fbank: FloatArray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -95,6 +105,27 @@ class FrameAnalysis:
         mel: FloatArray = (self.features.mel[self.speech] * np.float32(gain**2)).astype(np.float32)
         return mel
 
+    def speech_fbank(self) -> FloatArray:
+        """The Kaldi filterbank frames whose centre falls in speech (CAM++'s input)."""
+        fbank = self.features.fbank
+        if fbank is None:
+            raise InvalidFeatures(
+                "fbank is missing: this server's speaker model (CAM++) embeds 80 Kaldi "
+                "filterbanks per frame (frames = 1 + (n_samples - 400) // 160); send them as "
+                "'fbank' next to 'mel' and 'frame_rms'.",
+                field="fbank",
+                accepted="(frames, 80) Kaldi log mel filterbanks",
+            )
+        keep = self.speech[1 : 1 + fbank.shape[0]]
+        speech: FloatArray = fbank[keep]
+        if speech.shape[0] == 0:
+            raise InvalidFeatures(
+                "fbank holds no frame inside the speech found in mel; send at least 400 samples.",
+                field="fbank",
+                accepted="(frames, 80) Kaldi log mel filterbanks",
+            )
+        return speech
+
 
 def frame_rms(samples: FloatArray) -> FloatArray:
     """RMS of each 160-sample hop, one per mel frame, samples past the end counted as zeros."""
@@ -111,7 +142,14 @@ def features_of(samples: FloatArray) -> MelFeatures:
     """What a privacy-mode client sends for 16 kHz mono ``samples`` (the reference of
     ``web/src/lib/melFeatures.ts``)."""
     samples = np.asarray(samples, dtype=np.float32)
-    return MelFeatures(mel_spectrogram(samples, MEL), frame_rms(samples), int(samples.size))
+    return MelFeatures(
+        mel_spectrogram(samples, MEL), frame_rms(samples), int(samples.size), kaldi_fbank(samples)
+    )
+
+
+def fbank_frames(n_samples: int) -> int:
+    """Kaldi filterbank frames of ``n_samples`` (``snip_edges``: whole 400-sample frames)."""
+    return 0 if n_samples < MEL.n_fft else 1 + (n_samples - MEL.n_fft) // MEL.hop_length
 
 
 def check_features(
@@ -124,6 +162,7 @@ def check_features(
     hop_length: int,
     n_mels: int,
     max_duration_s: float,
+    fbank: Sequence[Sequence[float]] | FloatArray | None = None,
 ) -> MelFeatures:
     """Validate a client payload; every refusal names what was wrong and what is accepted."""
     for name, got, want in (
@@ -173,7 +212,39 @@ def check_features(
         )
     mel_array = _finite_non_negative("mel", mel)
     rms_array = _finite_non_negative("frame_rms", frame_rms)
-    return MelFeatures(mel=mel_array, frame_rms=rms_array, n_samples=n_samples)
+    fbank_array = None if fbank is None else _check_fbank(fbank, n_samples)
+    return MelFeatures(mel=mel_array, frame_rms=rms_array, n_samples=n_samples, fbank=fbank_array)
+
+
+def _check_fbank(fbank: Sequence[Sequence[float]] | FloatArray, n_samples: int) -> FloatArray:
+    frames = fbank_frames(n_samples)
+    if len(fbank) != frames:
+        raise InvalidFeatures(
+            f"fbank has {len(fbank)} frames; {n_samples} samples make 1 + ({n_samples} - 400) "
+            f"// 160 = {frames} (none under 400 samples).",
+            field="fbank",
+            accepted=frames,
+        )
+    if frames == 0:
+        return np.zeros((0, FBANK_BINS), np.float32)
+    widths = {len(row) for row in fbank} if not isinstance(fbank, np.ndarray) else {fbank.shape[1]}
+    if widths != {FBANK_BINS}:
+        raise InvalidFeatures(
+            f"fbank rows have {sorted(widths)} values; each frame must have {FBANK_BINS}.",
+            field="fbank",
+            accepted=FBANK_BINS,
+        )
+    # log energies: any finite value (float64 first, so an overflow is an error, not infinity)
+    array = np.asarray(fbank, dtype=np.float64)
+    bad = ~np.isfinite(array) | (np.abs(array) > np.finfo(np.float32).max)
+    if bad.any():
+        where = [int(i) for i in np.argwhere(bad)[0]]
+        raise InvalidFeatures(
+            f"fbank{where} is {float(array[tuple(where)])}; values must be finite (log energies).",
+            field="fbank",
+            accepted="finite",
+        )
+    return array.astype(np.float32)
 
 
 def _finite_non_negative(

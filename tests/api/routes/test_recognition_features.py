@@ -67,6 +67,7 @@ def features(recording: bytes | np.ndarray) -> dict[str, Any]:
         "n_samples": payload.n_samples,
         "mel": payload.mel.tolist(),
         "frame_rms": payload.frame_rms.tolist(),
+        "fbank": payload.fbank.tolist() if payload.fbank is not None else None,
     }
 
 

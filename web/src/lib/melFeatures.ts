@@ -11,7 +11,8 @@
  *     "sample_rate": 16000, "n_fft": 400, "hop_length": 160, "n_mels": 40,
  *     "n_samples": N,                     // length of the recording in samples (>= 1)
  *     "mel": [[40 numbers], ...],         // 1 + floor(N / 160) frames
- *     "frame_rms": [numbers, ...]         // one per mel frame
+ *     "frame_rms": [numbers, ...],        // one per mel frame
+ *     "fbank": [[80 numbers], ...]        // 1 + floor((N - 400) / 160) frames (none under 400)
  *   }
  *
  * - `mel[t]` is the power mel spectrum of frame t exactly as the server's
@@ -22,13 +23,17 @@
  * - `frame_rms[t]` is sqrt(sum(x[160 t .. 160 t + 159]^2) / 160), samples past the end
  *   counted as zeros: the level of hop t, from which the server finds speech (an energy VAD)
  *   and normalises the volume of the speech frames.
+ * - `fbank[i]` are the 80 Kaldi log mel filterbanks of samples [160 i, 160 i + 400), the input
+ *   of the CAM++ speaker model (`kaldiFbank.ts`); a server on the GE2E model ignores them.
  *
  * Every value is a float32 written with 9 significant digits, which is the float32 exactly.
  * The DFT is a direct 400-point real DFT with float64 cos/sin tables (400 is not a power of
  * two); the window is applied in float32 as on the server, the rest is float64 rounded to
  * float32 at the end, so values agree with the server's float32 FFT to float32 precision.
- * This module has no imports: pure functions, usable in a worker.
+ * Pure functions, usable in a worker.
  */
+
+import { kaldiFbank } from "./kaldiFbank";
 
 export const SAMPLE_RATE = 16000;
 export const N_FFT = 400;
@@ -45,6 +50,7 @@ export interface PrivacyFeatures {
   n_samples: number;
   mel: number[][];
   frame_rms: number[];
+  fbank: number[][];
 }
 
 /** Number of mel frames of `nSamples` samples (centred framing). */
@@ -212,5 +218,6 @@ export function privacyFeatures(samples: Float32Array): PrivacyFeatures {
     n_samples: samples.length,
     mel: melSpectrogram(samples).map((row) => Array.from(row, float32Number)),
     frame_rms: Array.from(frameRms(samples), float32Number),
+    fbank: kaldiFbank(samples).map((row) => Array.from(row, float32Number)),
   };
 }
