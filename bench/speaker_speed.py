@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/speaker_speed.py [--repeats 30]
 
-VoxGuard: ``SpeakerEngine.embed_source`` on WAV bytes (PyAV decode, Silero VAD, numpy mel,
-GE2E in onnxruntime). Reference, same run: Resemblyzer's ``preprocess_wav`` on the same file
+VoxGuard: ``SpeakerEngine.embed_source`` on WAV bytes (PyAV decode, Silero VAD, then each
+bundled speaker model: CAM++ on Kaldi filterbanks, GE2E on a numpy mel; onnxruntime).
+Reference, same run: Resemblyzer's ``preprocess_wav`` on the same file
 (librosa load, webrtcvad trimming) + ``embed_utterance`` (torch), torch limited to one thread.
 Median wall time over the repeats after one warm-up call each. Target: <= 30 ms.
 Both pipelines run under ``threadpool_limits(1)``: numpy's OpenBLAS (librosa's mel in the
@@ -24,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from voxguard.audio.decode import load_audio
 from voxguard.audio.wav import wav_bytes
 from voxguard.config import Settings
-from voxguard.speaker.engine import SpeakerEngine
+from voxguard.speaker.engine import SPEAKER_MODELS, SpeakerEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT.parent / "shared" / "data" / "librispeech" / "103-1240-0000.flac"
@@ -51,9 +52,15 @@ def run() -> None:
     args = parser.parse_args()
     clip = load_audio(CLIP).samples[16000 : 16000 * 5]
     data = wav_bytes(clip, 16000)
-    engine = SpeakerEngine(Settings(inference_threads=1))
-    ours = median_ms(lambda: engine.embed_source(data), args.repeats)
-    print(f"VoxGuard decode+VAD+embed, 4 s clip, 1 thread: {ours:.1f} ms (target <= 30 ms)")
+    times = {}
+    for model in SPEAKER_MODELS:  # the default first
+        engine = SpeakerEngine(Settings(inference_threads=1, speaker_model=model))
+        times[model] = median_ms(lambda e=engine: e.embed_source(data), args.repeats)
+        print(
+            f"VoxGuard ({model}) decode+VAD+embed, 4 s clip, 1 thread: {times[model]:.1f} ms "
+            "(target <= 30 ms)"
+        )
+    print(f"ratio campplus / ge2e: {times['campplus'] / times['ge2e']:.2f}")
     try:
         import torch
         from resemblyzer import VoiceEncoder, preprocess_wav
@@ -67,7 +74,8 @@ def run() -> None:
         path.write_bytes(data)
         ref = median_ms(lambda: encoder.embed_utterance(preprocess_wav(path)), args.repeats)
     print(f"Resemblyzer preprocess_wav+embed_utterance, same clip, 1 thread: {ref:.1f} ms")
-    print(f"ratio VoxGuard / Resemblyzer: {ours / ref:.2f}")
+    for model, value in times.items():
+        print(f"ratio VoxGuard ({model}) / Resemblyzer: {value / ref:.2f}")
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ class Settings(BaseSettings):
 
     # The speaker model voiceprints are made and scored with (a bundled encoder and the back end
     # fitted on it). Voiceprints of another model are stale until re-embedded or re-enrolled.
+    # "campplus" since 2026-12-07 (docs/speaker-experiments/2026-12-07-campplus-engine.md);
+    # "ge2e" is about three times faster per embedding and keeps GE2E voiceprints valid.
     speaker_model: Literal["campplus", "ge2e"] = Field(
-        default="ge2e", description="speaker encoder: campplus | ge2e"
+        default="campplus", description="speaker encoder: campplus | ge2e"
     )
     # Speaker verification operating point: the threshold is picked from this target FAR.
     target_far: float = Field(default=0.01, gt=0, lt=1)

@@ -14,12 +14,12 @@ runner = CliRunner()
 A, B = "103-1240-0000.flac", "1034-121119-0000.flac"
 
 
-def test_embed_prints_a_256_vector() -> None:
+def test_embed_prints_the_default_models_vector() -> None:
     path = shared_data("librispeech", A)
     result = runner.invoke(app, ["embed", str(path), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert len(report["embedding"]) == 256 and report["speech_s"] > 5
+    assert len(report["embedding"]) == 192 and report["speech_s"] > 5  # CAM++
 
 
 def test_compare_same_and_different_speaker() -> None:

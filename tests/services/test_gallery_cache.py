@@ -60,7 +60,8 @@ def store(settings: Settings) -> Iterator[Store]:
 
 def voiceprint(engine: SpeakerEngine, seed: int) -> Voiceprint:
     rng = np.random.default_rng(seed)
-    vector = np.abs(unit_rows(rng.standard_normal((1, 256)).astype(np.float32))[0])
+    rows = rng.standard_normal((1, engine.embedding_size)).astype(np.float32)
+    vector = np.abs(unit_rows(rows)[0])
     return engine.enroll(
         [Embedding(vector=vector, speech_s=5.0, model_version=engine.model_version)]
     )
@@ -190,7 +191,7 @@ def test_the_index_is_persisted_and_a_restarted_worker_catches_up(
     first = GalleryCache(folder, index_threshold=THRESHOLD)
     request(first, store, engine)
     (saved,) = folder.glob("gallery-*.sealed")
-    assert saved.stat().st_size > 40 * 256 * 4
+    assert saved.stat().st_size > 40 * engine.embedding_size * 4
     assert b"speaker" not in saved.read_bytes()  # sealed: nothing readable in it
 
     # While no worker runs: three enrollments and a deletion.

@@ -6,10 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import shared_data
 from tests.speaker.conftest import as_clip
 from voxguard.audio import load_audio
+from voxguard.config import Settings
 from voxguard.errors import AudioTooShort, ModelMismatch, NoSpeechDetected
 from voxguard.speaker.backend import NOISY_ENROLLED
 from voxguard.speaker.engine import SpeakerEngine
@@ -38,7 +40,7 @@ def test_half_second_of_speech_embeds(engine: SpeakerEngine) -> None:
     short = engine.front_end.analyze_clip(as_clip(piece))
     if short.quality.speech_s < engine.settings.min_embed_speech_s:
         pytest.skip("VAD kept less than the minimum from this 0.75 s piece")
-    assert engine.embed(short).vector.shape == (256,)
+    assert engine.embed(short).vector.shape == (engine.embedding_size,)
 
 
 def test_too_little_speech_is_refused(engine: SpeakerEngine) -> None:
@@ -50,7 +52,7 @@ def test_too_little_speech_is_refused(engine: SpeakerEngine) -> None:
     with pytest.raises((AudioTooShort, NoSpeechDetected)):
         engine.embed(analyzed)
     # Evaluation mode scores what there is instead of refusing.
-    assert engine.embed(analyzed, strict=False).vector.shape == (256,)
+    assert engine.embed(analyzed, strict=False).vector.shape == (engine.embedding_size,)
 
 
 def test_long_audio_is_chunked(engine: SpeakerEngine) -> None:
@@ -123,3 +125,41 @@ def test_paths_follow_condition_and_duration(engine: SpeakerEngine) -> None:
     assert older.path_for("noisy", 10.0, enrolled_in_noise=True) == "noisy"
     assert backend.condition_of(3800.0, 40.0) == "phone"
     assert backend.condition_of(8000.0, 10.0) == "noisy"
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "backend", "size"),
+    [("campplus", "campplus-", "campplus-backend-", 192), ("ge2e", "ge2e-", "ge2e-backend-", 256)],
+)
+def test_the_speaker_model_is_a_setting_with_its_own_back_end(
+    name: str, version: str, backend: str, size: int
+) -> None:
+    engine = SpeakerEngine(Settings(speaker_model=name))  # type: ignore[arg-type]
+    assert engine.model_version.startswith(version)
+    assert engine.backend.version.startswith(backend)
+    assert engine.backend.model_version == engine.model_version
+    a, b = _reader(READERS[0]), _reader(READERS[1])
+    half = a.size // 2
+    voiceprint = engine.enroll(
+        [engine.embed(engine.front_end.analyze_clip(as_clip(a[:half])), variants=True)]
+    )
+    assert engine.embedding_size == size
+    assert voiceprint.vector.shape == (size,) and len(voiceprint.extra["phone"]) == size
+    same = engine.verify(voiceprint, engine.embed(engine.front_end.analyze_clip(as_clip(a[half:]))))
+    other = engine.verify(voiceprint, engine.embed(engine.front_end.analyze_clip(as_clip(b))))
+    assert same.accepted and not other.accepted
+
+
+def test_a_voiceprint_of_the_other_model_is_refused_with_re_enroll() -> None:
+    ge2e = SpeakerEngine(Settings(speaker_model="ge2e"))
+    campplus = SpeakerEngine(Settings(speaker_model="campplus"))
+    clip = as_clip(_reader(READERS[0]))
+    old = ge2e.enroll([ge2e.embed(ge2e.front_end.analyze_clip(clip))])
+    new = campplus.embed(campplus.front_end.analyze_clip(clip))
+    with pytest.raises(ModelMismatch, match="re-enroll"):
+        campplus.verify(old, new)
+
+
+def test_an_unknown_speaker_model_is_refused() -> None:
+    with pytest.raises(ValidationError, match="campplus"):
+        Settings(speaker_model="xvector")  # type: ignore[arg-type]

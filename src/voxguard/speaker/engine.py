@@ -71,6 +71,12 @@ class SpeakerEngine:
         return self.encoder.model_version
 
     @property
+    def embedding_size(self) -> int:
+        if isinstance(self.encoder, CamppEncoder):
+            return self.encoder.embedding_size
+        return self.encoder.spec.embedding_size
+
+    @property
     def front_end(self) -> AudioFrontEnd:
         if self._front_end is None:
             self._front_end = AudioFrontEnd(self.settings)

@@ -214,6 +214,19 @@ BAD: dict[str, tuple[Any, int, str, str]] = {
         "features.frame_rms",
     ),
     "extra": (lambda: _with(audio="UklGRg=="), 422, "validation_error", "features.audio"),
+    # the CAM++ speaker model embeds Kaldi filterbanks, not the mel
+    "no_fbank": (
+        lambda: {k: v for k, v in _good().items() if k != "fbank"},
+        422,
+        "invalid_features",
+        "fbank is missing: this server's speaker model (CAM++)",
+    ),
+    "fbank_frames": (
+        lambda: _with(fbank=_good()["fbank"][:-1]),
+        422,
+        "invalid_features",
+        "fbank has",
+    ),
 }
 
 
