@@ -10,6 +10,8 @@ is fitted on one fold and measured on the other, then the folds swap; EERs are o
 scores. Baseline: Resemblyzer's preprocess_wav + embed_utterance + cosine, no normalisation.
 Also: FSDD EER with the shipped back end (`voxguard eval sv --fsdd`'s protocol) and the
 same FSDD protocol for the baseline. Needs the export extra (resemblyzer) for the baseline.
+This bench measures the GE2E engine (``VOXGUARD_SPEAKER_MODEL=ge2e``), its views and its FSDD
+run alike; ``bench/speaker_unseen.py --encoder campplus`` measures the default CAM++ engine.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from voxguard.audio.decode import load_audio
+from voxguard.config import Settings
 from voxguard.evaluation.metrics import eer
 from voxguard.evaluation.speaker_eval import evaluate, fsdd_trials
 from voxguard.speaker.engine import SpeakerEngine
@@ -148,7 +151,7 @@ def main() -> None:
         "voxguard": pooled(full, tuple(TEST_CONDITIONS)),
     }
 
-    engine = SpeakerEngine()
+    engine = SpeakerEngine(Settings(speaker_model="ge2e"))  # the engine the views are GE2E's of
     fsdd = evaluate(engine, fsdd_trials(args.data / "fsdd"))
     fsdd_base = baseline_fsdd(reference, preprocess_wav, args.data / "fsdd")
 
