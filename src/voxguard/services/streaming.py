@@ -40,6 +40,9 @@ SPOOF_WINDOW_S = 4.0  # the detector's window: the last this many seconds
 MIN_SPEECH_SHARE = 0.4  # of the newest window, to say who is speaking
 IDENTIFY_AFTER_S = 2.0  # speech a new voice needs before it is identified
 REIDENTIFY_EVERY_S = 4.0  # and again each time it has this much more
+# Speech of the voice (its latest) that each identification embeds: CAM++ costs about 20 ms
+# per second of speech on one core, and the update waits for it (30 s took the lag past 1 s).
+IDENTIFY_SPEECH_S = 12.0
 
 
 @dataclass
@@ -181,7 +184,7 @@ class LiveAnalysis:
         if voice.speech_s < due:
             return
         voice.identified_at_s = voice.speech_s
-        analyzed = self._clip(np.concatenate(voice.speech[-30:]))  # the last 30 s of it
+        analyzed = self._clip(_tail(voice.speech, int(IDENTIFY_SPEECH_S * RATE)))
         if analyzed.quality.speech_s < 1.0:
             return
         embedding = self.engine.embed(analyzed)
