@@ -711,5 +711,8 @@ def test_clusters_whose_raw_campplus_centroids_are_alike_are_one_voice(
     assert int(merged.max()) + 1 == clusters
     if clusters == 2:
         assert (merged[labels == 0] == merged[labels == 2][0]).all()
-    # Without the clustering encoder's windows nothing is merged.
+    # Without the clustering encoder's windows nothing is merged, nor on a narrowband line.
     np.testing.assert_array_equal(merging._same_voice_merged(windows, labels), labels)
+    narrow = QualityReport(50.0, 50.0, 0.0, -20.0, 30.0, 3400.0, [QualityCode.NARROWBAND])
+    phone = replace(windows, clustering_embeddings=raw, quality=narrow)
+    np.testing.assert_array_equal(merging._same_voice_merged(phone, labels), labels)

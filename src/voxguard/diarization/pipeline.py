@@ -170,7 +170,9 @@ class DiarizationParams:
     # clusters whose centroids of the clustering encoder's own (uncentred) embeddings are most
     # alike are one speaker while their cosine is at least this. Centring spreads one voice's
     # windows apart when only two voices share a call, so a voice can be split in two that the
-    # encoder's raw embeddings still hold together. None: off.
+    # encoder's raw embeddings still hold together. Not on a narrowband recording (the quality
+    # report's NARROWBAND): on a phone line different talkers' raw CAM++ centroids reach 0.8
+    # and more (Round 20's screening). None: off.
     cluster_merge_cosine: float | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
@@ -481,9 +483,12 @@ class Diarizer:
 
     def _same_voice_merged(self, windows: Windows, labels: np.ndarray) -> np.ndarray:
         """``labels`` with the clusters merged whose raw clustering-encoder centroids have a
-        cosine of at least ``cluster_merge_cosine``; as they were when that is off."""
+        cosine of at least ``cluster_merge_cosine``; as they were when that is off or the
+        recording is narrowband."""
         own, threshold = windows.clustering_embeddings, self.params.cluster_merge_cosine
         if own is None or threshold is None:
+            return labels
+        if windows.quality is not None and QualityCode.NARROWBAND in windows.quality.codes:
             return labels
 
         def cosine(a: FloatArray, b: FloatArray, _: int) -> float:
