@@ -172,7 +172,9 @@ class DiarizationParams:
     # windows apart when only two voices share a call, so a voice can be split in two that the
     # encoder's raw embeddings still hold together. Not on a narrowband recording (the quality
     # report's NARROWBAND): on a phone line different talkers' raw CAM++ centroids reach 0.8
-    # and more (Round 20's screening). None: off.
+    # and more (Round 20's screening). None: off. 0.8 lowered clean DER on fresh seeds 31-32
+    # (2.84 -> 2.39) but pooled only 5.98 -> 5.83, short of the rule's 0.3: not adopted (Round
+    # 20, docs/diarization-experiments/2026-12-07-campplus-merge.md).
     cluster_merge_cosine: float | None = None
     # A frame whose best smoothed speaker similarity is under this resembles no talker and is
     # dropped. None: off.
