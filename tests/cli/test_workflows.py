@@ -165,3 +165,16 @@ def test_invalid_settings_are_a_configuration_error(
     result = runner.invoke(app, ["users", "list"])
     assert result.exit_code == 7
     assert "VOXGUARD_JWT_SECRET must be set outside development" in " ".join(result.output.split())
+
+
+def test_an_unknown_speaker_model_names_the_setting_and_the_choices(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxguard.config import get_settings
+
+    monkeypatch.setenv("VOXGUARD_SPEAKER_MODEL", "xvector")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["compare", "a.wav", "b.wav"])
+    assert result.exit_code == 7
+    text = " ".join(result.output.split())
+    assert "VOXGUARD_SPEAKER_MODEL: Input should be 'campplus' or 'ge2e'" in text

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from voxguard.cli.errors import handle_errors
+from voxguard.cli.local import settings
 from voxguard.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def speaker_verification(
     if (trials is None) == (fsdd is None):
         raise InvalidInput("Give exactly one of --trials TRIALS.csv or --fsdd DIR.")
     trial_list = read_trials(trials) if trials is not None else fsdd_trials(fsdd)  # type: ignore[arg-type]
-    engine = SpeakerEngine()
+    engine = SpeakerEngine(settings())
     with progress_bar() as progress:
         task = progress.add_task("scoring trials", total=len(trial_list))
         report = evaluate(engine, trial_list, on_trial=lambda: progress.advance(task))
@@ -77,7 +78,7 @@ def load_diarizer() -> SupportsDiarize:
     """The diarizer ``eval diar`` runs (tests stand a double in here)."""
     from voxguard.diarization.pipeline import Diarizer
 
-    return Diarizer()
+    return Diarizer(settings())
 
 
 @eval_app.command("diar")

@@ -26,7 +26,11 @@ def settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        problems = "; ".join(
+            (f"VOXGUARD_{str(e['loc'][0]).upper()}: " if e["loc"] else "")
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
         raise ConfigurationError(f"Invalid VOXGUARD_* settings: {problems}") from None
 
 

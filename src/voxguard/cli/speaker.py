@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voxguard.cli.errors import handle_errors
+from voxguard.cli.local import settings
 
 console = Console()
 
@@ -28,7 +29,7 @@ def embed(
     """Print the speaker embedding of the speech in FILE."""
     from voxguard.speaker.engine import SpeakerEngine
 
-    embedding = SpeakerEngine().embed_source(file)
+    embedding = SpeakerEngine(settings()).embed_source(file)
     report = {
         "file": str(file),
         "model_version": embedding.model_version,
@@ -57,7 +58,7 @@ def compare(
     """Same speaker? Enroll FILE_A, verify FILE_B: score, probability and decision."""
     from voxguard.speaker.engine import SpeakerEngine
 
-    engine = SpeakerEngine()
+    engine = SpeakerEngine(settings())
     voiceprint = engine.enroll([engine.embed_source(file_a, variants=True)])
     result = engine.verify(voiceprint, engine.embed_source(file_b))
     report = {
