@@ -46,7 +46,7 @@ from voxguard.evaluation.metrics import eer
 from voxguard.speaker.augment import phone_channel
 from voxguard.speaker.backend import Wccn
 from voxguard.speaker.calibration import LinearCalibration, fit_calibration
-from voxguard.speaker.campplus import CamppEncoder
+from voxguard.speaker.engine import load_speaker_encoder
 from voxguard.speaker.scoring import AsNorm, unit_rows
 from voxguard.speaker.training.backend_fit import (
     MID_BELOW_S,
@@ -185,7 +185,7 @@ def build_cache(path: Path, data: Path, seed: int, limit: int, encoder: str = "g
     if limit:
         speakers = speakers[:limit]
     folds = reader_folds(speakers, seed)
-    embedder = SpeechEmbedder(CamppEncoder() if encoder == "campplus" else None)
+    embedder = SpeechEmbedder(load_speaker_encoder(encoder))
     flat: dict[str, np.ndarray] = {"codec": np.array(codec)}
     start = time.time()
     for fold, members in enumerate(folds):

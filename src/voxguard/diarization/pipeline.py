@@ -396,7 +396,7 @@ class Diarizer:
         duration = round(samples.size / analyzed.clip.sample_rate, 3)
         speech, hop_s = self._vad_frames(analyzed)
         n_frames = speech.size
-        empty = np.zeros((0, self.encoder.spec.embedding_size), np.float32)
+        empty = np.zeros((0, self.encoder.embedding_size), np.float32)
         if not speech.any():
             return Windows(speech, np.zeros(0, np.int64), empty, hop_s, duration)
         speech_samples = analyzed.speech

@@ -128,6 +128,10 @@ class Ge2eEncoder:
     def model_version(self) -> str:
         return self.spec.model_version
 
+    @property
+    def embedding_size(self) -> int:
+        return self.spec.embedding_size
+
     def frame_step(self, rate_hz: float | None = None) -> int:
         rate = rate_hz or self.spec.partial_rate_hz
         step = int(np.round(self.spec.sample_rate / rate / self.spec.hop_length))

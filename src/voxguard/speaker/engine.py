@@ -27,7 +27,6 @@ from voxguard.speaker.types import (
     Candidate,
     Embedding,
     IdentificationResult,
-    SpeakerEncoder,
     Vector,
     VerificationResult,
     Voiceprint,
@@ -72,9 +71,7 @@ class SpeakerEngine:
 
     @property
     def embedding_size(self) -> int:
-        if isinstance(self.encoder, CamppEncoder):
-            return self.encoder.embedding_size
-        return self.encoder.spec.embedding_size
+        return self.encoder.embedding_size
 
     @property
     def front_end(self) -> AudioFrontEnd:
@@ -101,15 +98,14 @@ class SpeakerEngine:
                 self._refuse_too_little_speech(speech_s, bool(analyzed.segments))
             speech = analyzed.clip.samples
             speech_s = speech.size / SAMPLE_RATE
-        encoder: SpeakerEncoder = self.encoder
-        vector = encoder.embed(speech)
+        vector = self.encoder.embed(speech)
         condition = self._condition(analyzed.quality)
         extra = {}
         if variants:
             # A narrowband recording already sounds like a phone call: simulating the channel
             # again would only add a second codec pass the test side never has.
             narrow = condition == "phone"
-            extra["phone"] = vector if narrow else encoder.embed(phone_channel(speech))
+            extra["phone"] = vector if narrow else self.encoder.embed(phone_channel(speech))
         return self._embedding(vector, speech_s, analyzed.quality, condition, extra)
 
     def embed_frames(self, analysis: FrameAnalysis) -> Embedding:

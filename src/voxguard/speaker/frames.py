@@ -197,13 +197,7 @@ def check_features(
             field="mel",
             accepted=frames,
         )
-    widths = {len(row) for row in mel} if not isinstance(mel, np.ndarray) else {mel.shape[1]}
-    if widths != {MEL.n_mels}:
-        raise InvalidFeatures(
-            f"mel rows have {sorted(widths)} values; each frame must have {MEL.n_mels}.",
-            field="mel",
-            accepted=MEL.n_mels,
-        )
+    _check_width("mel", mel, MEL.n_mels)
     if len(frame_rms) != frames:
         raise InvalidFeatures(
             f"frame_rms has {len(frame_rms)} values; it needs one per mel frame ({frames}).",
@@ -227,13 +221,7 @@ def _check_fbank(fbank: Sequence[Sequence[float]] | FloatArray, n_samples: int) 
         )
     if frames == 0:
         return np.zeros((0, FBANK_BINS), np.float32)
-    widths = {len(row) for row in fbank} if not isinstance(fbank, np.ndarray) else {fbank.shape[1]}
-    if widths != {FBANK_BINS}:
-        raise InvalidFeatures(
-            f"fbank rows have {sorted(widths)} values; each frame must have {FBANK_BINS}.",
-            field="fbank",
-            accepted=FBANK_BINS,
-        )
+    _check_width("fbank", fbank, FBANK_BINS)
     # log energies: any finite value (float64 first, so an overflow is an error, not infinity)
     array = np.asarray(fbank, dtype=np.float64)
     bad = ~np.isfinite(array) | (np.abs(array) > np.finfo(np.float32).max)
@@ -245,6 +233,17 @@ def _check_fbank(fbank: Sequence[Sequence[float]] | FloatArray, n_samples: int) 
             accepted="finite",
         )
     return array.astype(np.float32)
+
+
+def _check_width(name: str, rows: Sequence[Sequence[float]] | FloatArray, width: int) -> None:
+    """Every row of ``rows`` (the payload field ``name``) has ``width`` values."""
+    widths = {len(row) for row in rows} if not isinstance(rows, np.ndarray) else {rows.shape[1]}
+    if widths != {width}:
+        raise InvalidFeatures(
+            f"{name} rows have {sorted(widths)} values; each frame must have {width}.",
+            field=name,
+            accepted=width,
+        )
 
 
 def _finite_non_negative(

@@ -22,6 +22,9 @@ class SpeakerEncoder(Protocol):
     @property
     def model_version(self) -> str: ...
 
+    @property
+    def embedding_size(self) -> int: ...
+
     def embed(self, samples: Vector) -> Vector:
         """L2-normalised embedding of speech-only 16 kHz samples."""
         ...
