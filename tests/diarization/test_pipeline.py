@@ -279,19 +279,25 @@ def test_clusters_the_speaker_back_end_takes_for_one_voice_are_merged(
     assert len(merging.segment(windows, num_speakers=3).speakers) == 3
 
 
-def test_the_same_speaker_merge_is_off_by_default_and_the_back_end_still_loads(
+def test_the_same_speaker_merge_is_off_by_default_and_the_back_end_loads_only_when_used(
     diarizer: Diarizer,
 ) -> None:
     # LLR 10 from Round 11 (docs/diarization-experiments/2026-12-06-split-talkative-voice.md)
     # to Round 19 (docs/diarization-experiments/2026-12-07-campplus-clustering.md). The back
-    # end still loads: GE2E's windows are clustered after its whitening when the CAM++ ones
-    # are missing.
+    # end serves the whitening of GE2E's windows, so it loads only when the clustering is on
+    # them (``cluster_embedder`` None) or the merge is on.
     assert DiarizationParams().same_speaker_llr is None
-    assert diarizer.speaker_backend is not None
-    assert set(diarizer.speaker_backend.paths) >= {"clean", "noisy", "phone"}
-    params = replace(DiarizationParams(), same_speaker_llr=None, cluster_wccn=None)
-    plain = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
-    assert plain.speaker_backend is None
+    assert diarizer.speaker_backend is None
+
+    def with_params(**changes: object) -> Diarizer:
+        params = replace(DiarizationParams(), **changes)  # type: ignore[arg-type]
+        return Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+
+    on_ge2e = with_params(cluster_embedder=None)
+    assert on_ge2e.speaker_backend is not None
+    assert set(on_ge2e.speaker_backend.paths) >= {"clean", "noisy", "phone"}
+    assert with_params(same_speaker_llr=10.0).speaker_backend is not None
+    assert with_params(same_speaker_llr=None, cluster_wccn=None).speaker_backend is None
     # The windows keep the recording's quality report: its channel picks the scoring path.
     analyzed = diarizer.front_end.analyze(wav(readers(2).samples))
     assert diarizer.windows(analyzed).quality is analyzed.quality
@@ -359,11 +365,15 @@ def test_the_partition_can_be_made_in_the_diarization_pldas_whitening(
     assert len(missing.segment(_split_voice_windows(8000.0)).speakers) == 3
 
 
-def test_the_clustering_sees_the_noisy_paths_whitening_by_default(diarizer: Diarizer) -> None:
+def test_a_clustering_on_ge2e_sees_the_noisy_paths_whitening_by_default(
+    diarizer: Diarizer,
+) -> None:
     # Round 14b, docs/diarization-experiments/2026-12-06-whitened-clustering-larger-pool.md.
     assert DiarizationParams().cluster_wccn == "noisy"
-    assert diarizer.speaker_backend is not None
-    assert diarizer.speaker_backend.path("noisy").wccn is not None
+    params = replace(DiarizationParams(), cluster_embedder=None)
+    on_ge2e = Diarizer(encoder=diarizer.encoder, front_end=diarizer.front_end, params=params)
+    assert on_ge2e.speaker_backend is not None
+    assert on_ge2e.speaker_backend.path("noisy").wccn is not None
 
 
 class _Overlaps:

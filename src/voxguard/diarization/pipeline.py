@@ -336,9 +336,13 @@ class Diarizer:
         self.background_detector: BackgroundDetector | None = None
         if self.params.background_threshold is not None:
             self.background_detector = background_detector or BackgroundDetector(threads=threads)
-        self.speaker_backend: SpeakerBackend | None = None
-        if self.params.same_speaker_llr is not None or self.params.cluster_wccn is not None:
-            self.speaker_backend = speaker_backend or load_backend()
+        # The back end serves the merge and the whitening of GE2E's windows, which a clustering
+        # on CAM++ windows does not use: it is loaded only when needed (one given is kept, for
+        # windows that come without CAM++ embeddings).
+        self.speaker_backend: SpeakerBackend | None = speaker_backend
+        whitened = self.params.cluster_wccn is not None and self.params.cluster_embedder is None
+        if speaker_backend is None and (self.params.same_speaker_llr is not None or whitened):
+            self.speaker_backend = load_backend()
         if self.params.clustering.speaker_count == "learned":
             load_count_model(self.params.clustering.count_model)  # read and checked at start-up
         self.campplus: CamppEncoder | None = None
