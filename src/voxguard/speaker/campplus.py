@@ -49,6 +49,8 @@ class CamppEncoder:
     """Loads the bundled CAM++ graph once; ``embed_windows`` is safe to share between threads
     (onnxruntime sessions are)."""
 
+    name = "campplus"
+
     def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
         folder = model_dir or bundled_model_path("campplus")
         onnx_path = folder / "campplus.onnx"

@@ -97,6 +97,8 @@ def normalize_volume(samples: FloatArray, target_dbfs: float) -> FloatArray:
 class Ge2eEncoder:
     """Loads ``models/ge2e`` once; thread-safe (one onnxruntime session)."""
 
+    name = "ge2e"
+
     def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
         model_dir = model_dir or bundled_model_path("ge2e")
         onnx_path, sidecar_path = model_dir / "ge2e.onnx", model_dir / "ge2e.json"

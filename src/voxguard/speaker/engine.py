@@ -59,9 +59,8 @@ class SpeakerEngine:
         self.encoder = encoder or load_speaker_encoder(
             self.settings.speaker_model, self.settings.inference_threads
         )
-        folder = "campplus" if isinstance(self.encoder, CamppEncoder) else "ge2e"
         self.backend = backend or load_backend(
-            bundled_model_path(folder), model_version=self.encoder.model_version
+            bundled_model_path(self.encoder.name), model_version=self.encoder.model_version
         )
         self._front_end = front_end
 

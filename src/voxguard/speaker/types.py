@@ -19,6 +19,10 @@ Vector = npt.NDArray[np.float32]
 class SpeakerEncoder(Protocol):
     """What the engine and the back-end fitting need of a speaker encoder (GE2E, CAM++)."""
 
+    # The bundled model's name (``engine.SPEAKER_MODELS``): its folder of ``models/`` holds the
+    # back end fitted on it.
+    name: str
+
     @property
     def model_version(self) -> str: ...
 
