@@ -1,12 +1,15 @@
 """Which turns of a conversation with a TTS voice are flagged synthetic?
 
     .venv/bin/python bench/diar_tts_turns.py [--set artifacts/diar/tts]
+    .venv/bin/python bench/diar_tts_turns.py --set artifacts/diar/clean   # humans only
 
 On the ``tts`` condition of the diarization evaluation set (``make diar-set``: a LibriSpeech
 reader talking with an espeak-ng voice), each conversation goes through the same analysis as
 ``POST /v1/analyze`` (``AnalysisService``). Each hypothesised turn is matched to the
 reference speaker it overlaps most; the report is the share of each voice's turn time
-flagged synthetic, for the detector's verdicts per turn and per speaker.
+flagged synthetic, for the detector's verdicts per turn and per speaker. On a condition
+without ``labels.csv`` (clean, phone, babble: LibriSpeech readers only) every voice is human,
+so the report is the honest callers' false alarms.
 ``--without-classical-head`` scores with the main spoof model alone (its sidecar's
 classical-TTS head left out), the baseline of a before/after comparison on the same set;
 ``--model-dir`` scores with another exported spoof model (default: the bundled one).
@@ -49,9 +52,10 @@ def main() -> None:
     from voxguard.spoof import SpoofDetector
     from voxguard.store.db import unit_of_work
 
+    labels = args.set / "labels.csv"  # only the tts condition has one: elsewhere all are human
     synthetic = {
         (row["uri"], row["speaker"]): row["synthetic"] == "1"
-        for row in csv.DictReader((args.set / "labels.csv").open())
+        for row in (csv.DictReader(labels.open()) if labels.is_file() else [])
     }
     spoof = None
     if args.without_classical_head or args.model_dir is not None:
@@ -72,7 +76,7 @@ def main() -> None:
             owner = _owner(Turn(t.start_s, t.end_s, t.speaker), row.reference)
             if owner is None:
                 continue
-            kind = "tts" if synthetic[(uri, owner)] else "human"
+            kind = "tts" if synthetic.get((uri, owner), False) else "human"
             duration = t.end_s - t.start_s
             total[kind] += duration
             flagged[kind] += duration if t.is_synthetic else 0.0
