@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from voxguard.audio.analysis import AnalyzedAudio
+from voxguard.audio.analysis import AnalyzedAudio, spliced
 from voxguard.audio.quality import QualityCode
-from voxguard.audio.types import AudioClip
 from voxguard.diarization.types import Diarization, Turn
 from voxguard.errors import AudioError
 from voxguard.risk import RiskInputs, RiskLevel, assess
@@ -41,18 +40,6 @@ from voxguard.store.models import Alert
 
 # Speech a speaker needs before it is identified (shorter: reported, never matched).
 MIN_IDENTIFY_S = 1.0
-
-
-def _piece(analyzed: AnalyzedAudio, spans: list[tuple[float, float]]) -> AudioClip:
-    """The samples of ``spans`` (start, end seconds), joined, as a clip of its own."""
-    clip = analyzed.clip
-    rate = clip.sample_rate
-    parts = [clip.samples[int(start * rate) : int(end * rate)] for start, end in spans]
-    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    metadata = clip.metadata.__class__(
-        **{**clip.metadata.__dict__, "duration_s": round(samples.size / rate, 3)}
-    )
-    return AudioClip(samples=samples.astype(np.float32), sample_rate=rate, metadata=metadata)
 
 
 def _turn_spoof(turn: Turn, joined: dict[Turn, float], spoof: SpoofOut) -> SpoofOut:
@@ -174,7 +161,7 @@ class AnalysisService(RecognitionService):
             for turn, stretches in self.runtime.diarizer().voiced(analyzed, clean).items()
         }
         spans = [span for stretches in voiced.values() for span in stretches]
-        audio = self.runtime.front_end.analyze_clip(_piece(analyzed, spans))
+        audio = self.runtime.front_end.analyze_clip(spliced(analyzed.clip, spans))
         best: CandidateOut | None = None
         candidates: list[CandidateOut] = []
         probability: float | None = None
