@@ -53,9 +53,10 @@ def main() -> None:
     from voxguard.store.db import unit_of_work
 
     labels = args.set / "labels.csv"  # only the tts condition has one: elsewhere all are human
+    labelled = labels.is_file()
     synthetic = {
         (row["uri"], row["speaker"]): row["synthetic"] == "1"
-        for row in (csv.DictReader(labels.open()) if labels.is_file() else [])
+        for row in (csv.DictReader(labels.open()) if labelled else [])
     }
     spoof = None
     if args.without_classical_head or args.model_dir is not None:
@@ -76,7 +77,8 @@ def main() -> None:
             owner = _owner(Turn(t.start_s, t.end_s, t.speaker), row.reference)
             if owner is None:
                 continue
-            kind = "tts" if synthetic.get((uri, owner), False) else "human"
+            # With labels, every voice must be in them (a missing one is an error, not a human).
+            kind = "tts" if labelled and synthetic[(uri, owner)] else "human"
             duration = t.end_s - t.start_s
             total[kind] += duration
             flagged[kind] += duration if t.is_synthetic else 0.0
